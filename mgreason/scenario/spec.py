@@ -1,0 +1,192 @@
+"""The scenario file format (YAML), validated by pydantic.
+
+A scenario is one emotional-reasoning task: a question with a closed label set,
+prompt templates, items with gold labels and micro-gesture transcripts, the
+conditions every item is run under, and how answers are scored.
+`mgreason schema` prints the JSON Schema of :class:`ScenarioSpec`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+EvidenceForm = Literal["none", "timeline", "aggregate"]
+TranscriptChoice = Literal["own", "shuffled"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LabelSpec(_Strict):
+    name: str = Field(min_length=1, description="the label text; also what the model is scored on")
+    description: str = Field(default="", description="what the label means; available to templates")
+    aliases: list[str] = Field(default_factory=list, description="other answers parsed as this label (generate mode)")
+
+
+class PromptsSpec(_Strict):
+    system: Optional[str] = Field(default=None, description="system prompt template file, relative to the scenario file")
+    user: str = Field(description="user prompt template file, relative to the scenario file")
+
+
+class FieldMap(_Strict):
+    id: str = Field(default="id", description="item column holding a unique item id")
+    label: str = Field(default="label", description="item column holding the gold label")
+    transcript: Optional[str] = Field(
+        default="transcript", description="item column holding the MG transcript (object or path); null if none"
+    )
+
+
+class ItemsSpec(_Strict):
+    path: Optional[str] = Field(default=None, description="JSONL / JSON / CSV file, relative to the scenario file")
+    format: Optional[Literal["jsonl", "json", "csv"]] = Field(default=None, description="default: from the suffix")
+    inline: Optional[list[dict[str, Any]]] = Field(default=None, description="items written in the scenario itself")
+    fields: FieldMap = Field(default_factory=FieldMap)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ItemsSpec":
+        if (self.path is None) == (self.inline is None):
+            raise ValueError("give exactly one of items.path or items.inline")
+        return self
+
+
+class TranscriptsSpec(_Strict):
+    source: Literal["inline", "path"] = Field(
+        default="inline",
+        description="inline: the transcript column holds the transcript object (or its JSON); "
+        "path: it holds a path to a transcript JSON file",
+    )
+    base_dir: Optional[str] = Field(
+        default=None, description="for source=path: directory the paths are relative to (default: the items file's)"
+    )
+    show_confidence: Optional[bool] = Field(
+        default=None, description="show detector confidence in the timeline (default: only for recognizer output)"
+    )
+
+
+class ConditionSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    evidence: EvidenceForm = Field(description="none | timeline (timestamped events) | aggregate (counts, durations)")
+    transcript: TranscriptChoice = Field(
+        default="own", description="own: the item's transcript; shuffled: another item's (seeded derangement)"
+    )
+    description: str = ""
+
+
+BUILTIN_CONDITIONS: dict[str, ConditionSpec] = {
+    c.name: c
+    for c in (
+        ConditionSpec(name="without_mg", evidence="none", description="no micro-gesture evidence"),
+        ConditionSpec(name="with_mg", evidence="timeline", description="the item's own timestamped MG transcript"),
+        ConditionSpec(
+            name="shuffled_mg",
+            evidence="timeline",
+            transcript="shuffled",
+            description="control: another item's transcript (same kind and amount of evidence, link to the item broken)",
+        ),
+        ConditionSpec(
+            name="aggregate_mg", evidence="aggregate", description="the item's own MG counts and total durations per class"
+        ),
+    )
+}
+
+
+class ScoringSpec(_Strict):
+    mode: Literal["logprobs", "generate"] = Field(
+        default="logprobs",
+        description="logprobs: log-probability of each label's text as the answer, prediction = argmax; "
+        "generate: a short answer parsed to a label (unparseable = parse failure, counted wrong)",
+    )
+    constrain: bool = Field(default=False, description="generate mode: ask the backend to constrain output to the labels")
+
+
+class GenerationSpec(_Strict):
+    temperature: float = Field(default=0.0, ge=0.0)
+    max_new_tokens: int = Field(default=16, ge=1, le=4096)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    seed: int = 0
+    stop: list[str] = Field(default_factory=list)
+
+
+class ScenarioSpec(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="stable identifier, used in run ids")
+    version: Union[int, str] = Field(description="bump when prompts or items change, so results stay comparable")
+    description: str = ""
+    question: str = Field(min_length=1, description="the question asked about each item; available to templates")
+    labels: list[LabelSpec] = Field(min_length=2, description="the closed label set")
+    prompts: PromptsSpec
+    items: ItemsSpec
+    transcripts: TranscriptsSpec = Field(default_factory=TranscriptsSpec)
+    conditions: list[Union[str, ConditionSpec]] = Field(
+        default_factory=lambda: ["without_mg", "with_mg", "shuffled_mg"],
+        description="built-in names (without_mg, with_mg, shuffled_mg, aggregate_mg) or full condition objects",
+    )
+    comparisons: Optional[list[tuple[str, str]]] = Field(
+        default=None,
+        description="(baseline, treatment) pairs; default: every condition vs without_mg, and with_mg vs shuffled_mg",
+    )
+    scoring: ScoringSpec = Field(default_factory=ScoringSpec)
+    generation: GenerationSpec = Field(default_factory=GenerationSpec)
+    synthetic: bool = Field(default=False, description="true when the items are generated, not real data")
+
+    @field_validator("labels")
+    @classmethod
+    def _unique_labels(cls, labels: list[LabelSpec]) -> list[LabelSpec]:
+        seen: set[str] = set()
+        for lab in labels:
+            for key in [lab.name, *lab.aliases]:
+                k = key.strip().lower()
+                if k in seen:
+                    raise ValueError(f"label name or alias {key!r} is used twice")
+                seen.add(k)
+        return labels
+
+    @field_validator("conditions")
+    @classmethod
+    def _known_conditions(cls, conds: list[Union[str, ConditionSpec]]) -> list[Union[str, ConditionSpec]]:
+        names = []
+        for c in conds:
+            if isinstance(c, str):
+                if c not in BUILTIN_CONDITIONS:
+                    raise ValueError(
+                        f"unknown condition {c!r}; built-ins are {', '.join(BUILTIN_CONDITIONS)} "
+                        "(or give an object with name/evidence/transcript)"
+                    )
+                names.append(c)
+            else:
+                names.append(c.name)
+        if len(set(names)) != len(names):
+            raise ValueError("condition names must be unique")
+        if not names:
+            raise ValueError("at least one condition is needed")
+        return conds
+
+    @model_validator(mode="after")
+    def _known_comparisons(self) -> "ScenarioSpec":
+        names = {c.name for c in self.condition_specs()}
+        for a, b in self.comparisons or []:
+            for n in (a, b):
+                if n not in names:
+                    raise ValueError(f"comparison refers to condition {n!r}, which is not in conditions")
+        return self
+
+    # ---- derived -----------------------------------------------------------
+    @property
+    def label_names(self) -> list[str]:
+        return [lab.name for lab in self.labels]
+
+    def condition_specs(self) -> list[ConditionSpec]:
+        return [BUILTIN_CONDITIONS[c] if isinstance(c, str) else c for c in self.conditions]
+
+    def comparison_pairs(self) -> list[tuple[str, str]]:
+        if self.comparisons is not None:
+            return [tuple(p) for p in self.comparisons]  # type: ignore[misc]
+        names = [c.name for c in self.condition_specs()]
+        pairs: list[tuple[str, str]] = []
+        if "without_mg" in names:
+            pairs += [("without_mg", n) for n in names if n != "without_mg"]
+        if "with_mg" in names and "shuffled_mg" in names:
+            pairs.append(("shuffled_mg", "with_mg"))
+        return pairs
