@@ -147,7 +147,13 @@ def _register_plugins() -> None:
     """Command groups that live next to the code they drive."""
     import importlib
 
-    for mod in ("mgreason.synth.cli", "mgreason.recognizer.cli", "mgreason.transcribe.cli", "mgreason.datasets.cli"):
+    for mod in (
+        "mgreason.synth.cli",
+        "mgreason.recognizer.cli",
+        "mgreason.transcribe.cli",
+        "mgreason.datasets.cli",
+        "mgreason.authoring.cli",
+    ):
         try:
             module = importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -36,3 +36,7 @@ class BackendError(MGReasonError):
 
 class DataError(MGReasonError):
     """Skeleton, transcript or dataset input is unreadable or invalid."""
+
+
+class DatasetMissingError(ScenarioError):
+    """A scenario's items come from a dataset the user does not have (yet); the message says how to get it."""

@@ -16,7 +16,7 @@ from typing import Any, Optional
 import yaml
 from pydantic import ValidationError
 
-from mgreason.errors import ScenarioError
+from mgreason.errors import DatasetMissingError, ScenarioError
 from mgreason.scenario.spec import ConditionSpec, ScenarioSpec
 from mgreason.transcript import Transcript
 
@@ -96,7 +96,7 @@ def load_spec(path: str | Path) -> ScenarioSpec:
 
 
 def _resolve(base: Path, rel: str) -> Path:
-    p = Path(os.path.expanduser(rel))
+    p = Path(os.path.expanduser(os.path.expandvars(rel)))
     return p if p.is_absolute() else (base / p)
 
 
@@ -106,6 +106,10 @@ def _load_rows(spec: ScenarioSpec, scenario_path: Path) -> tuple[list[dict[str, 
     assert spec.items.path is not None
     items_path = _resolve(scenario_path.parent, spec.items.path)
     if not items_path.is_file():
+        if spec.items.obtain:
+            raise DatasetMissingError(
+                f"items file not found: {items_path}. {spec.items.obtain.strip()}", file=scenario_path, field="items.path"
+            )
         raise ScenarioError(f"items file not found: {items_path}", file=scenario_path, field="items.path")
     fmt = spec.items.format or {".jsonl": "jsonl", ".json": "json", ".csv": "csv"}.get(items_path.suffix.lower())
     if fmt is None:

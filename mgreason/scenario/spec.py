@@ -44,6 +44,11 @@ class ItemsSpec(_Strict):
     format: Optional[Literal["jsonl", "json", "csv"]] = Field(default=None, description="default: from the suffix")
     inline: Optional[list[dict[str, Any]]] = Field(default=None, description="items written in the scenario itself")
     fields: FieldMap = Field(default_factory=FieldMap)
+    obtain: Optional[str] = Field(
+        default=None,
+        description="for items built from a third-party dataset: how to obtain it and build the items file; "
+        "shown when the file is missing",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> "ItemsSpec":
