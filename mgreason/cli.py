@@ -153,6 +153,7 @@ def _register_plugins() -> None:
         "mgreason.transcribe.cli",
         "mgreason.datasets.cli",
         "mgreason.authoring.cli",
+        "mgreason.sweep.cli",
     ):
         try:
             module = importlib.import_module(mod)
