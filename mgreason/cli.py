@@ -44,11 +44,19 @@ def run_scenario_cmd(
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="model: 'smollm2-135m-instruct' (embedded default), a local HF dir, a .gguf file or a hub id"
     ),
-    backend: str = typer.Option("hf", "--backend", "-b", help="backend: hf | mock (tests only)"),
+    backend: str = typer.Option("hf", "--backend", "-b", help="backend: hf | vllm | openai | mock (tests only)"),
     limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="only the first N items"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="run directory (default: runs/<run-id>)"),
     seed: int = typer.Option(0, "--seed", help="seed for the shuffled control and the bootstrap"),
     n_boot: int = typer.Option(10000, "--n-boot", min=100, help="paired-bootstrap resamples"),
+    engine_arg: Optional[List[str]] = typer.Option(
+        None, "--engine-arg", "-E", help="backend/engine option KEY=VALUE, repeatable (vllm: vllm.LLM engine args, "
+        "e.g. dtype=bfloat16, max_model_len=4096, tensor_parallel_size=2; openai: timeout=60, max_retries=5; "
+        "hf: dtype, threads); VALUE is parsed as JSON when it can be"
+    ),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="openai backend: server URL, e.g. http://127.0.0.1:8000/v1"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="openai backend: API key (default: $OPENAI_API_KEY)"),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="openai backend: requests in flight"),
 ) -> None:
     """Run every item of a scenario under every condition and report paired statistics."""
     from mgreason.backends import create_backend
@@ -59,13 +67,26 @@ def run_scenario_cmd(
 
     if backend not in BACKENDS:
         raise MGReasonError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}", field="--backend")
+    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise MGReasonError("output path already exists and is not an empty directory; choose another --out", file=out)
     sc = load_scenario(scenario)
     requests = build_requests(sc, limit=limit, seed=seed)  # renders (and so validates) every prompt first
     console.print(
         f"[bold]{sc.id}[/]: {len({r.item_id for r in requests})} items × {len(sc.conditions)} conditions "
         f"= {len(requests)} prompts; backend {backend}, model {model or 'default'}"
     )
-    be = create_backend(backend, model)
+    engine_args: dict = {}
+    for kv in engine_arg or []:
+        key, sep, value = kv.partition("=")
+        if not sep or not key.strip():
+            raise MGReasonError(f"expected KEY=VALUE, got {kv!r}", field="--engine-arg")
+        try:
+            engine_args[key.strip().replace("-", "_")] = json.loads(value)
+        except ValueError:
+            engine_args[key.strip().replace("-", "_")] = value
+    be = create_backend(
+        backend, model, engine_args=engine_args or None, base_url=base_url, api_key=api_key, concurrency=concurrency
+    )
     try:
         with _progress(len(requests), "scoring") as prog:
             task = prog.add_task("scoring", total=len(requests))
@@ -171,7 +192,10 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except MGReasonError as e:
-        console.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        # escaped: a path or an item id such as "a[1]" or "[/x]" is text, not Rich markup
+        console.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted")
@@ -179,14 +203,26 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
+        if isinstance(e, _click_classes("ClickException")):
             e.show()
             sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Abort):
+        if isinstance(e, _click_classes("Abort")):
             sys.exit(1)
         raise
+
+
+def _click_classes(name: str) -> tuple[type, ...]:
+    """click's exception class ``name``, from click and from the copy recent typer versions vendor
+    (``typer._click``), whose usage errors are not click's."""
+    import importlib
+
+    classes = []
+    for mod in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            classes.append(getattr(importlib.import_module(mod), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(classes)
 
 
 if __name__ == "__main__":

@@ -212,8 +212,8 @@ def run_scenario(
     info = backend.model_info()
     run_id = new_run_id(scenario.id, info.id, backend.name) if out_dir is None else Path(out_dir).name
     final = Path(out_dir) if out_dir is not None else runs_root / run_id
-    if final.exists() and any(final.iterdir()):
-        raise MGReasonError("output directory already exists and is not empty; choose another --out", file=final)
+    if final.exists() and (not final.is_dir() or any(final.iterdir())):
+        raise MGReasonError("output path already exists and is not an empty directory; choose another --out", file=final)
     partial = final.parent / f".{final.name}.partial"
     if partial.exists():
         shutil.rmtree(partial)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from typing import Optional
 
+from mgreason.errors import ScenarioError
 from mgreason.scenario.loader import Item
 from mgreason.scenario.spec import ConditionSpec
 from mgreason.transcript import Transcript
@@ -34,6 +35,13 @@ def evidence_sources(
 ) -> dict[str, dict[str, Optional[str]]]:
     """condition name → item id → id of the item whose transcript is shown (None: no evidence)."""
     with_transcript = [it.id for it in items if it.transcript is not None]
+    shuffled = [c.name for c in conditions if c.evidence != "none" and c.transcript == "shuffled"]
+    if shuffled and len(with_transcript) < 2:
+        raise ScenarioError(
+            f"condition {shuffled[0]} shows another item's transcript, so it needs at least 2 items with "
+            f"transcripts; got {len(with_transcript)} (raise --limit)",
+            field="conditions",
+        )
     shuffle = derangement(with_transcript, seed) if len(with_transcript) >= 2 else {}
     out: dict[str, dict[str, Optional[str]]] = {}
     for cond in conditions:

@@ -6,6 +6,7 @@ file and the field (or item) at fault.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -55,16 +56,31 @@ class Scenario:
         raise ScenarioError(f"no item with id {item_id!r}", file=self.path, field="items")
 
 
-def format_validation_error(err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
+def _main_error(err: ValidationError) -> dict[str, Any]:
+    errors = err.errors()
+    first = errors[0]
+    # A union (a condition given as a name *or* an object) reports one error per member, the
+    # plain type mismatch first; the deepest error under the same field is the informative one.
+    same_field = [e for e in errors if e["loc"][:1] == first["loc"][:1]]
+    return max(same_field, key=lambda e: len(e["loc"]))
+
+
+def _describe_validation_error(err: ValidationError) -> tuple[str, str]:
+    """(location, message) of the most informative error, plus how many more there are."""
+    main = _main_error(err)
+    loc = ".".join(str(p) for p in main["loc"])
+    msg = main["msg"]
+    if main["type"] == "extra_forbidden":
         msg = "unknown field"
-    elif first["type"] == "missing":
+    elif main["type"] == "missing":
         msg = "required field is missing"
     more = len(err.errors()) - 1
-    return f"{loc}: {msg}" + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
+    return loc, msg + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
+
+
+def format_validation_error(err: ValidationError) -> str:
+    loc, msg = _describe_validation_error(err)
+    return f"{loc or '(top level)'}: {msg}"
 
 
 def read_yaml(path: Path) -> Any:
@@ -91,13 +107,24 @@ def load_spec(path: str | Path) -> ScenarioSpec:
     try:
         return ScenarioSpec.model_validate(data)
     except ValidationError as e:
-        loc = ".".join(str(p) for p in e.errors()[0]["loc"])
-        raise ScenarioError(format_validation_error(e).split(": ", 1)[1], file=path, field=loc or None) from None
+        loc, msg = _describe_validation_error(e)
+        raise ScenarioError(msg, file=path, field=loc or None) from None
 
 
 def _resolve(base: Path, rel: str) -> Path:
     p = Path(os.path.expanduser(os.path.expandvars(rel)))
     return p if p.is_absolute() else (base / p)
+
+
+def _drop_nulls(value: Any) -> Any:
+    """datasets gives every row every key seen in any row (nested ones too), filled with None.
+    Drop them, so a field an item does not have is undefined in templates (an error under
+    StrictUndefined) instead of rendering as "None"."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
 
 
 def _load_rows(spec: ScenarioSpec, scenario_path: Path) -> tuple[list[dict[str, Any]], Optional[Path]]:
@@ -123,12 +150,23 @@ def _load_rows(spec: ScenarioSpec, scenario_path: Path) -> tuple[list[dict[str, 
     try:
         import datasets
 
-        datasets.logging.set_verbosity_error()
+        # datasets logs the real parse error at ERROR level before raising a generic one: keep
+        # stderr to our one line, and report the root cause instead.
+        datasets.logging.set_verbosity(datasets.logging.CRITICAL)
         datasets.disable_progress_bars()
         builder = "json" if fmt in ("jsonl", "json") else "csv"
-        ds = datasets.load_dataset(builder, data_files=str(items_path), split="train")
-        rows = ds.to_list()
+        kwargs: dict[str, Any] = {}
+        if builder == "csv":
+            # CSV cells are text: keep them exactly as written (ids such as "007", text such as
+            # "NA" or an empty cell), instead of pandas' guessed numbers and missing values.
+            with items_path.open(newline="", encoding="utf-8-sig") as f:
+                header = next(csv.reader(f), [])
+            kwargs = {"features": datasets.Features({c: datasets.Value("string") for c in header}), "na_filter": False}
+        ds = datasets.load_dataset(builder, data_files=str(items_path), split="train", **kwargs)
+        rows = [_drop_nulls(r) for r in ds.to_list()]
     except Exception as e:  # datasets wraps parse errors in many types
+        while e.__cause__ is not None and str(e.__cause__).strip():
+            e = e.__cause__  # type: ignore[assignment]
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ScenarioError(f"cannot read items ({fmt}): {msg}", file=items_path) from None
     return rows, items_path
