@@ -1,0 +1,268 @@
+"""SQLite (WAL) response cache, keyed so that an answer is never reused for another model.
+
+A cached answer is found only under the exact key it was computed with:
+
+* the **model identity** (:func:`model_identity`): backend name, the model id as asked for,
+  the sha256 of its weights (or the revision / resolved path when no hash is known), dtype,
+  and every backend option or engine argument that can change results (everything except
+  a short list of throughput/transport settings such as ``threads``);
+* the **scoring**: ``logprobs`` + the label list, or ``generate`` + the generation parameters
+  (+ the constrained choices);
+* the sha256 of the **rendered prompt** (the chat messages, as in every sample record);
+* for sampled generation only (temperature > 0), the sampling seed, so repeats stay distinct.
+
+lm-evaluation-harness keys its cache on the request alone, so one database reused across
+models silently returns model A's answers as model B's; here the model identity is part of
+every key *and* stored beside it, and a lookup checks both.
+
+Only successful results are stored; errors are always recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from mgreason.backends.base import BackendResult, GenerationParams, ModelInfo
+
+SCHEMA_VERSION = 1
+
+# Options that change speed, memory or transport but never an answer: left out of the identity.
+NON_SEMANTIC_OPTIONS = frozenset(
+    {
+        "threads",
+        "num_threads",
+        "batch_size",
+        "max_batch_size",
+        "timeout",
+        "max_retries",
+        "concurrency",
+        "max_concurrency",
+        "num_concurrent",
+        "api_key",
+        "api_key_env",
+        "gpu_memory_utilization",
+        "max_num_seqs",
+        "max_num_batched_tokens",
+        "swap_space",
+        "cpu_offload_gb",
+        "enforce_eager",
+        "disable_log_stats",
+        "port",
+        "host",
+    }
+)
+
+
+def _canon(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _sha(obj: Any) -> str:
+    return hashlib.sha256(_canon(obj).encode("utf-8")).hexdigest()
+
+
+def _semantic(options: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    return {k: options[k] for k in sorted(options or {}) if k not in NON_SEMANTIC_OPTIONS}
+
+
+def model_identity(
+    backend: str,
+    info: ModelInfo,
+    options: Optional[Mapping[str, Any]] = None,
+    engine_args: Optional[Mapping[str, Any]] = None,
+) -> dict[str, Any]:
+    """What makes two runs "the same model" for caching purposes."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "backend": backend,
+        "id": info.id,
+        "sha256": info.sha256,
+        "revision": info.revision,
+        # without a weights hash, the resolved path / endpoint is the next best identity
+        "resolved": None if info.sha256 else info.resolved,
+        "dtype": info.dtype,
+        "options": _semantic(options),
+        "engine_args": _semantic(engine_args),
+    }
+
+
+def model_key(identity: Mapping[str, Any]) -> str:
+    return _sha(dict(identity))
+
+
+def logprobs_scoring(labels: Sequence[str]) -> dict[str, Any]:
+    return {"mode": "logprobs", "labels": list(labels)}
+
+
+def generate_scoring(params: GenerationParams, choices: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    greedy = params.temperature == 0.0
+    return {
+        "mode": "generate",
+        "temperature": params.temperature,
+        "top_p": None if greedy else params.top_p,
+        "max_new_tokens": params.max_new_tokens,
+        "stop": list(params.stop),
+        "choices": list(choices) if choices is not None else None,
+        # the seed matters only when sampling
+        "seed": None if greedy else params.seed,
+    }
+
+
+def request_key(mkey: str, scoring: Mapping[str, Any], prompt_sha256: str) -> str:
+    """The cache key of one request: model identity × scoring/generation × rendered prompt."""
+    return _sha({"model": mkey, "scoring": dict(scoring), "prompt": prompt_sha256})
+
+
+def _result_to_json(r: BackendResult) -> str:
+    return json.dumps(
+        {
+            "text": r.text,
+            "label_logprobs": r.label_logprobs,
+            "prompt_text": r.prompt_text,
+            "n_prompt_tokens": r.n_prompt_tokens,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _result_from_json(s: str) -> BackendResult:
+    d = json.loads(s)
+    return BackendResult(
+        text=d.get("text"),
+        label_logprobs=d.get("label_logprobs"),
+        prompt_text=d.get("prompt_text"),
+        n_prompt_tokens=d.get("n_prompt_tokens"),
+    )
+
+
+class ResponseCache:
+    """A response cache in one SQLite file (WAL journal: one writer and many readers at once).
+
+    ``get_many``/``put_many`` work on whole batches, so each batch costs one transaction.
+    """
+
+    def __init__(self, path: str | Path, timeout: float = 60.0):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
+        self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        self.journal_mode = str(self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS models (
+                model_key TEXT PRIMARY KEY,
+                identity  TEXT NOT NULL,
+                created   REAL NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS responses (
+                key           TEXT PRIMARY KEY,
+                model_key     TEXT NOT NULL,
+                prompt_sha256 TEXT NOT NULL,
+                scoring       TEXT NOT NULL,
+                result        TEXT NOT NULL,
+                created       REAL NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS responses_model ON responses(model_key);
+            """
+        )
+
+    # ------------------------------------------------------------------ models
+    def register_model(self, identity: Mapping[str, Any]) -> str:
+        mkey = model_key(identity)
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO models(model_key, identity, created) VALUES (?, ?, ?)",
+                (mkey, _canon(dict(identity)), time.time()),
+            )
+        return mkey
+
+    def models(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT model_key, identity FROM models").fetchall()
+        return {k: json.loads(v) for k, v in rows}
+
+    # ------------------------------------------------------------------ responses
+    def get_many(self, mkey: str, keys: Sequence[str]) -> dict[str, BackendResult]:
+        """The cached results among ``keys`` (all computed by model ``mkey``)."""
+        out: dict[str, BackendResult] = {}
+        uniq = list(dict.fromkeys(keys))
+        with self._lock:
+            for i in range(0, len(uniq), 500):
+                chunk = uniq[i : i + 500]
+                q = f"SELECT key, model_key, result FROM responses WHERE key IN ({','.join('?' * len(chunk))})"
+                for key, mk, result in self._db.execute(q, chunk):
+                    if mk == mkey:  # a key embeds its model; check anyway: never another model's answer
+                        out[key] = _result_from_json(result)
+        return out
+
+    def get(self, mkey: str, key: str) -> Optional[BackendResult]:
+        return self.get_many(mkey, [key]).get(key)
+
+    def put_many(self, mkey: str, entries: Iterable[tuple[str, str, Mapping[str, Any], BackendResult]]) -> int:
+        """Store ``(key, prompt_sha256, scoring, result)`` entries; results with an error are skipped."""
+        rows = [
+            (key, mkey, psha, _canon(dict(scoring)), _result_to_json(res), time.time())
+            for key, psha, scoring, res in entries
+            if res.error is None
+        ]
+        if not rows:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO responses(key, model_key, prompt_sha256, scoring, result, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return len(rows)
+
+    def count(self, mkey: Optional[str] = None) -> int:
+        with self._lock:
+            if mkey is None:
+                return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+            return int(self._db.execute("SELECT COUNT(*) FROM responses WHERE model_key = ?", (mkey,)).fetchone()[0])
+
+    def clear(self, mkey: Optional[str] = None) -> int:
+        with self._lock:
+            if mkey is None:
+                cur = self._db.execute("DELETE FROM responses")
+            else:
+                cur = self._db.execute("DELETE FROM responses WHERE model_key = ?", (mkey,))
+            return cur.rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._db.close()
+            except sqlite3.Error:  # pragma: no cover
+                pass
+
+    def __enter__(self) -> "ResponseCache":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+__all__ = [
+    "NON_SEMANTIC_OPTIONS",
+    "ResponseCache",
+    "generate_scoring",
+    "logprobs_scoring",
+    "model_identity",
+    "model_key",
+    "request_key",
+]

@@ -1,0 +1,87 @@
+"""`mgreason sweep` and `mgreason report` (registered by :mod:`mgreason.cli`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("sweep")
+    def sweep_cmd(
+        sweep_file: Path = typer.Argument(..., help="sweep YAML file (see sweeps/cpu-demo.yaml)"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="run directory (default: the file's output_dir)"),
+        retries: Optional[int] = typer.Option(None, "--retries", min=0, help="override the file's retries"),
+        retry_failed: bool = typer.Option(False, "--retry-failed", help="run again the cells that failed after every retry"),
+        report: bool = typer.Option(True, "--report/--no-report", help="write the report when the sweep ends"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="validate everything and print the plan; run nothing"),
+    ) -> None:
+        """Run (or resume) a sweep: every model × scenario × condition × item × repeat, one process per model.
+
+        Interrupted (even with kill -9)? Run the same command again: it resumes, with no lost and no duplicated records. Exit code 0 when every cell was answered, 1 when some failed.
+        """
+        from rich.console import Console
+
+        from mgreason.sweep.execute import plan_sweep, run_sweep
+        from mgreason.sweep.manifest import build_manifest
+
+        console = Console(stderr=True)
+        if dry_run:
+            plan = plan_sweep(sweep_file, out=out, retries=retries)
+            reps = int(plan.spec.repeats or 1)
+            print(f"sweep {plan.spec.id}: output {plan.out}; cache {plan.cache_path or 'off'}")
+            for s in plan.scenarios:
+                print(f"  scenario {s.id}: {len(s.item_ids)} items × {len(s.conditions)} conditions × {reps} repeats "
+                      f"({', '.join(s.conditions)})")
+            for m in plan.spec.models:
+                print(f"  model {m.name}: backend {m.backend}, model {m.model or '(default)'}")
+            done = 0
+            if (plan.out / "sweep.json").exists():
+                done = sum(1 for c in build_manifest(plan).cells if c.status != "pending")
+            print(f"{plan.n_cells} cells; {done} already finished")
+            return
+        res = run_sweep(sweep_file, out=out, retries=retries, retry_failed=retry_failed, report=report, console=console)
+        console.print(
+            f"sweep finished in {res.seconds:.1f} s: {res.total} cells, {res.done} answered, {res.failed} failed, "
+            f"{res.pending} not run; this run computed {res.computed} request(s), {res.cached} from the cache",
+            highlight=False,
+        )
+        for model, err in res.model_errors.items():
+            console.print(f"[red]model {model} did not finish:[/] {err}", highlight=False)
+        if res.report is not None:
+            print(res.report.read_text(encoding="utf-8"))
+            console.print(
+                f"wrote {res.report} , {res.report.with_suffix('.html')} and {res.report.parent / 'report_forest.png'}",
+                highlight=False,
+            )
+        if not res.ok:
+            console.print(
+                f"{res.failed + res.pending} cell(s) have no answer; they are listed in the report and in "
+                f"{res.out / 'manifest.jsonl'}",
+                highlight=False,
+            )
+            raise SystemExit(1)
+
+    @app.command("report")
+    def report_cmd(
+        run_dir: Path = typer.Argument(..., help="a sweep's run directory (holds sweep.json)"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the report here (default: RUN_DIR)"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="do not print the Markdown"),
+    ) -> None:
+        """Comparison report of a sweep: Markdown + static HTML (with a forest plot) + report.json."""
+        from rich.console import Console
+
+        from mgreason.sweep.report import write_report
+
+        md = write_report(run_dir, out=out)
+        if not quiet:
+            print(md.read_text(encoding="utf-8"))
+        Console(stderr=True).print(
+            f"wrote {md}, {md.with_suffix('.html')}, {md.parent / 'report_forest.png'} and {md.with_suffix('.json')}",
+            highlight=False,
+        )
+
+
+__all__ = ["register"]
