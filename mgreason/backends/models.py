@@ -15,6 +15,7 @@ Cache layout (``$MGREASON_CACHE_DIR``, default ``${XDG_CACHE_HOME:-~/.cache}/mgr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -269,7 +270,34 @@ def embedded_hf_dir() -> Path:
     target = cache_dir() / "models" / f"{EMBEDDED_MODEL}-{sha[:12]}"
     if _is_complete(target):
         return target
-    return convert_gguf_to_hf_dir(gguf, target, source_sha256=sha)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # The lock only avoids duplicate work; correctness comes from the atomic rename.
+    with _file_lock(target.parent / f".{target.name}.lock"):
+        if _is_complete(target):  # another process converted it while we waited
+            return target
+        return convert_gguf_to_hf_dir(gguf, target, source_sha256=sha)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - non-POSIX: rely on the atomic rename alone
+        yield
+        return
+    try:
+        fh = open(path, "a+")
+    except OSError:  # read-only cache dir: convert without the lock (the rename still protects)
+        yield
+        return
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        yield
+    finally:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        finally:
+            fh.close()
 
 
 def _is_complete(target: Path) -> bool:
