@@ -1,0 +1,662 @@
+"""Hugging Face transformers backend (the default; runs the embedded SmolLM2 on CPU).
+
+Label scoring is the hot path of every experiment, so :meth:`HFBackend.score_labels`
+does as little model work as possible while returning the same log-probs as the
+naive "one forward per (prompt, label)" method (:meth:`HFBackend.score_labels_reference`):
+
+* **one prompt forward per prompt** -- its last-position logits give every label's
+  first token (``logits_to_keep=1``: the LM head runs at that position only), and its
+  KV cache is reused for the remaining label tokens, all labels in one batch over a
+  replicated cache. Labels that are single tokens need no second pass at all;
+* **prefix sharing** -- requests are sorted by token ids so that prompts sharing a
+  long prefix (system prompt, dialogue; the evidence comes after) are adjacent; the
+  KV cache of the longest common prefix with the previous prompt is kept (cropped
+  back) and only the new suffix is forwarded. Results come back in input order.
+
+Labels are tokenised the lm-evaluation-harness way:
+``encode(prompt_text + label)[len(encode(prompt_text)):]``, falling back to
+``encode(label)`` when the prompt's tokens are not a prefix of the joint encoding.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from typing import Any, Optional, Sequence
+
+from mgreason.backends.base import BackendResult, GenerationParams, Message, ModelInfo, Progress
+from mgreason.backends.models import EMBEDDED_MODEL, ResolvedModel, embedded_hf_dir, resolve_model, weights_sha256
+from mgreason.errors import BackendError
+
+_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float": "float32",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float16": "float16",
+    "fp16": "float16",
+    "half": "float16",
+}
+
+# Upper bound on the bytes of a replicated KV cache built for one label batch.
+_MAX_LABEL_CACHE_BYTES = 1 << 30
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
+
+
+class HFBackend:
+    """transformers backend: ``HFBackend(model=None, dtype="float32", device="cpu", threads=None)``."""
+
+    name = "hf"
+
+    def __init__(
+        self,
+        model: Optional[str] = None,
+        dtype: str = "float32",
+        device: str = "cpu",
+        threads: Optional[int] = None,
+    ):
+        try:
+            import torch
+        except ImportError as exc:  # pragma: no cover - torch is a dependency
+            raise BackendError(f"the hf backend needs torch: {exc}", field="backend") from exc
+        self._torch = torch
+        if dtype not in _DTYPES:
+            raise BackendError(f"unknown dtype {dtype!r}; choose one of: float32, bfloat16, float16", field="dtype")
+        self.dtype_name = _DTYPES[dtype]
+        self.device = str(device)
+        if threads is None and os.environ.get("MGREASON_THREADS", "").strip():
+            threads = os.environ["MGREASON_THREADS"].strip()
+        if threads is not None:
+            raw = threads
+            try:
+                threads = int(threads)
+            except (TypeError, ValueError):
+                threads = 0
+            if threads < 1:
+                raise BackendError(f"threads must be a positive integer, got {raw!r}", field="threads")
+        # default: every CPU this process may run on (override: threads=N or MGREASON_THREADS=N)
+        self.threads = threads if threads is not None else _cpu_count()
+        if self.device == "cpu":
+            torch.set_num_threads(self.threads)
+
+        self.requested = model if model else EMBEDDED_MODEL
+        self.resolved: ResolvedModel = resolve_model(model)
+        t0 = time.perf_counter()
+        self.model, self.tokenizer, self._load_path = self._load(self.resolved)
+        self.load_seconds = time.perf_counter() - t0
+        self._setup()
+
+    # ------------------------------------------------------------------ loading
+
+    def _load(self, r: ResolvedModel):
+        torch = self._torch
+        try:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:  # pragma: no cover
+            raise BackendError(f"the hf backend needs transformers: {exc}", field="backend") from exc
+        torch_dtype = getattr(torch, self.dtype_name)
+        kwargs: dict[str, Any] = {}
+        if r.is_embedded:
+            path = str(embedded_hf_dir())
+        elif r.kind == "gguf":
+            path = r.path_or_id
+            kwargs["gguf_file"] = r.gguf_file
+        else:
+            path = r.path_or_id
+        where = {
+            "hub": "the Hugging Face Hub",
+            "gguf": f"GGUF file {os.path.join(r.path_or_id, r.gguf_file or '')}",
+            "hf_dir": f"directory {r.path_or_id}",
+        }[r.kind]
+        if r.is_embedded:
+            where = f"converted embedded model {path}"
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **kwargs)
+        except BackendError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every load failure becomes one clear line
+            hint = ""
+            if r.kind == "hub":
+                offline = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE")
+                hint = (
+                    " (the model is not in the local Hugging Face cache and the hub could not be reached"
+                    + ("; HF_HUB_OFFLINE is set" if offline else "; are you offline?")
+                    + " -- pass a local directory or .gguf file, or omit --model for the embedded model)"
+                )
+            raise BackendError(
+                f"could not load model {r.id!r} from {where}: {_first_line(exc)}{hint}", field="model"
+            ) from exc
+        if getattr(tokenizer, "chat_template", None) in (None, ""):
+            raise BackendError(
+                f"model {r.id!r} has no chat template (a base model?); use an instruction-tuned model", field="model"
+            )
+        try:
+            model.to(self.device)
+        except Exception as exc:  # noqa: BLE001
+            raise BackendError(f"cannot move model to device {self.device!r}: {_first_line(exc)}", field="device") from exc
+        model.eval()
+        return model, tokenizer, path
+
+    def _setup(self) -> None:
+        from transformers import GenerationConfig
+
+        model, tok = self.model, self.tokenizer
+        # The checkpoint's generation_config.json must never leak into our explicit parameters.
+        model.generation_config = GenerationConfig()
+        params = inspect.signature(model.forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        if "logits_to_keep" in params:
+            self._keep_kw: Optional[str] = "logits_to_keep"
+        elif "num_logits_to_keep" in params:
+            self._keep_kw = "num_logits_to_keep"
+        else:
+            self._keep_kw = None
+        cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+        max_ctx = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
+        tok_max = getattr(tok, "model_max_length", None)
+        if isinstance(tok_max, int) and 0 < tok_max < 10**9:
+            max_ctx = min(max_ctx, tok_max) if max_ctx else tok_max
+        self.max_context: int = int(max_ctx or 2048)
+        eos: list[int] = []
+        for t in (tok.eos_token_id, getattr(cfg, "eos_token_id", None)):
+            for x in t if isinstance(t, (list, tuple)) else [t]:
+                if isinstance(x, int) and x not in eos:
+                    eos.append(x)
+        for special in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>"):
+            tid = tok.convert_tokens_to_ids(special) if special in tok.get_vocab() else None
+            if isinstance(tid, int) and tid not in eos and tid != tok.unk_token_id:
+                eos.append(tid)
+        if not eos:
+            raise BackendError(f"model {self.requested!r} has no end-of-sequence token", field="model")
+        self.eos_token_ids = eos
+        self.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else eos[0]
+        # kv bytes per token (for bounding replicated caches)
+        n_layers = getattr(cfg, "num_hidden_layers", 32)
+        n_kv = getattr(cfg, "num_key_value_heads", None) or getattr(cfg, "num_attention_heads", 32)
+        head_dim = getattr(cfg, "head_dim", None) or (getattr(cfg, "hidden_size", 4096) // max(1, cfg.num_attention_heads))
+        elt = self._torch.finfo(getattr(self._torch, self.dtype_name)).bits // 8
+        self._kv_bytes_per_token = 2 * n_layers * n_kv * head_dim * elt
+        self._closed = False
+
+    # ------------------------------------------------------------------ info
+
+    def model_info(self) -> ModelInfo:
+        r = self.resolved
+        import torch
+        import transformers
+
+        extra: dict[str, Any] = {
+            "kind": r.kind,
+            "device": self.device,
+            "threads": self.threads,
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+            "max_context": self.max_context,
+        }
+        if r.is_embedded:
+            resolved = str(r.weights_path)
+            sha = r.sha256
+            extra["loaded_from"] = self._load_path
+        elif r.kind in ("gguf", "hf_dir"):
+            resolved = str(r.weights_path)
+            sha = r.sha256 or weights_sha256(resolved)
+        else:
+            resolved = r.path_or_id
+            sha = self._hub_sha256(r.path_or_id)
+        return ModelInfo(id=self.requested, resolved=resolved, sha256=sha, dtype=self.dtype_name, extra=extra)
+
+    @staticmethod
+    def _hub_sha256(repo_id: str) -> Optional[str]:
+        try:
+            from huggingface_hub import snapshot_download
+
+            path = snapshot_download(repo_id, local_files_only=True)
+            return weights_sha256(path)
+        except Exception:  # noqa: BLE001 - best effort
+            return None
+
+    # ------------------------------------------------------------------ tokenisation
+
+    def render(self, messages: list[Message]) -> str:
+        """The exact prompt string the model sees (chat template + generation prompt)."""
+        text = self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+        if not isinstance(text, str):  # pragma: no cover - defensive
+            raise BackendError("the chat template did not return text", field="model")
+        return text
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def continuation_tokens(self, prompt_text: str, prompt_ids: list[int], continuation: str) -> list[int]:
+        """lm-eval style: ``encode(prompt+cont)[len(encode(prompt)):]``, else ``encode(cont)``."""
+        whole = self.encode(prompt_text + continuation)
+        n = len(prompt_ids)
+        if len(whole) > n and whole[:n] == prompt_ids:
+            return whole[n:]
+        return self.encode(continuation)
+
+    @staticmethod
+    def _check_labels(labels: Sequence[str]) -> list[str]:
+        if isinstance(labels, str):
+            raise BackendError("labels must be a list of strings, not one string", field="labels")
+        out: list[str] = []
+        for lab in labels:
+            if not isinstance(lab, str) or lab == "":
+                raise BackendError(f"every label must be a non-empty string, got {lab!r}", field="labels")
+            if lab not in out:
+                out.append(lab)
+        if not out:
+            raise BackendError("no labels to score", field="labels")
+        return out
+
+    def _prepare(self, messages: list[Message], labels: list[str], seen: Optional[dict] = None):
+        """Render and tokenise one request; ``seen`` receives the prompt text/ids before any check fails."""
+        text = self.render(messages)
+        ids = self.encode(text)
+        if seen is not None:
+            seen.update(text=text, ids=ids)
+        if not ids:
+            raise ValueError("the prompt encodes to no tokens")
+        conts = [self.continuation_tokens(text, ids, lab) for lab in labels]
+        for lab, c in zip(labels, conts):
+            if not c:
+                raise ValueError(f"label {lab!r} encodes to no tokens")
+        longest = max(len(c) for c in conts)
+        if len(ids) + longest > self.max_context:
+            raise ValueError(
+                f"prompt too long: {len(ids)} prompt tokens + {longest} label tokens exceed the model's "
+                f"context of {self.max_context} tokens"
+            )
+        return text, ids, conts
+
+    # ------------------------------------------------------------------ scoring
+
+    def score_labels(
+        self, prompts: Sequence[list[Message]], labels: Sequence[str], progress: Progress = None
+    ) -> list[BackendResult]:
+        self._check_open()
+        labels = self._check_labels(labels)
+        results: list[Optional[BackendResult]] = [None] * len(prompts)
+        contexts: list[list[int]] = []
+        conts: list[list[list[int]]] = []
+        owners: list[int] = []
+        texts: dict[int, str] = {}
+        for i, messages in enumerate(prompts):
+            seen: dict = {}
+            try:
+                text, ids, c = self._prepare(messages, labels, seen)
+            except Exception as exc:  # noqa: BLE001 - per-request failure
+                ids = seen.get("ids")
+                results[i] = BackendResult(
+                    prompt_text=seen.get("text"), n_prompt_tokens=len(ids) if ids else None, error=_first_line(exc)
+                )
+                if progress:
+                    progress(1)
+                continue
+            texts[i] = text
+            contexts.append(ids)
+            conts.append(c)
+            owners.append(i)
+        scores = self.score_tokens(contexts, conts, progress=progress)
+        for k, i in enumerate(owners):
+            s = scores[k]
+            if isinstance(s, BaseException):
+                results[i] = BackendResult(prompt_text=texts[i], n_prompt_tokens=len(contexts[k]), error=_first_line(s))
+            else:
+                results[i] = BackendResult(
+                    label_logprobs=dict(zip(labels, s)),
+                    prompt_text=texts[i],
+                    n_prompt_tokens=len(contexts[k]),
+                )
+        return [r if r is not None else BackendResult(error="not scored") for r in results]
+
+    def score_tokens(
+        self,
+        contexts: Sequence[Sequence[int]],
+        continuations: Sequence[Sequence[Sequence[int]]],
+        progress: Progress = None,
+    ) -> list:
+        """Token-level engine: for each context, the summed log-prob of each of its continuations.
+
+        Returns, per context (input order), a list of floats or the exception that
+        made that request fail. Tokens shared by all of a context's continuations
+        (e.g. lm-eval's ``"\\n"`` moved from the context) are forwarded with the prompt;
+        identical contexts are forwarded once.
+        """
+        self._check_open()
+        torch = self._torch
+        n = len(contexts)
+        out: list = [None] * n
+        reqs = []
+        for i in range(n):
+            ids = tuple(int(t) for t in contexts[i])
+            conts = [tuple(int(t) for t in c) for c in continuations[i]]
+            # common prefix of all continuations: it is forwarded as part of the prompt
+            p = min((len(c) for c in conts), default=0)
+            for c in conts[1:]:
+                k = 0
+                while k < p and c[k] == conts[0][k]:
+                    k += 1
+                p = k
+            common = conts[0][:p] if conts else ()
+            reqs.append((ids + common, p, ids, conts))
+        order = sorted(range(n), key=lambda i: reqs[i][0])
+        pfx_ids: tuple = ()
+        pfx_keep = -1
+        pfx_cache = None
+        kept_logp = None
+        with torch.inference_mode():
+            for i in order:
+                ext, p, ids, conts = reqs[i]
+                try:
+                    if not ids:
+                        raise ValueError("empty context")
+                    if not conts or any(len(c) == 0 for c in conts):
+                        raise ValueError("empty continuation")
+                    if not (ext == pfx_ids and p + 1 == pfx_keep and pfx_cache is not None):
+                        # Keep the cache of the longest common prefix with the previous sequence; the
+                        # p + 1 positions whose logits we need must be in the forwarded suffix.
+                        lcp = 0
+                        if pfx_cache is not None:
+                            m = min(len(ext) - (p + 1), len(pfx_ids))
+                            while lcp < m and ext[lcp] == pfx_ids[lcp]:
+                                lcp += 1
+                            if lcp == 0:
+                                pfx_cache = None
+                            elif lcp < len(pfx_ids):
+                                try:
+                                    pfx_cache.crop(-(len(pfx_ids) - lcp))
+                                except Exception:  # noqa: BLE001 - non-croppable cache (sliding/hybrid)
+                                    pfx_cache = None
+                        if pfx_cache is None:
+                            lcp = 0
+                        pfx_ids, pfx_keep = (), -1
+                        logits, pfx_cache = self._forward(ext[lcp:], pfx_cache, keep=p + 1)
+                        pfx_ids, pfx_keep = ext, p + 1
+                        kept_logp = torch.log_softmax(logits[0, -(p + 1) :].float(), dim=-1)
+                    out[i] = self._score_continuations(kept_logp, pfx_cache, conts, p)
+                except Exception as exc:  # noqa: BLE001 - per-request failure; start afresh
+                    out[i] = exc
+                    pfx_ids, pfx_keep, pfx_cache, kept_logp = (), -1, None, None
+                if progress:
+                    progress(1)
+        return out
+
+    def _forward(self, ids: Sequence[int], cache, keep: int = 0):
+        """Forward ``ids`` after ``cache``; with ``keep`` > 0 the LM head runs on the last ``keep`` positions only."""
+        torch = self._torch
+        x = torch.tensor([list(ids)], dtype=torch.long, device=self.device)
+        kwargs: dict[str, Any] = {"use_cache": True}
+        if cache is not None:
+            kwargs[self._cache_kw] = cache
+        if keep > 0 and self._keep_kw:
+            kwargs[self._keep_kw] = keep
+        out = self.model(input_ids=x, **kwargs)
+        new_cache = getattr(out, "cache", None)
+        if new_cache is None:
+            new_cache = getattr(out, "past_key_values", None)
+        return out.logits, new_cache
+
+    def _score_continuations(self, kept_logp, cache, conts: Sequence[tuple], p: int) -> list[float]:
+        """Score continuations after a forward of prompt + their common prefix (``p`` tokens).
+
+        ``kept_logp[k]`` (k = 0..p) are the log-probs predicting continuation token k; ``cache``
+        holds the prompt and the common prefix. Remaining tokens go through one batched pass.
+        """
+        torch = self._torch
+        common = sum(float(kept_logp[k, conts[0][k]]) for k in range(p))
+        scores = [common + (float(kept_logp[p, c[p]]) if len(c) > p else 0.0) for c in conts]
+        # Unique remaining inputs (c[p:-1]) that need a pass over the cache.
+        tails = sorted({tuple(c[p:-1]) for c in conts if len(c) > p + 1}, key=lambda t: (-len(t), t))
+        if not tails:
+            return scores
+        prompt_len = cache.get_seq_length()
+        per_row = max(1, (prompt_len + len(tails[0])) * self._kv_bytes_per_token)
+        chunk = max(1, _MAX_LABEL_CACHE_BYTES // per_row)
+        step_logp: dict[tuple, Any] = {}
+        for s in range(0, len(tails), chunk):
+            group = tails[s : s + chunk]
+            width = len(group[0])  # sorted longest first
+            x = torch.full((len(group), width), self.pad_token_id, dtype=torch.long, device=self.device)
+            for r, t in enumerate(group):
+                x[r, : len(t)] = torch.tensor(t, dtype=torch.long)
+            rep = self._replicate_cache(cache, len(group))
+            # Right padding needs no mask: causal attention keeps pads out of the real positions.
+            out = self.model(input_ids=x, use_cache=True, **{self._cache_kw: rep})
+            logp = torch.log_softmax(out.logits.float(), dim=-1)
+            for r, t in enumerate(group):
+                step_logp[t] = logp[r, : len(t)]
+            del rep, out
+        for j, c in enumerate(conts):
+            if len(c) > p + 1:
+                lp = step_logp[tuple(c[p:-1])]
+                idx = torch.tensor(c[p + 1 :], dtype=torch.long, device=lp.device)
+                scores[j] += float(lp.gather(1, idx[:, None]).sum())
+        return scores
+
+    def _replicate_cache(self, cache, n: int):
+        """A new DynamicCache holding ``n`` copies of ``cache`` (the original is left untouched)."""
+        from transformers import DynamicCache
+
+        data = []
+        for entry in cache:
+            entry = tuple(entry)
+            k, v = entry[0], entry[1]
+            if k is None or v is None:
+                data.append(entry)
+                continue
+            rep = (k.expand(n, *k.shape[1:]).contiguous(), v.expand(n, *v.shape[1:]).contiguous())
+            data.append(rep + tuple(entry[2:]) if len(entry) > 2 and entry[2] is not None else rep)
+        return DynamicCache(data)
+
+    def score_labels_reference(
+        self, prompts: Sequence[list[Message]], labels: Sequence[str], progress: Progress = None
+    ) -> list[BackendResult]:
+        """Naive scoring: one full forward over prompt+label tokens per (prompt, label). For tests/benchmarks."""
+        self._check_open()
+        torch = self._torch
+        labels = self._check_labels(labels)
+        results: list[BackendResult] = []
+        with torch.inference_mode():
+            for messages in prompts:
+                seen: dict = {}
+                try:
+                    text, ids, conts = self._prepare(messages, labels, seen)
+                    scores = {}
+                    for lab, c in zip(labels, conts):
+                        full = ids + c
+                        x = torch.tensor([full[:-1]], dtype=torch.long, device=self.device)
+                        logits = self.model(input_ids=x, use_cache=False).logits
+                        logp = torch.log_softmax(logits[0].float(), dim=-1)
+                        pos = torch.arange(len(ids) - 1, len(full) - 1)
+                        scores[lab] = float(logp[pos, torch.tensor(c)].sum())
+                    results.append(BackendResult(label_logprobs=scores, prompt_text=text, n_prompt_tokens=len(ids)))
+                except Exception as exc:  # noqa: BLE001
+                    ids = seen.get("ids")
+                    results.append(
+                        BackendResult(
+                            prompt_text=seen.get("text"), n_prompt_tokens=len(ids) if ids else None, error=_first_line(exc)
+                        )
+                    )
+                if progress:
+                    progress(1)
+        return results
+
+    # ------------------------------------------------------------------ generation
+
+    def generate(
+        self,
+        prompts: Sequence[list[Message]],
+        params: GenerationParams,
+        choices: Optional[Sequence[str]] = None,
+        progress: Progress = None,
+    ) -> list[BackendResult]:
+        self._check_open()
+        torch = self._torch
+        if choices is not None:
+            choices = self._check_labels(choices)
+        if params.temperature < 0:
+            raise BackendError("temperature must be >= 0", field="temperature")
+        if not (0 < params.top_p <= 1):
+            raise BackendError("top_p must be in (0, 1]", field="top_p")
+        if params.max_new_tokens < 1:
+            raise BackendError("max_new_tokens must be >= 1", field="max_new_tokens")
+        results: list[BackendResult] = []
+        for messages in prompts:
+            text: Optional[str] = None
+            ids: list[int] = []
+            try:
+                text = self.render(messages)
+                ids = self.encode(text)
+                if choices is not None:
+                    out = self._generate_choice(text, ids, choices, params)
+                else:
+                    out = self._generate_free(ids, params)
+                results.append(BackendResult(text=out, prompt_text=text, n_prompt_tokens=len(ids)))
+            except BackendError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - per-request failure
+                results.append(
+                    BackendResult(prompt_text=text, n_prompt_tokens=len(ids) if ids else None, error=_first_line(exc))
+                )
+            if progress:
+                progress(1)
+        return results
+
+    def _generation_config(self, params: GenerationParams, max_new_tokens: int, eos: list[int]):
+        from transformers import GenerationConfig
+
+        sample = params.temperature > 0
+        cfg: dict[str, Any] = dict(
+            max_new_tokens=max_new_tokens,
+            min_new_tokens=0,
+            do_sample=sample,
+            num_beams=1,
+            num_return_sequences=1,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
+            eos_token_id=eos,
+            pad_token_id=self.pad_token_id,
+            use_cache=True,
+        )
+        if sample:
+            cfg.update(temperature=float(params.temperature), top_p=float(params.top_p), top_k=0)
+        return GenerationConfig(**cfg)
+
+    def _run_generate(self, ids: list[int], gen_cfg, seed: int, **kwargs):
+        torch = self._torch
+        x = torch.tensor([ids], dtype=torch.long, device=self.device)
+        mask = torch.ones_like(x)
+        with torch.random.fork_rng(devices=[]), torch.inference_mode():
+            torch.manual_seed(int(seed))
+            out = self.model.generate(input_ids=x, attention_mask=mask, generation_config=gen_cfg, **kwargs)
+        return out[0, len(ids) :].tolist()
+
+    def _generate_free(self, ids: list[int], params: GenerationParams) -> str:
+        if len(ids) + params.max_new_tokens > self.max_context:
+            raise ValueError(
+                f"prompt too long: {len(ids)} prompt tokens + {params.max_new_tokens} new tokens exceed the "
+                f"model's context of {self.max_context} tokens"
+            )
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        gen_cfg = self._generation_config(params, params.max_new_tokens, self.eos_token_ids)
+        kwargs: dict[str, Any] = {}
+        stops = tuple(s for s in params.stop if s)
+        if stops:
+            tok, n_prompt = self.tokenizer, len(ids)
+
+            class _Stop(StoppingCriteria):
+                def __call__(self, input_ids, scores, **kw):  # type: ignore[override]
+                    done = [
+                        any(s in tok.decode(row[n_prompt:], skip_special_tokens=True) for s in stops)
+                        for row in input_ids.tolist()
+                    ]
+                    import torch as _t
+
+                    return _t.tensor(done, dtype=_t.bool, device=input_ids.device)
+
+            kwargs["stopping_criteria"] = StoppingCriteriaList([_Stop()])
+        new = self._run_generate(ids, gen_cfg, params.seed, **kwargs)
+        new = [t for t in new if t not in self.eos_token_ids]
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        cut = min((text.find(s) for s in stops if s in text), default=-1)
+        if cut >= 0:
+            text = text[:cut]
+        return text
+
+    def _generate_choice(self, text: str, ids: list[int], choices: list[str], params: GenerationParams) -> str:
+        seqs = [tuple(self.continuation_tokens(text, ids, c)) for c in choices]
+        eos = self.eos_token_ids[0]
+        nxt: dict[tuple, set] = {}
+        complete: dict[tuple, str] = {}
+        for c, s in zip(choices, seqs):
+            if not s:
+                raise ValueError(f"choice {c!r} encodes to no tokens")
+            complete.setdefault(s, c)
+            for k in range(len(s)):
+                nxt.setdefault(s[:k], set()).add(s[k])
+        longest = max(len(s) for s in seqs)
+        if len(ids) + longest + 1 > self.max_context:
+            raise ValueError(
+                f"prompt too long: {len(ids)} prompt tokens + {longest + 1} choice tokens exceed the model's "
+                f"context of {self.max_context} tokens"
+            )
+        n_prompt = len(ids)
+
+        def allowed(batch_id, input_ids):
+            g = tuple(input_ids[n_prompt:].tolist())
+            a = set(nxt.get(g, ()))
+            if g in complete:
+                a.add(eos)
+            return sorted(a) if a else [eos]
+
+        gen_cfg = self._generation_config(params, longest + 1, [eos])
+        new = self._run_generate(ids, gen_cfg, params.seed, prefix_allowed_tokens_fn=allowed)
+        g = tuple(t for t in new if t != eos)
+        if g in complete:
+            return complete[g]
+        # cannot happen with the constraint, but never return something outside the set
+        for s in sorted(complete, key=len, reverse=True):
+            if g[: len(s)] == s:
+                return complete[s]
+        raise ValueError(f"constrained decoding produced no choice (tokens {list(g)})")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _check_open(self) -> None:
+        if getattr(self, "_closed", False):
+            raise BackendError("the hf backend was closed", field="backend")
+
+    def close(self) -> None:
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        self.model = None
+        self.tokenizer = None
+        import gc
+
+        gc.collect()
+
+    def __enter__(self) -> "HFBackend":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+__all__ = ["HFBackend"]
