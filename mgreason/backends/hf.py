@@ -505,8 +505,15 @@ class HFBackend:
         choices: Optional[Sequence[str]] = None,
         progress: Progress = None,
     ) -> list[BackendResult]:
+        """One reply per prompt, with explicit parameters only (greedy when ``temperature == 0``).
+
+        Sampling is seeded per request (``params.seed``) without touching the global RNG.
+        Only new tokens are decoded; the text is cut at the first stop string. With
+        ``choices`` decoding is constrained to the choices' token sequences (plus the
+        end-of-turn token), so the text is always exactly one choice; ``max_new_tokens``
+        is then replaced by the longest choice's length + 1.
+        """
         self._check_open()
-        torch = self._torch
         if choices is not None:
             choices = self._check_labels(choices)
         if params.temperature < 0:

