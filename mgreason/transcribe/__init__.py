@@ -1,0 +1,36 @@
+"""Online recognition of long recordings into timestamped micro-gesture transcripts.
+
+* :mod:`.inputs` - OpenPose directories, npy/npz arrays, PYSKL pickle entries and video (via
+  :mod:`.video`, the optional MediaPipe extra) into one skeleton sequence; usability checks and gap
+  detection.
+* :mod:`.online` - per-frame class scores over the whole recording computed once (convolutional in
+  time, chunked with overlap), and the naive one-forward-per-window baseline.
+* :mod:`.segments` - smoothing, hysteresis, label runs, merging, minimum duration -> ``Transcript``.
+* :mod:`.metrics` - F1 and mAP at tIoU 0.1/0.3/0.5, segmental F1, Edit.
+* :mod:`.pipeline` - all of it for one recording, plus the metadata sidecar.
+
+Importing this package is cheap: torch and MediaPipe are imported only where they are used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["SegmentParams", "extract_segments", "scores_to_transcript", "load_input", "evaluate_paths"]
+
+_LAZY = {
+    "SegmentParams": "mgreason.transcribe.segments",
+    "extract_segments": "mgreason.transcribe.segments",
+    "scores_to_transcript": "mgreason.transcribe.segments",
+    "load_input": "mgreason.transcribe.inputs",
+    "evaluate_paths": "mgreason.transcribe.metrics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(name)
+    import importlib
+
+    return getattr(importlib.import_module(mod), name)

@@ -1,0 +1,228 @@
+"""``mgreason transcribe`` and ``mgreason eval-transcripts`` (registered by :mod:`mgreason.cli`).
+
+Heavy modules (torch, MediaPipe) are imported inside the commands so ``mgreason --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from mgreason.errors import DataError
+
+__all__ = ["register"]
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Bar:
+    """A rich progress bar that is silent when stderr is not a terminal (unless MGREASON_PROGRESS=1)."""
+
+    def __init__(self, console: Any):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        enabled = console.is_terminal or os.environ.get("MGREASON_PROGRESS") == "1"
+        self._file = None
+        if enabled:
+            # a private copy of fd 2: the video reader silences fd 2 (native MediaPipe logs) meanwhile
+            try:
+                self._file = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+                console = Console(file=self._file, force_terminal=console.is_terminal or None)
+            except (OSError, ValueError, AttributeError):
+                self._file = None
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f} frames"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=not enabled,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> "_Bar":
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+        if self._file is not None:
+            self._file.close()
+
+    def callback(self, name: str):
+        def update(done: int, total: Optional[int]) -> None:
+            if name not in self.tasks:
+                self.tasks[name] = self.progress.add_task(name, total=total or None)
+            self.progress.update(self.tasks[name], completed=done, total=total or None)
+
+        return update
+
+
+def _parse_floats(text: str, field: str) -> list[float]:
+    try:
+        vals = [float(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise DataError(f"expected comma-separated numbers, got {text!r}", field=field) from None
+    if not vals:
+        raise DataError("no values given", field=field)
+    return vals
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("transcribe")
+    def transcribe_cmd(
+        input: Path = typer.Argument(
+            ..., help="OpenPose JSON directory, .npy/.npz keypoints, a PYSKL .pkl (with --entry) or a video file"
+        ),
+        out: Path = typer.Option(..., "--out", "-o", help="transcript JSON to write (metadata goes to <out>.meta.json)"),
+        checkpoint: Optional[Path] = typer.Option(
+            None, "--checkpoint", "-c", help="recognizer checkpoint directory (default: the bundled tiny-synth)"
+        ),
+        fps: Optional[float] = typer.Option(None, "--fps", help="frame rate of skeleton input without one (default 25)"),
+        layout: Optional[str] = typer.Option(None, "--layout", help="joint layout of .npy/.npz/.pkl input, e.g. imigue22"),
+        entry: Optional[str] = typer.Option(None, "--entry", help="PYSKL pickle: the annotation's frame_dir or index"),
+        person: int = typer.Option(0, "--person", min=0, help="person index of multi-person arrays / PYSKL entries"),
+        video_model: str = typer.Option("holistic", "--video-model", help="video: MediaPipe 'holistic' (pose+hands) or 'pose'"),
+        text: Optional[str] = typer.Option(None, "--text", help="also write the text rendering to this file ('-' = stdout)"),
+        scores: Optional[Path] = typer.Option(None, "--scores", help="also save per-frame class probabilities (.npz)"),
+        high: float = typer.Option(0.6, "--high", help="hysteresis: a gesture starts where P(not background) >= HIGH"),
+        low: float = typer.Option(0.4, "--low", help="hysteresis: ... and lasts while it stays >= LOW"),
+        min_duration: float = typer.Option(0.4, "--min-duration", help="drop gestures shorter than this (s)"),
+        merge_gap: float = typer.Option(0.3, "--merge-gap", help="merge same-label gestures closer than this (s)"),
+        smooth: float = typer.Option(0.2, "--smooth", help="Gaussian smoothing of the scores, sigma in seconds"),
+        min_gap: float = typer.Option(
+            0.5, "--min-gap", help="spans without a person this long (s) are reported and skipped"
+        ),
+        chunk_s: float = typer.Option(60.0, "--chunk", min=1.0, help="seconds per network pass (memory bound; result unchanged)"),
+        threads: Optional[int] = typer.Option(
+            None, "--threads", min=1, help="torch CPU threads (default: torch's; 1 is fastest on an oversubscribed CPU)"
+        ),
+        rid: Optional[str] = typer.Option(None, "--id", help="transcript id (default: the input's name)"),
+        max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="only the first N frames"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary on stderr"),
+    ) -> None:
+        """Recognise micro-gestures in a long recording: a timestamped transcript (source = recognizer)."""
+        from mgreason.transcribe.segments import SegmentParams
+
+        con = _console()
+        prm = SegmentParams(
+            smooth_s=smooth, high=high, low=low, min_duration_s=min_duration, merge_gap_s=merge_gap
+        )
+        if out.exists() and out.is_dir():
+            raise DataError("--out must be a file path, not a directory", file=out)
+        if text not in (None, "-") and Path(text).is_dir():
+            raise DataError("--text must be a file path or '-'", file=text)
+        if not input.exists():
+            raise DataError("no such file or directory", file=input)
+
+        from mgreason.transcribe.inputs import input_kind, load_input
+
+        input_kind(input)  # unsupported inputs fail before the model is loaded
+        from mgreason.recognizer.inference import Recognizer
+
+        from mgreason.transcribe.online import threads as torch_threads
+        from mgreason.transcribe.pipeline import meta_path_for, transcribe_input
+
+        t0 = time.perf_counter()
+        rec = Recognizer.load(checkpoint)
+        with _Bar(con) as bar, torch_threads(threads):
+            t1 = time.perf_counter()
+            loaded = load_input(
+                input,
+                fps=fps,
+                layout=layout,
+                entry=entry,
+                person=person,
+                video_model=video_model,
+                max_frames=max_frames,
+                progress=bar.callback("reading video"),
+            )
+            t2 = time.perf_counter()
+            res = transcribe_input(
+                rec, loaded, id=rid, params=prm, min_gap_s=min_gap, chunk_s=chunk_s, progress=bar.callback("scoring")
+            )
+        t3 = time.perf_counter()
+        res.meta["timings_s"].update(
+            {"load_model": round(t1 - t0, 3), "read_input": round(t2 - t1, 3), "total": round(t3 - t0, 3)}
+        )
+        res.meta["realtime_factor"] = round(loaded.sequence.duration_s / max(t3 - t1, 1e-9), 2)
+        tr = res.transcript
+        tr.write(out)
+        meta_path = meta_path_for(out)
+        meta_path.write_text(json.dumps(res.meta, indent=2) + "\n", encoding="utf-8")
+        rendering = tr.render()
+        if text == "-":
+            print(rendering)
+        elif text is not None:
+            Path(text).parent.mkdir(parents=True, exist_ok=True)
+            Path(text).write_text(rendering + "\n", encoding="utf-8")
+        if scores is not None:
+            import numpy as np
+
+            scores.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(
+                scores,
+                times=res.scores.times.astype(np.float32),
+                probs=res.scores.probs.astype(np.float32),
+                labels=np.array(res.scores.labels),
+                mask=res.mask,
+                fps=np.float64(loaded.sequence.fps),
+            )
+
+        from rich.markup import escape
+
+        # gaps are always reported, even with --quiet: they change what the transcript means
+        for g in res.gaps[:20]:
+            con.print(f"[yellow]warning:[/] {escape(str(input))}: {escape(g.describe())}"
+                      + ("" if g.masked else " (bridged)"))  # fmt: skip
+        if len(res.gaps) > 20:
+            con.print(f"[yellow]warning:[/] ... and {len(res.gaps) - 20} more gaps (see {escape(str(meta_path))})")
+        if not quiet:
+            for n in loaded.notes:
+                con.print(f"note: {escape(n)}")
+            seq = loaded.sequence
+            con.print(
+                f"{escape(tr.id)}: {seq.num_frames} frames ({seq.duration_s:.1f} s, {loaded.kind}) -> "
+                f"{len(tr.events)} micro-gesture(s) in {t3 - t1:.1f} s ({res.meta['realtime_factor']:g}x real time); "
+                f"wrote {escape(str(out))}, {escape(str(meta_path))}"
+            )
+
+    @app.command("eval-transcripts")
+    def eval_cmd(
+        pred: Path = typer.Argument(..., help="predicted transcript JSON, or a directory of them"),
+        gt: Path = typer.Argument(..., help="ground-truth transcript JSON, or a directory of them"),
+        thresholds: str = typer.Option("0.1,0.3,0.5", "--tiou", help="tIoU thresholds for F1 and mAP"),
+        json_out: Optional[Path] = typer.Option(None, "--json", help="also write all numbers as JSON ('-' = stdout)"),
+    ) -> None:
+        """F1 and mAP at tIoU thresholds (labels must match), segmental F1@10/25/50 and Edit."""
+        from rich.markup import escape
+
+        from mgreason.transcribe.metrics import evaluate_paths
+
+        ths = _parse_floats(thresholds, "--tiou")
+        res = evaluate_paths(pred, gt, ths)
+        con = _console()
+        for w in res.warnings:
+            con.print(f"[yellow]warning:[/] {escape(w)}")
+        if json_out is not None and str(json_out) == "-":
+            print(json.dumps(res.to_dict(), indent=2))
+            return
+        print(res.render())
+        if json_out is not None:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(res.to_dict(), indent=2) + "\n", encoding="utf-8")
+        sys.stdout.flush()

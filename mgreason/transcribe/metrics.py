@@ -1,0 +1,369 @@
+"""Detection metrics for transcripts: F1 and mAP at temporal-IoU thresholds, segmental F1 and Edit.
+
+Every metric compares predicted events with ground-truth events of the *same recording*; a
+prediction can only ever match a ground-truth event with the same label (compared case- and
+space-insensitively).
+
+* **F1@tIoU** (MiGA-style online-recognition F1): predictions, most confident first, are matched
+  greedily to the unmatched same-label ground-truth event they overlap most; a match with
+  ``tIoU >= threshold`` is a true positive, every other prediction a false positive, every unmatched
+  ground-truth event a false negative. Counts are summed over recordings (micro average).
+* **mAP@tIoU** (ActivityNet protocol): per class, all predictions of all recordings sorted by
+  confidence and matched as above; AP is the area under the interpolated precision-recall curve;
+  the mean runs over the classes that have ground-truth events (a prediction of a class absent from
+  the ground truth still counts as a false positive for the F1 scores).
+* **Segmental F1@k** (MS-TCN, Lea et al.): predictions in temporal order, each compared with the
+  same-label ground-truth event of highest IoU; a true positive if ``IoU >= k`` and that event is
+  still unmatched. Confidence plays no role. Reported at k = 0.10, 0.25, 0.50.
+* **Edit** score: ``100 * (1 - Levenshtein(pred labels, gt labels) / max(len))`` over the label
+  sequences in temporal order, averaged over recordings (100 when both are empty).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from mgreason.errors import DataError
+from mgreason.transcript import MGEvent, Transcript
+
+__all__ = [
+    "TIOU_THRESHOLDS",
+    "SEGMENTAL_KS",
+    "tiou",
+    "match_events",
+    "f1_at",
+    "average_precision",
+    "mean_average_precision",
+    "segmental_f1",
+    "edit_score",
+    "EvalResult",
+    "evaluate",
+    "load_pairs",
+    "evaluate_paths",
+]
+
+TIOU_THRESHOLDS = (0.1, 0.3, 0.5)
+SEGMENTAL_KS = (0.10, 0.25, 0.50)
+
+
+def _norm_label(s: str) -> str:
+    return " ".join(str(s).lower().split())
+
+
+def tiou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Temporal intersection over union of two intervals ``(start, end)``."""
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    if union <= 0:
+        return 1.0 if (a[0] == b[0] and a[1] == b[1]) else 0.0
+    return inter / union
+
+
+def _iou_row(p: MGEvent, gts: Sequence[MGEvent]) -> np.ndarray:
+    return np.array([tiou((p.start_s, p.end_s), (g.start_s, g.end_s)) for g in gts], dtype=np.float64)
+
+
+def match_events(
+    pred: Sequence[MGEvent], gt: Sequence[MGEvent], threshold: float
+) -> tuple[list[bool], list[Optional[int]]]:
+    """Greedy confidence-ordered matching within one recording.
+
+    Returns ``(is_tp per prediction, matched gt index per prediction)`` in the order of ``pred``.
+    Ties in confidence keep the given order.
+    """
+    order = sorted(range(len(pred)), key=lambda i: -pred[i].confidence)
+    used = [False] * len(gt)
+    tp: list[bool] = [False] * len(pred)
+    which: list[Optional[int]] = [None] * len(pred)
+    gl = [_norm_label(g.label) for g in gt]
+    for i in order:
+        p = pred[i]
+        lab = _norm_label(p.label)
+        cand = [j for j in range(len(gt)) if gl[j] == lab and not used[j]]
+        if not cand:
+            continue
+        ious = _iou_row(p, [gt[j] for j in cand])
+        k = int(np.argmax(ious))
+        if ious[k] >= threshold - 1e-12:
+            used[cand[k]] = True
+            tp[i] = True
+            which[i] = cand[k]
+    return tp, which
+
+
+def _prf(tp: int, n_pred: int, n_gt: int) -> dict[str, float]:
+    p = tp / n_pred if n_pred else (1.0 if n_gt == 0 else 0.0)
+    r = tp / n_gt if n_gt else (1.0 if n_pred == 0 else 0.0)
+    f = 2 * p * r / (p + r) if p + r > 0 else 0.0
+    return {"precision": p, "recall": r, "f1": f, "tp": tp, "n_pred": n_pred, "n_gt": n_gt}
+
+
+def f1_at(pairs: Sequence[tuple[Transcript, Transcript]], threshold: float) -> dict[str, float]:
+    """Micro-averaged precision / recall / F1 at one tIoU threshold over ``(pred, gt)`` pairs."""
+    tp = n_pred = n_gt = 0
+    for pred, gt in pairs:
+        flags, _ = match_events(pred.events, gt.events, threshold)
+        tp += sum(flags)
+        n_pred += len(pred.events)
+        n_gt += len(gt.events)
+    return _prf(tp, n_pred, n_gt)
+
+
+def average_precision(scores: Sequence[float], is_tp: Sequence[bool], n_gt: int) -> float:
+    """ActivityNet-style AP: area under the monotone (interpolated) precision-recall curve."""
+    if n_gt <= 0:
+        return float("nan")
+    if len(scores) == 0:
+        return 0.0
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    tp = np.asarray(is_tp, dtype=np.float64)[order]
+    fp = 1.0 - tp
+    ctp, cfp = np.cumsum(tp), np.cumsum(fp)
+    rec = ctp / n_gt
+    prec = ctp / np.maximum(ctp + cfp, 1e-12)
+    mprec = np.concatenate([[0.0], prec, [0.0]])
+    mrec = np.concatenate([[0.0], rec, [1.0]])
+    for i in range(len(mprec) - 2, -1, -1):
+        mprec[i] = max(mprec[i], mprec[i + 1])
+    idx = np.flatnonzero(mrec[1:] != mrec[:-1]) + 1
+    return float(np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx]))
+
+
+def mean_average_precision(
+    pairs: Sequence[tuple[Transcript, Transcript]], threshold: float
+) -> tuple[float, dict[str, float]]:
+    """``(mAP, AP per ground-truth class)``; mAP is NaN when there is no ground-truth event at all."""
+    classes: dict[str, str] = {}
+    for _, gt in pairs:
+        for g in gt.events:
+            classes.setdefault(_norm_label(g.label), g.label)
+    per_class: dict[str, float] = {}
+    for key, name in sorted(classes.items()):
+        scores: list[float] = []
+        flags: list[bool] = []
+        n_gt = 0
+        for pred, gt in pairs:
+            p = [e for e in pred.events if _norm_label(e.label) == key]
+            g = [e for e in gt.events if _norm_label(e.label) == key]
+            n_gt += len(g)
+            f, _ = match_events(p, g, threshold)
+            scores += [e.confidence for e in p]
+            flags += f
+        per_class[name] = average_precision(scores, flags, n_gt)
+    vals = [v for v in per_class.values() if np.isfinite(v)]
+    return (float(np.mean(vals)) if vals else float("nan")), per_class
+
+
+def segmental_f1(pairs: Sequence[tuple[Transcript, Transcript]], k: float) -> dict[str, float]:
+    """MS-TCN segmental F1@k (temporal order, best-IoU ground truth, no confidence)."""
+    tp = fp = n_gt = 0
+    for pred, gt in pairs:
+        g = sorted(gt.events, key=lambda e: (e.start_s, e.end_s))
+        gl = [_norm_label(e.label) for e in g]
+        hits = [False] * len(g)
+        n_gt += len(g)
+        for p in sorted(pred.events, key=lambda e: (e.start_s, e.end_s)):
+            lab = _norm_label(p.label)
+            ious = np.array(
+                [tiou((p.start_s, p.end_s), (e.start_s, e.end_s)) if gl[j] == lab else 0.0 for j, e in enumerate(g)]
+            )
+            if ious.size == 0:
+                fp += 1
+                continue
+            j = int(np.argmax(ious))
+            if ious[j] >= k - 1e-12 and not hits[j]:
+                tp += 1
+                hits[j] = True
+            else:
+                fp += 1
+    return _prf(tp, tp + fp, n_gt)
+
+
+def _levenshtein(a: Sequence[str], b: Sequence[str]) -> int:
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, y in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
+        prev = cur
+    return prev[-1]
+
+
+def edit_score(pred: Transcript, gt: Transcript) -> float:
+    a = [_norm_label(e.label) for e in sorted(pred.events, key=lambda e: (e.start_s, e.end_s))]
+    b = [_norm_label(e.label) for e in sorted(gt.events, key=lambda e: (e.start_s, e.end_s))]
+    if not a and not b:
+        return 100.0
+    return 100.0 * (1.0 - _levenshtein(a, b) / max(len(a), len(b)))
+
+
+# --------------------------------------------------------------------------- all together
+@dataclass
+class EvalResult:
+    n_recordings: int
+    thresholds: tuple[float, ...]
+    f1: dict[float, dict[str, float]]
+    map: dict[float, float]
+    ap_per_class: dict[float, dict[str, float]]
+    segmental: dict[float, dict[str, float]]
+    edit: float
+    per_recording: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        def k(x: float) -> str:
+            return f"{x:g}"
+
+        def num(v: float) -> Optional[float]:
+            return None if v is None or not np.isfinite(v) else round(float(v), 6)
+
+        return {
+            "n_recordings": self.n_recordings,
+            "f1": {k(t): {a: (num(b) if isinstance(b, float) else b) for a, b in d.items()} for t, d in self.f1.items()},
+            "map": {k(t): num(v) for t, v in self.map.items()},
+            "ap_per_class": {k(t): {c: num(v) for c, v in d.items()} for t, d in self.ap_per_class.items()},
+            "segmental_f1": {
+                k(t): {a: (num(b) if isinstance(b, float) else b) for a, b in d.items()} for t, d in self.segmental.items()
+            },
+            "edit": num(self.edit),
+            "per_recording": self.per_recording,
+            "warnings": self.warnings,
+        }
+
+    def render(self) -> str:
+        def pct(v: float) -> str:
+            return "  n/a" if v is None or not np.isfinite(v) else f"{100 * v:5.1f}"
+
+        lines = [f"recordings: {self.n_recordings}"]
+        lines.append("tIoU   F1     P      R      mAP   (tp / pred / gt)")
+        for t in self.thresholds:
+            d = self.f1[t]
+            lines.append(
+                f"{t:<5g} {pct(d['f1'])}  {pct(d['precision'])}  {pct(d['recall'])}  {pct(self.map[t])}  "
+                f"({d['tp']} / {d['n_pred']} / {d['n_gt']})"
+            )
+        seg = "  ".join(f"F1@{int(round(100 * k))} {pct(d['f1'])}" for k, d in self.segmental.items())
+        lines.append(f"segmental: {seg}  Edit {self.edit:5.1f}")
+        return "\n".join(lines)
+
+
+def evaluate(
+    pairs: Sequence[tuple[Transcript, Transcript]],
+    thresholds: Sequence[float] = TIOU_THRESHOLDS,
+    segmental_ks: Sequence[float] = SEGMENTAL_KS,
+    warnings: Optional[list[str]] = None,
+) -> EvalResult:
+    pairs = list(pairs)
+    ths = tuple(float(t) for t in thresholds)
+    for t in list(ths) + [float(k) for k in segmental_ks]:
+        if not 0.0 < t <= 1.0:
+            raise DataError(f"IoU thresholds must be in (0, 1], got {t}", field="thresholds")
+    f1 = {t: f1_at(pairs, t) for t in ths}
+    maps, aps = {}, {}
+    for t in ths:
+        maps[t], aps[t] = mean_average_precision(pairs, t)
+    seg = {float(k): segmental_f1(pairs, float(k)) for k in segmental_ks}
+    edits = [edit_score(p, g) for p, g in pairs]
+    per = []
+    for p, g in pairs:
+        row: dict[str, Any] = {"id": g.id, "n_pred": len(p.events), "n_gt": len(g.events)}
+        for t in ths:
+            row[f"f1@{t:g}"] = round(f1_at([(p, g)], t)["f1"], 6)
+        per.append(row)
+    return EvalResult(
+        n_recordings=len(pairs),
+        thresholds=ths,
+        f1=f1,
+        map=maps,
+        ap_per_class=aps,
+        segmental=seg,
+        edit=float(np.mean(edits)) if edits else float("nan"),
+        per_recording=per,
+        warnings=list(warnings or []),
+    )
+
+
+# --------------------------------------------------------------------------- files
+def _read(path: Path) -> Transcript:
+    try:
+        return Transcript.read(path)
+    except OSError as e:
+        raise DataError(f"cannot read transcript: {e.strerror or e}", file=path) from None
+    except ValueError as e:  # pydantic ValidationError and JSON errors are ValueErrors
+        first = str(e).strip().splitlines()
+        msg = " ".join(first[:3]) if first else type(e).__name__
+        raise DataError(f"not a valid transcript: {msg}", file=path) from None
+
+
+def _transcript_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*.json") if p.is_file() and not p.name.endswith(".meta.json"))
+
+
+def _stem(p: Path) -> str:
+    name = p.name
+    for suf in (".transcript.json", ".json"):
+        if name.endswith(suf):
+            return name[: -len(suf)]
+    return p.stem
+
+
+def load_pairs(pred: str | Path, gt: str | Path) -> tuple[list[tuple[Transcript, Transcript]], list[str]]:
+    """``(pairs, warnings)`` from two transcript files or two directories of them.
+
+    Directories are paired by transcript ``id`` (else by file name without ``.transcript.json`` /
+    ``.json``). A ground-truth recording without a prediction is scored as an empty prediction (all
+    misses) and reported; a prediction without ground truth is ignored and reported.
+    """
+    pred, gt = Path(pred), Path(gt)
+    for p in (pred, gt):
+        if not p.exists():
+            raise DataError("no such file or directory", file=p)
+    if pred.is_file() and gt.is_file():
+        return [(_read(pred), _read(gt))], []
+    if pred.is_dir() != gt.is_dir():
+        raise DataError("PRED and GT must both be files or both be directories", file=f"{pred}, {gt}")
+    pfiles, gfiles = _transcript_files(pred), _transcript_files(gt)
+    if not gfiles:
+        raise DataError("no *.json transcripts in the ground-truth directory", file=gt)
+    preds = [(f, _read(f)) for f in pfiles]
+    gts = [(f, _read(f)) for f in gfiles]
+    for kind, items in (("prediction", preds), ("ground truth", gts)):
+        seen: dict[str, Path] = {}
+        for f, t in items:
+            if t.id in seen:
+                raise DataError(f"two {kind} transcripts have the id {t.id!r} (also {seen[t.id]})", file=f)
+            seen[t.id] = f
+    by_id = {t.id: t for _, t in preds}
+    by_stem = {_stem(f): t for f, t in preds}
+    pairs, warns, used = [], [], set()
+    for f, g in gts:
+        p = by_id.get(g.id) or by_stem.get(_stem(f))
+        if p is None:
+            warns.append(f"no prediction for {g.id!r} ({f.name}): scored as an empty transcript")
+            p = Transcript(id=g.id, fps=g.fps, duration_s=g.duration_s, events=[])
+        else:
+            used.add(id(p))
+        pairs.append((p, g))
+    for f, p in preds:
+        if id(p) not in used:
+            warns.append(f"prediction {p.id!r} ({f.name}) has no ground truth: ignored")
+    if not any(id(p) in used for _, p in preds):
+        raise DataError(
+            "no prediction matches any ground-truth transcript (paired by id or by file name)", file=f"{pred}, {gt}"
+        )
+    return pairs, warns
+
+
+def evaluate_paths(
+    pred: str | Path,
+    gt: str | Path,
+    thresholds: Sequence[float] = TIOU_THRESHOLDS,
+    segmental_ks: Sequence[float] = SEGMENTAL_KS,
+) -> EvalResult:
+    pairs, warns = load_pairs(pred, gt)
+    return evaluate(pairs, thresholds, segmental_ks, warns)
+
