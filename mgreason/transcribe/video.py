@@ -38,7 +38,7 @@ from mgreason.skeleton.sequence import SkeletonSequence
 __all__ = ["VIDEO_SUFFIXES", "VIDEO_EXTRA", "require_video_backend", "read_video", "video_backend_versions"]
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"})
-VIDEO_EXTRA = "pip install 'mgreason[video]'  (mediapipe==0.10.21 and OpenCV)"
+VIDEO_EXTRA = "pip install 'mgreason[video]' && pip install --no-deps mediapipe==0.10.21"
 HAND_CONFIDENCE = 1.0
 
 Progress = Callable[[int, Optional[int]], None]  # (frames done, frames expected or None)
