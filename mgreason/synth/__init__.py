@@ -5,16 +5,24 @@ held-out splits); :func:`generate_session` makes long recordings with gestures a
 known times and the ground-truth transcript. See :mod:`.motions` for the classes.
 """
 
-from mgreason.synth.generate import (
-    ClipSet,
-    GeneratorConfig,
-    Session,
-    generate_clips,
-    generate_session,
-    resolve_classes,
-    subject_split,
-)
-from mgreason.synth.motions import MOTIONS, supported_raw_ids
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below are loaded on first use (PEP 562), so importing mgreason.synth.cli is cheap
+    from mgreason.synth.generate import (
+        ClipSet,
+        GeneratorConfig,
+        Session,
+        generate_clips,
+        generate_session,
+        resolve_classes,
+        subject_split,
+    )
+    from mgreason.synth.motions import MOTIONS, supported_raw_ids
+
+_WHERE = {"MOTIONS": "motions", "supported_raw_ids": "motions"}
 
 __all__ = [
     "ClipSet",
@@ -27,3 +35,11 @@ __all__ = [
     "MOTIONS",
     "supported_raw_ids",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        value = getattr(importlib.import_module(f"mgreason.synth.{_WHERE.get(name, 'generate')}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mgreason.synth' has no attribute {name!r}")

@@ -11,14 +11,12 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 
 from mgreason.errors import DataError
-from mgreason.skeleton.io_pyskl import write_pyskl
-from mgreason.synth.generate import GeneratorConfig, generate_clips, generate_session
-from mgreason.synth.motions import supported_raw_ids
-from mgreason.taxonomy import IMIGUE
+
+# numpy/scipy and the generator are imported inside the commands: ``mgreason --help`` and every other
+# command load this module to register the group, and should not pay for them.
 
 __all__ = ["register", "parse_classes"]
 
@@ -36,7 +34,9 @@ def parse_classes(text: Optional[str]) -> Optional[list[int | str]]:
     return out or None
 
 
-def _config(fps: float, noise: float, amplitude: float) -> GeneratorConfig:
+def _config(fps: float, noise: float, amplitude: float) -> "GeneratorConfig":  # noqa: F821
+    from mgreason.synth.generate import GeneratorConfig
+
     return GeneratorConfig(fps=fps, noise=noise, amplitude=amplitude)
 
 
@@ -66,6 +66,11 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Option("synth_clips", "--name", help="file name stem"),
     ) -> None:
         """Labelled clips as a PYSKL pickle with subject-held-out train/val/test splits."""
+        import numpy as np
+
+        from mgreason.synth.generate import generate_clips
+        from mgreason.taxonomy import IMIGUE
+
         out = _out_dir(out)
         t0 = time.perf_counter()
         cs = generate_clips(
@@ -117,6 +122,9 @@ def register(app: typer.Typer) -> None:
         pyskl: bool = typer.Option(False, "--pyskl", help="also write sessions.pkl (PYSKL with segments)"),
     ) -> None:
         """Long recordings (npz skeleton + ground-truth transcript JSON) for online recognition."""
+        from mgreason.skeleton.io_pyskl import write_pyskl
+        from mgreason.synth.generate import generate_session
+
         if count < 1:
             raise DataError(f"count must be >= 1, got {count}", field="count")
         if seed < 0:
@@ -154,6 +162,9 @@ def register(app: typer.Typer) -> None:
     @synth.command("classes")
     def classes_cmd() -> None:
         """List the iMiGUE classes the generator can produce."""
+        from mgreason.synth.motions import supported_raw_ids
+        from mgreason.taxonomy import IMIGUE
+
         for raw in supported_raw_ids():
             c = IMIGUE.by_raw_id(raw)
             typer.echo(f"{raw:>3}  label {c.label_id:>2}  {c.name}")
