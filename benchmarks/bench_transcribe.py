@@ -112,10 +112,12 @@ def main() -> None:
     sl = seq[: int(round(args.naive_minutes * 60 * seq.fps))]
     with Timer() as td:
         fs = frame_scores(rec, sl)
-        scores_to_transcript(fs.probs, sl.fps, rec.labels, id="d", background=rec.background_index)
+        scores_to_transcript(fs.probs, sl.fps, rec.labels, id="d", background=rec.background_index,
+                             params=rec.segmentation)
     with Timer() as tn:
         fsn, n_win = naive_frame_scores(rec, sl, stride=args.naive_stride)
-        scores_to_transcript(fsn.probs, sl.fps, rec.labels, id="n", background=rec.background_index)
+        scores_to_transcript(fsn.probs, sl.fps, rec.labels, id="n", background=rec.background_index,
+                             params=rec.segmentation)
     scale = dur / sl.duration_s
     naive_wall, naive_cpu = tn.wall * scale, tn.cpu * scale
     stride = args.naive_stride or rec.model.temporal_stride
@@ -136,7 +138,7 @@ def main() -> None:
 
     # ------------------------------------------------------------------ accuracy on held-out sessions
     if args.heldout > 0:
-        pairs, naive_pairs = [], []
+        pairs, naive_pairs, scored = [], [], []
         gen = 0.0
         with Timer() as t:
             for i in range(args.heldout):
@@ -145,18 +147,28 @@ def main() -> None:
                 gen += time.perf_counter() - g0
                 r = transcribe_sequence(rec, s.sequence, id=s.transcript.id)
                 pairs.append((r.transcript, s.transcript))
+                scored.append(r.scores)
                 if args.naive_f1:
                     fsn, _ = naive_frame_scores(rec, s.sequence)
                     naive_pairs.append((scores_to_transcript(fsn.probs, s.sequence.fps, rec.labels, id=s.transcript.id,
-                                                             background=rec.background_index), s.transcript))  # fmt: skip
+                                                             background=rec.background_index,
+                                                             params=rec.segmentation), s.transcript))  # fmt: skip
         ev = evaluate(pairs)
         n_gt = sum(len(g.events) for _, g in pairs)
         print(f"\nheld-out: {args.heldout} sessions x {args.heldout_minutes:g} min (seeds {HELDOUT_SEED0}..), "
-              f"{n_gt} gestures, default segmentation {SegmentParams()}")
+              f"{n_gt} gestures, the checkpoint's segmentation {rec.segmentation}")
         print(ev.render())
+        # the same scores cut with the untuned library defaults, for comparison
+        untuned = [(scores_to_transcript(r.probs, r.fps, rec.labels, id=g.id, background=rec.background_index,
+                                         params=SegmentParams()), g) for r, (_, g) in zip(scored, pairs)]  # fmt: skip
+        evu = evaluate(untuned)
+        print(f"untuned defaults {SegmentParams()}: F1@0.3 = {evu.f1[0.3]['f1']:.3f} "
+              f"({evu.f1[0.3]['n_pred']} predicted), mAP@0.3 = {evu.map[0.3]:.3f}")
         out["heldout"] = {"sessions": args.heldout, "minutes": args.heldout_minutes, "gt_events": n_gt,
                           "metrics": ev.to_dict(), "wall_s": t.wall - gen}  # fmt: skip
         out["heldout"]["metrics"].pop("per_recording", None)
+        out["heldout"]["segmentation"] = rec.segmentation.to_dict()
+        out["heldout"]["untuned_f1_0.3"] = evu.f1[0.3]["f1"]
         print(f"F1@0.3 = {ev.f1[0.3]['f1']:.3f}")
         if naive_pairs:
             evn = evaluate(naive_pairs)

@@ -115,6 +115,14 @@ class Recognizer:
     def background_index(self) -> Optional[int]:
         return self.labels.index("background") if "background" in self.labels else None
 
+    @property
+    def segmentation(self) -> Any:
+        """The checkpoint's segmentation parameters (``config.json`` -> ``segmentation.params``, chosen
+        on validation recordings by ``mgreason tune-segmentation``), else the defaults."""
+        from mgreason.transcribe.tuning import checkpoint_segmentation
+
+        return checkpoint_segmentation(self.config)
+
     # ------------------------------------------------------------------ input
     def prepare(self, seq: SkeletonSequence, fps: Optional[float] = None) -> SkeletonSequence:
         """Map, resample (to ``fps``, default the checkpoint's), normalise and fill as in training."""

@@ -5,6 +5,7 @@ Heavy modules (torch, MediaPipe) are imported inside the commands so ``mgreason 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -99,11 +100,22 @@ def register(app: typer.Typer) -> None:
         video_model: str = typer.Option("holistic", "--video-model", help="video: MediaPipe 'holistic' (pose+hands) or 'pose'"),
         text: Optional[str] = typer.Option(None, "--text", help="also write the text rendering to this file ('-' = stdout)"),
         scores: Optional[Path] = typer.Option(None, "--scores", help="also save per-frame class probabilities (.npz)"),
-        high: float = typer.Option(0.6, "--high", help="hysteresis: a gesture starts where P(not background) >= HIGH"),
-        low: float = typer.Option(0.4, "--low", help="hysteresis: ... and lasts while it stays >= LOW"),
-        min_duration: float = typer.Option(0.4, "--min-duration", help="drop gestures shorter than this (s)"),
-        merge_gap: float = typer.Option(0.3, "--merge-gap", help="merge same-label gestures closer than this (s)"),
-        smooth: float = typer.Option(0.2, "--smooth", help="Gaussian smoothing of the scores, sigma in seconds"),
+        high: Optional[float] = typer.Option(
+            None, "--high", help="hysteresis: a gesture starts where P(not background) >= HIGH [checkpoint's]"
+        ),
+        low: Optional[float] = typer.Option(None, "--low", help="hysteresis: ... and lasts while it stays >= LOW [checkpoint's]"),
+        min_duration: Optional[float] = typer.Option(
+            None, "--min-duration", help="drop gestures shorter than this (s) [checkpoint's]"
+        ),
+        merge_gap: Optional[float] = typer.Option(
+            None, "--merge-gap", help="merge same-label gestures closer than this (s) [checkpoint's]"
+        ),
+        min_label_run: Optional[float] = typer.Option(
+            None, "--min-label-run", help="label runs shorter than this (s) inside a gesture are absorbed [checkpoint's]"
+        ),
+        smooth: Optional[float] = typer.Option(
+            None, "--smooth", help="Gaussian smoothing of the scores, sigma in seconds [checkpoint's]"
+        ),
         min_gap: float = typer.Option(
             0.5, "--min-gap", help="spans without a person this long (s) are reported and skipped"
         ),
@@ -119,9 +131,11 @@ def register(app: typer.Typer) -> None:
         from mgreason.transcribe.segments import SegmentParams
 
         con = _console()
-        prm = SegmentParams(
-            smooth_s=smooth, high=high, low=low, min_duration_s=min_duration, merge_gap_s=merge_gap
-        )
+        overrides = {k: v for k, v in (("smooth_s", smooth), ("high", high), ("low", low),
+                     ("min_duration_s", min_duration), ("merge_gap_s", merge_gap),
+                     ("min_label_run_s", min_label_run)) if v is not None}  # fmt: skip
+        # checked now, before the model is loaded, against the defaults; applied to the checkpoint's below
+        SegmentParams(**{**SegmentParams().to_dict(), "low": 0.0, "high": 1.0, **overrides})
         if out.exists() and out.is_dir():
             raise DataError("--out must be a file path, not a directory", file=out)
         if text not in (None, "-") and Path(text).is_dir():
@@ -139,6 +153,7 @@ def register(app: typer.Typer) -> None:
 
         t0 = time.perf_counter()
         rec = Recognizer.load(checkpoint)
+        prm = dataclasses.replace(rec.segmentation, **overrides)
         with _Bar(con) as bar, torch_threads(threads):
             t1 = time.perf_counter()
             loaded = load_input(
@@ -226,3 +241,62 @@ def register(app: typer.Typer) -> None:
             json_out.parent.mkdir(parents=True, exist_ok=True)
             json_out.write_text(json.dumps(res.to_dict(), indent=2) + "\n", encoding="utf-8")
         sys.stdout.flush()
+
+    @app.command("tune-segmentation")
+    def tune_cmd(
+        scores: Path = typer.Argument(..., help="per-frame scores (.npz from 'transcribe --scores'), or a directory of them"),
+        gt: Path = typer.Argument(..., help="ground-truth transcript JSON, or a directory of them (paired by name or id)"),
+        checkpoint: Optional[Path] = typer.Option(
+            None, "--checkpoint", "-c", help="start from this checkpoint's parameters (default: the bundled tiny-synth)"
+        ),
+        tiou: float = typer.Option(0.3, "--tiou", help="objective: F1 at this tIoU (labels must match)"),
+        write: bool = typer.Option(False, "--write", help="store the tuned parameters in the checkpoint's config.json"),
+        describe: Optional[str] = typer.Option(None, "--describe", help="with --write: how the validation data was made"),
+        restarts: int = typer.Option(4, "--restarts", min=0, help="extra coordinate-ascent starts (seeded random grid points)"),
+        json_out: Optional[Path] = typer.Option(None, "--json", help="also write the search result as JSON"),
+    ) -> None:
+        """Choose a checkpoint's segmentation thresholds on validation recordings with ground truth.
+
+        Use recordings that are *not* the ones you report results on."""
+        from rich.markup import escape
+
+        from mgreason.recognizer.checkpoint import read_checkpoint_config
+        from mgreason.recognizer.inference import bundled_checkpoint_path
+        from mgreason.transcribe.metrics import evaluate
+        from mgreason.transcribe.tuning import (
+            checkpoint_segmentation,
+            load_scored_recordings,
+            segment_recordings,
+            tune_segmentation,
+            write_checkpoint_segmentation,
+        )
+
+        if not 0.0 < tiou <= 1.0:
+            raise DataError(f"--tiou must be in (0, 1], got {tiou}", field="tiou")
+        ckpt = checkpoint or bundled_checkpoint_path()
+        cfg = read_checkpoint_config(ckpt)
+        con = _console()
+        recs, labels, warns = load_scored_recordings(scores, gt)
+        for w in warns:
+            con.print(f"[yellow]warning:[/] {escape(w)}")
+        if list(cfg.get("labels", [])) != labels:
+            raise DataError("the scores were not computed with this checkpoint (label lists differ)", file=ckpt)
+        bg = labels.index("background") if "background" in labels else None
+        start = checkpoint_segmentation(cfg)
+        t0 = time.perf_counter()
+        res = tune_segmentation(recs, labels, background=bg, start=start, tiou=tiou, restarts=restarts)
+        took = time.perf_counter() - t0
+        n_gt = sum(len(r.gt.events) for r in recs)
+        for name, prm in (("start", res.start_params), ("tuned", res.params)):
+            ev = evaluate(segment_recordings(recs, labels, bg, prm), thresholds=(0.1, 0.3, 0.5))
+            f1s = "  ".join(f"F1@{t:g} {ev.f1[t]['f1']:.3f}" for t in (0.1, 0.3, 0.5))
+            print(f"{name:>5}: {f1s}  mAP@0.3 {ev.map[0.3]:.3f}  ({ev.f1[0.3]['n_pred']} predicted / {n_gt} true)")
+            print(f"       {prm}")
+        print(f"{len(recs)} recording(s); {res.evaluations} settings tried in {res.rounds} round(s), {took:.1f} s")
+        if json_out is not None:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(res.to_dict(), indent=2) + "\n", encoding="utf-8")
+        if write:
+            tuned_on = {"recordings": sorted(r.id for r in recs), "events": n_gt, "description": describe}
+            path = write_checkpoint_segmentation(ckpt, res, tuned_on)
+            con.print(f"wrote the tuned parameters to {escape(str(path))}")

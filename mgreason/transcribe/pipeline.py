@@ -66,7 +66,7 @@ def transcribe_sequence(
     """Transcribe one skeleton sequence with a loaded :class:`~mgreason.recognizer.Recognizer`."""
     from mgreason.transcribe.online import DEFAULT_CHUNK_S, describe, frame_scores, scoring_rate
 
-    prm = params or SegmentParams()
+    prm = params or getattr(rec, "segmentation", None) or SegmentParams()
     rate = scoring_rate(rec, model_fps)
     check_usable(seq, rec.layout, path=path)
     gaps, mask = find_gaps(seq, min_gap_s)
