@@ -18,8 +18,10 @@ Prints numbers; not a test. Usage::
 Rounds are interleaved (ours, lm-eval, ours-on-lm-eval-tokens) and medians reported,
 because timing noise on a shared 2-core VM is +-15-20%.
 
-``default_prompts()`` builds the prompts; swap it for the demo scenario, e.g.
-``mgreason.runner.build_requests(scenario)``, when that exists.
+Prompts: by default the demo scenario's (``scenarios/demo_press_emotion.yaml``: 12 items x 3
+conditions, rendered by ``mgreason.runner.build_requests`` exactly as ``run-scenario`` sends them,
+its labels); ``--prompts builtin`` uses the longer built-in prompt set (``default_prompts()``) with a
+binary and a 7-way label set; ``--scenario`` points at another scenario.
 """
 
 from __future__ import annotations
@@ -249,7 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (default 3)")
     ap.add_argument("--no-reference", action="store_true", help="skip the slow one-forward-per-label method")
     ap.add_argument("--no-lmeval", action="store_true", help="skip lm-evaluation-harness even if installed")
-    ap.add_argument("--labels", choices=["binary", "multi", "both"], default="both")
+    ap.add_argument("--prompts", choices=["demo", "builtin"], default="demo",
+                    help="the demo scenario's prompts (default) or the built-in set")  # fmt: skip
+    ap.add_argument("--scenario", type=Path, default=Path(__file__).resolve().parents[1] / "scenarios" / "demo_press_emotion.yaml")
+    ap.add_argument("--labels", choices=["binary", "multi", "both"], default="both", help="with --prompts builtin")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
 
@@ -288,12 +293,22 @@ def main(argv: list[str] | None = None) -> int:
     backend.score_labels(warm, BINARY_LABELS)
     backend.score_labels_reference(warm, BINARY_LABELS)
 
-    label_sets = {"binary": BINARY_LABELS, "multi": MULTI_LABELS}
-    if args.labels != "both":
-        label_sets = {args.labels: label_sets[args.labels]}
+    if args.prompts == "demo":
+        from mgreason.runner import build_requests
+        from mgreason.scenario import load_scenario
+
+        scenario = load_scenario(args.scenario)
+        preqs = build_requests(scenario)
+        prompt_sets = {scenario.spec.id: (scenario.labels, [r.messages for r in preqs])}
+        shape = f"{len(scenario.items)} items x {len(scenario.conditions)} conditions of {args.scenario.name}"
+    else:
+        label_sets = {"binary": BINARY_LABELS, "multi": MULTI_LABELS}
+        if args.labels != "both":
+            label_sets = {args.labels: label_sets[args.labels]}
+        prompt_sets = {k: (v, default_prompts(v)) for k, v in label_sets.items()}
+        shape = f"{len(ITEMS)} items x {len(CONDITIONS)} conditions (built-in)"
     summary = []
-    for name, labels in label_sets.items():
-        prompts = default_prompts(labels)
+    for name, (labels, prompts) in prompt_sets.items():
         n, n_req = len(prompts), len(prompts) * len(labels)
         eff = backend.score_labels(prompts, labels)
         errs = [r.error for r in eff if r.error]
@@ -305,8 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         label_toks = [len(backend.continuation_tokens(texts[0], backend.encode(texts[0]), lab)) for lab in labels]
         print()
         print(
-            f"== labels {name}: {labels} (tokens per label {label_toks}); {n} prompts = {len(ITEMS)} items x "
-            f"{len(CONDITIONS)} conditions; prompt tokens {min(ntok)}-{max(ntok)} (total {sum(ntok)})"
+            f"== {name}: labels {labels} (tokens per label {label_toks}); {n} prompts = {shape}; "
+            f"prompt tokens {min(ntok)}-{max(ntok)} (total {sum(ntok)})"
         )
         times: dict[str, list[float]] = {"efficient": [], "lm-eval": [], "ours@lm-eval-tokens": []}
         lm_scores = ours_tok = None
