@@ -14,7 +14,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from mgreason import __version__
 from mgreason.backends.base import Backend, BackendResult, GenerationParams
@@ -51,6 +51,51 @@ def build_requests(scenario: Scenario, limit: Optional[int] = None, seed: int = 
             )
     return out
 
+
+
+def make_run_config(
+    run_id: str,
+    scenario: Scenario,
+    backend_name: str,
+    info: Any,
+    params: GenerationParams,
+    *,
+    seed: int,
+    limit: Optional[int],
+    n_items: int,
+    conditions: Optional[list[str]] = None,
+    scenario_path: Optional[str] = None,
+    model_extra: Optional[dict[str, Any]] = None,
+    generation_extra: Optional[dict[str, Any]] = None,
+) -> RunConfig:
+    """The ``config.json`` of a run (``run-scenario``) or of one sweep cell group: what ran, on what."""
+    return RunConfig(
+        run_id=run_id,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        mgreason_version=__version__,
+        scenario_id=scenario.id,
+        scenario_version=str(scenario.spec.version),
+        scenario_path=scenario_path or str(scenario.path),
+        scenario_sha256=scenario.sha256,
+        scenario=scenario.spec.model_dump(mode="json"),
+        backend=backend_name,
+        model={
+            "id": info.id,
+            "resolved": info.resolved,
+            "sha256": info.sha256,
+            "revision": info.revision,
+            "dtype": info.dtype,
+            **info.extra,
+            **(model_extra or {}),
+        },
+        generation=params.__dict__ | {"stop": list(params.stop)} | (generation_extra or {}),
+        scoring_mode=scenario.spec.scoring.mode,
+        seed=seed,
+        limit=limit,
+        n_items=n_items,
+        conditions=conditions if conditions is not None else [c.name for c in scenario.conditions],
+        labels=scenario.labels,
+    )
 
 def generation_params(scenario: Scenario, seed: Optional[int] = None) -> GenerationParams:
     g = scenario.spec.generation
@@ -233,31 +278,8 @@ def run_scenario(
     records = make_records(run_id, scenario, requests, results)
     summary = summarize(run_id, scenario, records, info.id, backend.name, seconds, seed=seed, n_boot=n_boot)
     n_items = len({r.item_id for r in requests})
-    config = RunConfig(
-        run_id=run_id,
-        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        mgreason_version=__version__,
-        scenario_id=scenario.id,
-        scenario_version=str(scenario.spec.version),
-        scenario_path=str(scenario.path),
-        scenario_sha256=scenario.sha256,
-        scenario=scenario.spec.model_dump(mode="json"),
-        backend=backend.name,
-        model={
-            "id": info.id,
-            "resolved": info.resolved,
-            "sha256": info.sha256,
-            "revision": info.revision,
-            "dtype": info.dtype,
-            **info.extra,
-        },
-        generation=params.__dict__ | {"stop": list(params.stop)},
-        scoring_mode=scenario.spec.scoring.mode,
-        seed=seed,
-        limit=limit,
-        n_items=n_items,
-        conditions=[c.name for c in scenario.conditions],
-        labels=scenario.labels,
+    config = make_run_config(
+        run_id, scenario, backend.name, info, params, seed=seed, limit=limit, n_items=n_items
     )
 
     partial.mkdir(parents=True)

@@ -75,3 +75,34 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- shared by the backends
+def check_labels(labels: Sequence[str]) -> list[str]:
+    """The labels (or choices) of a request: non-empty strings, duplicates dropped, order kept."""
+    from mgreason.errors import BackendError
+
+    if isinstance(labels, str):
+        raise BackendError("labels must be a list of strings, not one string", field="labels")
+    out: list[str] = []
+    for lab in labels:
+        if not isinstance(lab, str) or lab == "":
+            raise BackendError(f"every label must be a non-empty string, got {lab!r}", field="labels")
+        if lab not in out:
+            out.append(lab)
+    if not out:
+        raise BackendError("no labels to score", field="labels")
+    return out
+
+
+def continuation_tokens(
+    encode: Callable[[str], list[int]], prompt_text: str, prompt_ids: list[int], continuation: str
+) -> list[int]:
+    """Token ids of ``continuation`` after the prompt, as lm-eval cuts them:
+    ``encode(prompt + cont)[len(encode(prompt)):]`` when that keeps the prompt's tokens, else ``encode(cont)``.
+    Every backend uses this one rule, so label log-probs compare across backends."""
+    whole = encode(prompt_text + continuation)
+    n = len(prompt_ids)
+    if len(whole) > n and whole[:n] == prompt_ids:
+        return whole[n:]
+    return encode(continuation)

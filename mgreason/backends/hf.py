@@ -25,7 +25,15 @@ import os
 import time
 from typing import Any, Optional, Sequence
 
-from mgreason.backends.base import BackendResult, GenerationParams, Message, ModelInfo, Progress
+from mgreason.backends.base import (
+    BackendResult,
+    GenerationParams,
+    Message,
+    ModelInfo,
+    Progress,
+    check_labels,
+    continuation_tokens,
+)
 from mgreason.backends.models import EMBEDDED_MODEL, ResolvedModel, embedded_hf_dir, resolve_model, weights_sha256
 from mgreason.errors import BackendError
 
@@ -243,25 +251,7 @@ class HFBackend:
 
     def continuation_tokens(self, prompt_text: str, prompt_ids: list[int], continuation: str) -> list[int]:
         """lm-eval style: ``encode(prompt+cont)[len(encode(prompt)):]``, else ``encode(cont)``."""
-        whole = self.encode(prompt_text + continuation)
-        n = len(prompt_ids)
-        if len(whole) > n and whole[:n] == prompt_ids:
-            return whole[n:]
-        return self.encode(continuation)
-
-    @staticmethod
-    def _check_labels(labels: Sequence[str]) -> list[str]:
-        if isinstance(labels, str):
-            raise BackendError("labels must be a list of strings, not one string", field="labels")
-        out: list[str] = []
-        for lab in labels:
-            if not isinstance(lab, str) or lab == "":
-                raise BackendError(f"every label must be a non-empty string, got {lab!r}", field="labels")
-            if lab not in out:
-                out.append(lab)
-        if not out:
-            raise BackendError("no labels to score", field="labels")
-        return out
+        return continuation_tokens(self.encode, prompt_text, prompt_ids, continuation)
 
     def _prepare(self, messages: list[Message], labels: list[str], seen: Optional[dict] = None):
         """Render and tokenise one request; ``seen`` receives the prompt text/ids before any check fails."""
@@ -289,7 +279,7 @@ class HFBackend:
         self, prompts: Sequence[list[Message]], labels: Sequence[str], progress: Progress = None
     ) -> list[BackendResult]:
         self._check_open()
-        labels = self._check_labels(labels)
+        labels = check_labels(labels)
         results: list[Optional[BackendResult]] = [None] * len(prompts)
         contexts: list[list[int]] = []
         conts: list[list[list[int]]] = []
@@ -469,7 +459,7 @@ class HFBackend:
         """Naive scoring: one full forward over prompt+label tokens per (prompt, label). For tests/benchmarks."""
         self._check_open()
         torch = self._torch
-        labels = self._check_labels(labels)
+        labels = check_labels(labels)
         results: list[BackendResult] = []
         with torch.inference_mode():
             for messages in prompts:
@@ -515,7 +505,7 @@ class HFBackend:
         """
         self._check_open()
         if choices is not None:
-            choices = self._check_labels(choices)
+            choices = check_labels(choices)
         if params.temperature < 0:
             raise BackendError("temperature must be >= 0", field="temperature")
         if not (0 < params.top_p <= 1):

@@ -54,7 +54,14 @@ import time
 from typing import Any, Awaitable, Callable, Optional, Sequence, TypeVar
 from urllib.parse import urlsplit
 
-from mgreason.backends.base import BackendResult, GenerationParams, Message, ModelInfo, Progress
+from mgreason.backends.base import (
+    BackendResult,
+    GenerationParams,
+    Message,
+    ModelInfo,
+    Progress,
+    check_labels,
+)
 from mgreason.errors import BackendError
 
 T = TypeVar("T")
@@ -409,25 +416,11 @@ class OpenAIBackend:
         sha = _converted_source_sha(card.get("root"))
         return ModelInfo(id=self.model, resolved=f"{self.base_url}#{self.model}", sha256=sha, extra=extra)
 
-    @staticmethod
-    def _check_labels(labels: Sequence[str]) -> list[str]:
-        if isinstance(labels, str):
-            raise BackendError("labels must be a list of strings, not one string", field="labels")
-        out: list[str] = []
-        for lab in labels:
-            if not isinstance(lab, str) or lab == "":
-                raise BackendError(f"every label must be a non-empty string, got {lab!r}", field="labels")
-            if lab not in out:
-                out.append(lab)
-        if not out:
-            raise BackendError("no labels to score", field="labels")
-        return out
-
     def score_labels(
         self, prompts: Sequence[list[Message]], labels: Sequence[str], progress: Progress = None
     ) -> list[BackendResult]:
         self._check_open()
-        labels = self._check_labels(labels)
+        labels = check_labels(labels)
         return _run_sync(lambda: self._gather(prompts, lambda c, s, m: self._score_one(c, s, m, labels), progress))
 
     async def _score_one(self, client, sem, messages: list[Message], labels: list[str]) -> BackendResult:
@@ -529,7 +522,7 @@ class OpenAIBackend:
     ) -> list[BackendResult]:
         self._check_open()
         if choices is not None:
-            choices = self._check_labels(choices)
+            choices = check_labels(choices)
         if params.temperature < 0:
             raise BackendError("temperature must be >= 0", field="temperature")
         if not (0 < params.top_p <= 1):

@@ -49,7 +49,15 @@ import os
 import time
 from typing import Any, Optional, Sequence
 
-from mgreason.backends.base import BackendResult, GenerationParams, Message, ModelInfo, Progress
+from mgreason.backends.base import (
+    BackendResult,
+    GenerationParams,
+    Message,
+    ModelInfo,
+    Progress,
+    check_labels,
+    continuation_tokens,
+)
 from mgreason.backends.models import (
     EMBEDDED_MODEL,
     ResolvedModel,
@@ -91,29 +99,6 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}
     return repr(v)
-
-
-def continuation_tokens(encode, prompt_text: str, prompt_ids: list[int], continuation: str) -> list[int]:
-    """The hf backend's rule: ``encode(prompt+cont)[len(encode(prompt)):]``, else ``encode(cont)``."""
-    whole = encode(prompt_text + continuation)
-    n = len(prompt_ids)
-    if len(whole) > n and whole[:n] == prompt_ids:
-        return whole[n:]
-    return encode(continuation)
-
-
-def check_labels(labels: Sequence[str]) -> list[str]:
-    if isinstance(labels, str):
-        raise BackendError("labels must be a list of strings, not one string", field="labels")
-    out: list[str] = []
-    for lab in labels:
-        if not isinstance(lab, str) or lab == "":
-            raise BackendError(f"every label must be a non-empty string, got {lab!r}", field="labels")
-        if lab not in out:
-            out.append(lab)
-    if not out:
-        raise BackendError("no labels to score", field="labels")
-    return out
 
 
 class VLLMBackend:

@@ -21,7 +21,6 @@ every write), so a killed sweep never leaves a process that writes behind a reru
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import os
 import signal
@@ -92,10 +91,8 @@ def _batches(cells: list, size: int) -> list[list]:
 
 
 def run_model(out: Path, model_name: str, events: Events) -> int:
-    from mgreason import __version__
     from mgreason.backends import create_backend
-    from mgreason.records import RunConfig
-    from mgreason.runner import build_requests, generation_params, make_records
+    from mgreason.runner import build_requests, generation_params, make_records, make_run_config
     from mgreason.sweep.cache import (
         ResponseCache,
         generate_scoring,
@@ -160,35 +157,12 @@ def run_model(out: Path, model_name: str, events: Events) -> int:
                     )
             else:
                 params0 = generation_params(sc, seed=sc.spec.generation.seed + seeds[0])
-                cfg = RunConfig(
-                    run_id=run_id,
-                    created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                    mgreason_version=__version__,
-                    scenario_id=sc.id,
-                    scenario_version=str(sc.spec.version),
-                    scenario_path=str(sp.path),
-                    scenario_sha256=sc.sha256,
-                    scenario=sc.spec.model_dump(mode="json"),
-                    backend=backend.name,
-                    model={
-                        "id": info.id,
-                        "resolved": info.resolved,
-                        "sha256": info.sha256,
-                        "revision": info.revision,
-                        "dtype": info.dtype,
-                        **info.extra,
-                        "sweep_model": model_name,
-                        "cache_key": mkey,
-                        "identity": identity,
-                    },
-                    generation=params0.__dict__ | {"stop": list(params0.stop), "seeds": seeds},
-                    scoring_mode=sc.spec.scoring.mode,
-                    seed=seeds[0],
-                    limit=spec.limit,
-                    n_items=len(sp.item_ids),
-                    conditions=sp.conditions,
-                    labels=sc.labels,
-                )
+                cfg = make_run_config(
+                    run_id, sc, backend.name, info, params0, seed=seeds[0], limit=spec.limit,
+                    n_items=len(sp.item_ids), conditions=sp.conditions, scenario_path=str(sp.path),
+                    model_extra={"sweep_model": model_name, "cache_key": mkey, "identity": identity},
+                    generation_extra={"seeds": seeds},
+                )  # fmt: skip
                 atomic_write_json(cfg_path, cfg.model_dump(mode="json"))
 
             # ---- pending cells, with their requests
