@@ -46,6 +46,7 @@ import numpy as np
 
 from mgreason.taxonomy import get_taxonomy
 from mgreason.transcript import format_time
+from mgreason.scenario.loader import write_items  # noqa: F401 - re-exported (the shipped packs' writer)
 
 GENERATOR_VERSION = 1
 
@@ -592,15 +593,6 @@ def generate_items(kind: str, n: int, seed: int | str = 0, *, command: Optional[
     return items
 
 
-def write_items(items: Sequence[dict[str, Any]], path: str | Path) -> None:
-    """One JSON object per line (the shipped packs' format), written atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for it in items:
-            f.write(json.dumps(it, ensure_ascii=False) + "\n")
-    tmp.replace(path)
 
 
 # --------------------------------------------------------------------------------------

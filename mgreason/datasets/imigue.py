@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from mgreason.errors import DataError, DatasetMissingError
 from mgreason.taxonomy import IMIGUE
 from mgreason.transcript import MGEvent, Transcript
+from mgreason.scenario.loader import write_items  # noqa: F401 - re-exported (the shipped packs' writer)
 
 IMIGUE_FPS = 25.0
 LABELS = ("positive", "negative")
@@ -492,16 +493,6 @@ def build_items(
 _MG_NAMES = frozenset(c.name for c in IMIGUE.classes if c.is_mg)
 
 
-def write_items(items: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
-    """Write items as JSONL (atomically)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for it in items:
-            f.write(json.dumps(it, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path
 
 
 def read_items(path: str | Path) -> list[dict[str, Any]]:

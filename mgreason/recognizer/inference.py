@@ -209,23 +209,25 @@ class Recognizer:
         n_in = seq.num_frames
         t_in = np.arange(n_in) / seq.fps
         if T != n_in or abs(seq.fps - rate) > 1e-6:
-            lg, ft = _interp_rows(t_model, lg, t_in), _interp_rows(t_model, ft, t_in)
-            gt = _interp_rows(t_model, gt, t_in) if gt is not None else None
-        probs = _softmax(lg)
+            lg, ft = interp_rows(t_model, lg, t_in), interp_rows(t_model, ft, t_in)
+            gt = interp_rows(t_model, gt, t_in) if gt is not None else None
+        probs = softmax_rows(lg)
         times = float(seq.meta.get("start_s", 0.0)) + t_in
         return FrameScores(times, lg, probs, ft, self.labels, float(seq.fps), gt)
 
 
-def _interp_rows(t_src: np.ndarray, y: np.ndarray, t_dst: np.ndarray) -> np.ndarray:
+def interp_rows(t_src: np.ndarray, y: np.ndarray, t_dst: np.ndarray) -> np.ndarray:
+    """Each column of ``y`` (sampled at times ``t_src``) linearly interpolated at ``t_dst`` (float32)."""
     if len(t_src) == 1:
-        return np.repeat(y, len(t_dst), 0)
+        return np.repeat(y, len(t_dst), 0).astype(np.float32)
     out = np.empty((len(t_dst), y.shape[1]), dtype=np.float32)
     for j in range(y.shape[1]):
         out[:, j] = np.interp(t_dst, t_src, y[:, j])
     return out
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def softmax_rows(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax (float32), numerically stable."""
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -281,3 +281,15 @@ def load_scenario(path: str | Path) -> Scenario:
         items_path=items_path,
         conditions=conditions,
     )
+
+
+def write_items(items: Any, path: str | Path) -> Path:
+    """Items as JSONL, one object per line (the format ``items.path`` reads), written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for it in items:
+            f.write(json.dumps(it, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from mgreason.errors import DataError
-from mgreason.recognizer.inference import FrameScores, Recognizer
+from mgreason.recognizer.inference import FrameScores, Recognizer, interp_rows, softmax_rows
 from mgreason.recognizer.preprocessing import build_streams
 from mgreason.skeleton.sequence import SkeletonSequence
 
@@ -99,8 +99,8 @@ def _to_input_frames(
     t_in = np.arange(n_in) / seq.fps
     if T != n_in or abs(seq.fps - rate) > 1e-6:
         t_model = np.arange(T) / rate
-        logits = _interp_rows(t_model, logits, t_in)
-        feats = _interp_rows(t_model, feats, t_in) if feats is not None else None
+        logits = interp_rows(t_model, logits, t_in)
+        feats = interp_rows(t_model, feats, t_in) if feats is not None else None
     return logits, feats, float(seq.meta.get("start_s", 0.0)) + t_in
 
 
@@ -149,7 +149,7 @@ def frame_scores(
     ft = torch.cat(feats, 1).T.contiguous().numpy() if features else None
     lg, ft, times = _to_input_frames(rate, seq, lg, ft)
     empty = np.zeros((len(times), 0), dtype=np.float32)
-    return FrameScores(times, lg, _softmax(lg), ft if ft is not None else empty, list(rec.labels), float(seq.fps))
+    return FrameScores(times, lg, softmax_rows(lg), ft if ft is not None else empty, list(rec.labels), float(seq.fps))
 
 
 def _window_starts(T: int, window: int, stride: int) -> list[int]:
@@ -213,7 +213,7 @@ def naive_frame_scores(
     lg = np.log(np.clip(pr, 1e-8, 1.0))
     lg, _, times = _to_input_frames(rate, seq, lg, None)
     empty = np.zeros((len(times), 0), dtype=np.float32)
-    return FrameScores(times, lg, _softmax(lg), empty, list(rec.labels), float(seq.fps)), len(starts)
+    return FrameScores(times, lg, softmax_rows(lg), empty, list(rec.labels), float(seq.fps)), len(starts)
 
 
 def receptive_radius(rec: Recognizer, length: int = 1024, seed: int = 0) -> int:
@@ -252,21 +252,6 @@ def auto_overlap_frames(rec: Recognizer) -> int:
     except AttributeError:  # pragma: no cover - slotted objects
         pass
     return ov
-
-
-def _interp_rows(t_src: np.ndarray, y: np.ndarray, t_dst: np.ndarray) -> np.ndarray:
-    if len(t_src) == 1:
-        return np.repeat(y, len(t_dst), 0).astype(np.float32)
-    out = np.empty((len(t_dst), y.shape[1]), dtype=np.float32)
-    for j in range(y.shape[1]):
-        out[:, j] = np.interp(t_dst, t_src, y[:, j])
-    return out
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def describe(rec: Recognizer) -> dict[str, Any]:
