@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as Fn
 from torch import nn
 
-__all__ = ["FusionSpec", "FusionHead", "HeadOutput", "FUSION_MODES"]
+__all__ = ["FusionSpec", "FusionHead", "HeadOutput", "FUSION_MODES", "gate_spread", "gate_collapse_warning"]
 
 FUSION_MODES = ("none", "concat", "fixed", "gate")
 
@@ -238,3 +238,31 @@ def gate_balance_kl(gate: torch.Tensor) -> torch.Tensor:
     g = gate.float().mean(dim=0).clamp_min(1e-8)
     k = g.shape[0]
     return (g * (g * k).log()).sum()
+
+
+GATE_COLLAPSE_SPREAD = 0.02
+
+
+def gate_spread(gate_per_class: dict[str, list[float]]) -> Optional[float]:
+    """Range (max - min) over classes of the mean spatial gate weight; None without gates."""
+    vals = [float(g[0]) for g in gate_per_class.values() if g]
+    return (max(vals) - min(vals)) if len(vals) >= 2 else None
+
+
+def gate_collapse_warning(gate_per_class: dict[str, list[float]]) -> Optional[str]:
+    """A warning when the learned gate weighs the two streams the same way for every class.
+
+    The balance penalty only keeps the *mean* gate near 1/2; it does not stop the gate MLP from
+    collapsing to a constant (e.g. when all its hidden ReLU units die), which turns the balanced fusion
+    into a fixed average. Seen in practice with one tiny-synth recipe variant (spread 0.0).
+    """
+    spread = gate_spread(gate_per_class)
+    if spread is None or spread >= GATE_COLLAPSE_SPREAD:
+        return None
+    first = next(iter(gate_per_class.values()))
+    return (
+        f"the fusion gate has collapsed: every class gets about the same weighting "
+        f"(spatial {float(first[0]):.2f} / temporal {float(first[1]):.2f}; spread over classes {spread:.3f} < "
+        f"{GATE_COLLAPSE_SPREAD}), so the balanced fusion acts as a fixed average; try another seed, a lower "
+        "learning rate or a higher balance_weight"
+    )

@@ -27,6 +27,7 @@ from mgreason.recognizer.augment import build_augmentations
 from mgreason.recognizer.checkpoint import save_checkpoint
 from mgreason.recognizer.config import TrainConfig
 from mgreason.recognizer.data import ClipDataset, DataBundle, load_data
+from mgreason.recognizer.fusion import gate_collapse_warning, gate_spread
 from mgreason.recognizer.model import RecognizerModel, arch_from_config, build_model
 
 __all__ = ["train", "evaluate", "TrainResult", "EvalResult", "resolve_device", "seed_everything", "preprocessing_info"]
@@ -261,6 +262,7 @@ def train(
         "metrics": {"top1": ev.top1, "top5": ev.top5, "loss": ev.loss, "n": ev.n, "split": sel_name} if ev else {},
         "per_class": {labels[i]: a for i, a in enumerate(ev.per_class)} if ev else {},
         "gate_per_class": ev.gate_per_class if ev else {},
+        "gate_spread": gate_spread(ev.gate_per_class) if ev else None,
         "device": str(device),
         "amp": amp,
     }
@@ -345,6 +347,9 @@ def train(
                 json.dumps({"epoch": best_epoch, **test_eval.to_dict(labels)}, indent=1) + "\n", encoding="utf-8"
             )
         log(f"best epoch {best_epoch} ({sel_name}): test top-1 {test_eval.top1:.3f} top-5 {test_eval.top5:.3f}")
+        warning = gate_collapse_warning(best_eval.gate_per_class) if best_eval is not None else None
+        if warning:
+            log(f"warning: {warning}")
     seconds = time.time() - t_start
     return TrainResult(
         out_dir=out_dir,

@@ -110,3 +110,26 @@ def test_gate_logged_per_class():
     for g in ev.gate_per_class.values():
         assert len(g) == 2 and abs(sum(g) - 1) < 1e-3
     assert len(ev.confusion) == 3 and sum(map(sum, ev.confusion)) == 6
+
+
+def test_gate_collapse_is_detected():
+    from mgreason.recognizer.fusion import gate_collapse_warning, gate_spread
+
+    healthy = {"turtling neck": [0.20, 0.80], "touching hat": [0.54, 0.46], "folding arms": [0.86, 0.14]}
+    collapsed = {"turtling neck": [0.4456, 0.5544], "touching hat": [0.4456, 0.5544], "background": [0.4456, 0.5544]}
+    assert gate_spread(healthy) == pytest.approx(0.66)
+    assert gate_collapse_warning(healthy) is None
+    assert gate_spread(collapsed) == 0.0
+    msg = gate_collapse_warning(collapsed)
+    assert msg is not None and "collapsed" in msg and "0.45" in msg
+    assert gate_spread({}) is None and gate_collapse_warning({}) is None  # no gate (fusion off)
+
+
+def test_bundled_checkpoint_gate_has_not_collapsed():
+    import json
+
+    from mgreason.recognizer.fusion import gate_collapse_warning
+    from mgreason.recognizer.inference import bundled_checkpoint_path
+
+    cfg = json.loads((bundled_checkpoint_path() / "config.json").read_text())
+    assert gate_collapse_warning(cfg["training"]["test"]["gate_per_class"]) is None
