@@ -263,6 +263,6 @@ def gate_collapse_warning(gate_per_class: dict[str, list[float]]) -> Optional[st
     return (
         f"the fusion gate has collapsed: every class gets about the same weighting "
         f"(spatial {float(first[0]):.2f} / temporal {float(first[1]):.2f}; spread over classes {spread:.3f} < "
-        f"{GATE_COLLAPSE_SPREAD}), so the balanced fusion acts as a fixed average; try another seed, a lower "
-        "learning rate or a higher balance_weight"
+        f"{GATE_COLLAPSE_SPREAD}), so the balanced fusion acts as a fixed average; try another seed or a lower "
+        "learning rate"
     )
