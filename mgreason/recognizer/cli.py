@@ -141,6 +141,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print a checkpoint's architecture, labels, preprocessing and training summary."""
         from mgreason.recognizer.checkpoint import read_checkpoint_config
+        from mgreason.recognizer.fusion import gate_spread
         from mgreason.recognizer.inference import bundled_checkpoint_path
 
         p = checkpoint or bundled_checkpoint_path()
@@ -156,5 +157,7 @@ def register(app: typer.Typer) -> None:
             "best_epoch": tr.get("epoch"),
             "selection": tr.get("metrics"),
             "test": {k: v for k, v in (tr.get("test") or {}).items() if k in ("top1", "top5", "n", "loss")},
+            "gate_spread": tr.get("gate_spread", gate_spread(tr.get("gate_per_class") or {})),
+            "segmentation": cfg.get("segmentation"),  # the thresholds `mgreason transcribe` uses
         }
         print(json.dumps(out, indent=1))

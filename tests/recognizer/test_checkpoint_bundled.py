@@ -94,3 +94,15 @@ def test_frame_scores_over_a_long_sequence(rec):
         inside[int(e.start_s * seq.fps) : int(e.end_s * seq.fps)] = True
     if inside.any() and (~inside).any():
         assert bg[inside].mean() < bg[~inside].mean()
+
+
+def test_model_info_reports_segmentation_and_gate(monkeypatch, capsys):
+    import json
+
+    from helpers import run_cli
+
+    res = run_cli(["model-info"], monkeypatch, capsys)
+    assert res.code == 0, res.err
+    info = json.loads(res.out)
+    assert info["segmentation"]["params"]["high"] >= info["segmentation"]["params"]["low"]
+    assert info["gate_spread"] > 0.1  # a gate that weighs classes differently (not collapsed)
