@@ -8,7 +8,7 @@ requests at once, so that engines able to batch (vLLM) can do so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Optional, Protocol, Sequence, runtime_checkable
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 Progress = Optional[Callable[[int], None]]  # called with the number of requests just finished
@@ -93,6 +93,32 @@ def check_labels(labels: Sequence[str]) -> list[str]:
     if not out:
         raise BackendError("no labels to score", field="labels")
     return out
+
+
+def check_generation(params: GenerationParams, choices: Optional[Sequence[str]]) -> Optional[list[str]]:
+    """Validate a generation request; returns the checked ``choices`` (None stays None)."""
+    from mgreason.errors import BackendError
+
+    if choices is not None:
+        choices = check_labels(choices)
+    if params.temperature < 0:
+        raise BackendError("temperature must be >= 0", field="temperature")
+    if not (0 < params.top_p <= 1):
+        raise BackendError("top_p must be in (0, 1]", field="top_p")
+    if params.max_new_tokens < 1:
+        raise BackendError("max_new_tokens must be >= 1", field="max_new_tokens")
+    return choices
+
+
+def render_chat(tokenizer: Any, messages: list[Message]) -> str:
+    """The prompt string after a Hugging Face tokenizer's chat template (``add_generation_prompt=True``):
+    one rendering rule for every backend that holds the tokenizer."""
+    from mgreason.errors import BackendError
+
+    text = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+    if not isinstance(text, str):  # pragma: no cover - defensive
+        raise BackendError("the chat template did not return text", field="model")
+    return text
 
 
 def continuation_tokens(

@@ -31,8 +31,10 @@ from mgreason.backends.base import (
     Message,
     ModelInfo,
     Progress,
+    check_generation,
     check_labels,
     continuation_tokens,
+    render_chat,
 )
 from mgreason.backends.models import EMBEDDED_MODEL, ResolvedModel, embedded_hf_dir, resolve_model, weights_sha256
 from mgreason.errors import BackendError
@@ -241,10 +243,7 @@ class HFBackend:
 
     def render(self, messages: list[Message]) -> str:
         """The exact prompt string the model sees (chat template + generation prompt)."""
-        text = self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
-        if not isinstance(text, str):  # pragma: no cover - defensive
-            raise BackendError("the chat template did not return text", field="model")
-        return text
+        return render_chat(self.tokenizer, messages)
 
     def encode(self, text: str) -> list[int]:
         return list(self.tokenizer.encode(text, add_special_tokens=False))
@@ -504,14 +503,7 @@ class HFBackend:
         is then replaced by the longest choice's length + 1.
         """
         self._check_open()
-        if choices is not None:
-            choices = check_labels(choices)
-        if params.temperature < 0:
-            raise BackendError("temperature must be >= 0", field="temperature")
-        if not (0 < params.top_p <= 1):
-            raise BackendError("top_p must be in (0, 1]", field="top_p")
-        if params.max_new_tokens < 1:
-            raise BackendError("max_new_tokens must be >= 1", field="max_new_tokens")
+        choices = check_generation(params, choices)
         results: list[BackendResult] = []
         for messages in prompts:
             text: Optional[str] = None

@@ -60,6 +60,7 @@ from mgreason.backends.base import (
     Message,
     ModelInfo,
     Progress,
+    check_generation,
     check_labels,
 )
 from mgreason.errors import BackendError
@@ -521,14 +522,7 @@ class OpenAIBackend:
         progress: Progress = None,
     ) -> list[BackendResult]:
         self._check_open()
-        if choices is not None:
-            choices = check_labels(choices)
-        if params.temperature < 0:
-            raise BackendError("temperature must be >= 0", field="temperature")
-        if not (0 < params.top_p <= 1):
-            raise BackendError("top_p must be in (0, 1]", field="top_p")
-        if params.max_new_tokens < 1:
-            raise BackendError("max_new_tokens must be >= 1", field="max_new_tokens")
+        choices = check_generation(params, choices)
         return _run_sync(lambda: self._gather(prompts, lambda c, s, m: self._generate_one(c, s, m, params, choices), progress))
 
     def chat_payload(self, messages: list[Message], params: GenerationParams, choices: Optional[Sequence[str]]) -> dict:

@@ -55,8 +55,10 @@ from mgreason.backends.base import (
     Message,
     ModelInfo,
     Progress,
+    check_generation,
     check_labels,
     continuation_tokens,
+    render_chat,
 )
 from mgreason.backends.models import (
     EMBEDDED_MODEL,
@@ -243,10 +245,7 @@ class VLLMBackend:
 
     def render(self, messages: list[Message]) -> str:
         """The prompt string after the chat template (``add_generation_prompt=True``), as in the hf backend."""
-        text = self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
-        if not isinstance(text, str):  # pragma: no cover - defensive
-            raise BackendError("the chat template did not return text", field="model")
-        return text
+        return render_chat(self.tokenizer, messages)
 
     def encode(self, text: str) -> list[int]:
         return list(self.tokenizer.encode(text, add_special_tokens=False))
@@ -402,14 +401,7 @@ class VLLMBackend:
         progress: Progress = None,
     ) -> list[BackendResult]:
         self._check_open()
-        if choices is not None:
-            choices = check_labels(choices)
-        if params.temperature < 0:
-            raise BackendError("temperature must be >= 0", field="temperature")
-        if not (0 < params.top_p <= 1):
-            raise BackendError("top_p must be in (0, 1]", field="top_p")
-        if params.max_new_tokens < 1:
-            raise BackendError("max_new_tokens must be >= 1", field="max_new_tokens")
+        choices = check_generation(params, choices)
         sp = self.sampling_params(params, choices)
         results: list[Optional[BackendResult]] = [None] * len(prompts)
         todo: list[int] = []
