@@ -234,11 +234,12 @@ def load_scored_recordings(scores: str | Path, gt: str | Path) -> tuple[list[Sco
         files = sorted(p for p in scores.rglob("*.npz") if p.is_file())
         if not files:
             raise DataError("no *.npz score files (write them with 'mgreason transcribe --scores')", file=scores)
-        gts = [_read(f) for f in _transcript_files(gt)]
-        if not gts:
+        gt_files = _transcript_files(gt)
+        if not gt_files:
             raise DataError("no *.json transcripts in the ground-truth directory", file=gt)
         by_key: dict[str, Transcript] = {}
-        for f, t in zip(_transcript_files(gt), gts):
+        for f in gt_files:
+            t = _read(f)
             by_key.setdefault(t.id, t)
             by_key.setdefault(_stem(f), t)
         pairs, warns = [], []
