@@ -178,6 +178,9 @@ class CliResult:
     out: str
     err: str
 
+    def __iter__(self):  # code, out, err = run_cli(...)
+        return iter((self.code, self.out, self.err))
+
 
 def run_cli(args: list[str], monkeypatch, capsys) -> CliResult:
     """Run ``mgreason ARGS`` in-process through ``mgreason.cli.main`` (the real entry point:

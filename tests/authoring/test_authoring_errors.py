@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,21 +11,10 @@ from mgreason.authoring.scaffold import new_scenario
 from mgreason.errors import ScenarioError
 from mgreason.runner import build_requests
 from mgreason.scenario import load_scenario
+from helpers import run_cli
 
 
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """`mgreason ARGS` in-process, through the same entry point (error handling, exit codes) as the command."""
-    from mgreason import cli
 
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["mgreason", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture()
@@ -157,7 +145,7 @@ def test_cli_reports_one_line_exit_2_and_no_run_directory(scaffold, tmp_path, mo
     run_dir = tmp_path / "run"
     for args in (["validate", str(scaffold["scenario"])],
                  ["run-scenario", str(scaffold["scenario"]), "--backend", "mock", "--out", str(run_dir)]):
-        code, _, stderr = run_cli(monkeypatch, capsys, *args)
+        code, _, stderr = run_cli(list(args), monkeypatch, capsys)
         assert code == 2
         err = [line for line in stderr.splitlines() if line.strip()]
         assert len(err) == 1 and "'angry' is not in the scenario's label set" in err[0], stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,10 @@ from mgreason.authoring import generators as g
 from mgreason.scenario import load_scenario
 from mgreason.taxonomy import get_taxonomy
 from mgreason.transcript import Transcript
+from helpers import run_cli
+
 
 REPO = Path(__file__).resolve().parents[2]
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """`mgreason ARGS` in-process, through the same entry point (error handling, exit codes) as the command."""
-    from mgreason import cli
-
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["mgreason", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 SHIPPED = {
@@ -122,8 +110,8 @@ def test_cv_accuracy_sanity():
 def test_generate_items_cli(tmp_path, monkeypatch, capsys):
     out = tmp_path / "pack.jsonl"
     report = tmp_path / "report.json"
-    code, stdout, stderr = run_cli(monkeypatch, capsys, "generate-items", "interview", "--n", "12", "--seed", "5",
-                                   "--out", str(out), "--report", str(report), "--measure-n", "300")
+    code, stdout, stderr = run_cli(["generate-items", "interview", "--n", "12", "--seed", "5",
+                                   "--out", str(out), "--report", str(report), "--measure-n", "300"], monkeypatch, capsys)
     assert code == 0, stderr
     assert "12 SYNTHETIC interview items" in stdout and "MG alone" in stdout
     lines = out.read_text().splitlines()
@@ -134,7 +122,7 @@ def test_generate_items_cli(tmp_path, monkeypatch, capsys):
     assert set(rep["generator"]["accuracy"]) >= {"mg_bag_logistic", "dialogue_bow_logistic", "chance"}
     assert rep["generator"]["n"] == 300 and rep["items"]["n"] == 12
 
-    code, _, stderr = run_cli(monkeypatch, capsys, "generate-items", "poker", "--out", str(out))
+    code, _, stderr = run_cli(["generate-items", "poker", "--out", str(out)], monkeypatch, capsys)
     assert code == 2 and "unknown pack 'poker'" in stderr and "deception" in stderr
 
 

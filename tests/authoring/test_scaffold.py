@@ -4,7 +4,6 @@ and the same scenario with recognizer transcripts (`transcripts.source: path`) a
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,24 +13,13 @@ from mgreason.errors import MGReasonError
 from mgreason.runner import build_requests, run_scenario
 from mgreason.scenario import load_scenario
 from mgreason.transcript import MGEvent, Transcript
+from helpers import run_cli
+
 
 REPO = Path(__file__).resolve().parents[2]
 DECEPTION = REPO / "scenarios" / "deception_interrogation.yaml"
 
 
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """`mgreason ARGS` in-process, through the same entry point (error handling, exit codes) as the command."""
-    from mgreason import cli
-
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["mgreason", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_scaffold_outside_the_repository_validates_and_runs_on_mock(tmp_path, monkeypatch, capsys):
@@ -39,7 +27,7 @@ def test_scaffold_outside_the_repository_validates_and_runs_on_mock(tmp_path, mo
     work = tmp_path / "elsewhere"
     work.mkdir()
     monkeypatch.chdir(work)
-    code, stdout, stderr = run_cli(monkeypatch, capsys, "new-scenario", "my_task", "--dir", str(tmp_path / "mine"))
+    code, stdout, stderr = run_cli(["new-scenario", "my_task", "--dir", str(tmp_path / "mine")], monkeypatch, capsys)
     assert code == 0, stderr
     yaml_path = tmp_path / "mine" / "my_task.yaml"
     for p in (yaml_path, tmp_path / "mine/prompts/my_task/system.j2", tmp_path / "mine/prompts/my_task/user.j2",
@@ -47,13 +35,13 @@ def test_scaffold_outside_the_repository_validates_and_runs_on_mock(tmp_path, mo
         assert p.is_file(), p
     assert "mgreason validate" in stdout
 
-    code, stdout, stderr = run_cli(monkeypatch, capsys, "validate", str(yaml_path))
+    code, stdout, stderr = run_cli(["validate", str(yaml_path)], monkeypatch, capsys)
     assert code == 0, stderr
     assert "3 items, 3 conditions, 9 prompts" in stdout
 
     out = tmp_path / "run"
     code, stdout, stderr = run_cli(
-        monkeypatch, capsys, "run-scenario", str(yaml_path), "--backend", "mock", "--out", str(out), "--n-boot", "200"
+        ["run-scenario", str(yaml_path), "--backend", "mock", "--out", str(out), "--n-boot", "200"], monkeypatch, capsys
     )
     assert code == 0, stderr
     summary = json.loads((out / "summary.json").read_text())
@@ -101,10 +89,10 @@ def test_scaffold_rejects_bad_names(tmp_path, name):
 
 
 def test_scaffold_cli_errors_exit_2_with_one_line(tmp_path, monkeypatch, capsys):
-    code, _, stderr = run_cli(monkeypatch, capsys, "new-scenario", "bad name", "--dir", str(tmp_path))
+    code, _, stderr = run_cli(["new-scenario", "bad name", "--dir", str(tmp_path)], monkeypatch, capsys)
     assert code == 2
     assert "invalid scenario name" in stderr and "Traceback" not in stderr
-    code, _, stderr = run_cli(monkeypatch, capsys, "new-scenario", "x", "--from", str(DECEPTION))
+    code, _, stderr = run_cli(["new-scenario", "x", "--from", str(DECEPTION)], monkeypatch, capsys)
     assert code == 2 and "--from and --transcripts go together" in stderr
 
 
@@ -175,8 +163,8 @@ def test_new_scenario_from_pack_with_transcripts_dir(tmp_path, monkeypatch, caps
     for it in pack.items:
         _recognizer_transcript(it.id).write(tdir / f"{it.id}.json")
     out_dir = tmp_path / "mine"
-    code, _, stderr = run_cli(monkeypatch, capsys, "new-scenario", "dec_rec", "--from", str(DECEPTION),
-                              "--transcripts", str(tdir), "--dir", str(out_dir))
+    code, _, stderr = run_cli(["new-scenario", "dec_rec", "--from", str(DECEPTION),
+                              "--transcripts", str(tdir), "--dir", str(out_dir)], monkeypatch, capsys)
     assert code == 0, stderr
     derived = load_scenario(out_dir / "dec_rec.yaml")
     assert derived.spec.transcripts.source == "path"
@@ -194,8 +182,8 @@ def test_new_scenario_from_pack_with_transcripts_dir(tmp_path, monkeypatch, caps
     assert a[(pack.items[0].id, "with_mg")] != b[(pack.items[0].id, "with_mg")]
     assert "(0.87)" in b[(pack.items[0].id, "with_mg")][-1]["content"]
 
-    code, _, stderr = run_cli(monkeypatch, capsys, "run-scenario", str(out_dir / "dec_rec.yaml"), "--backend", "mock",
-                              "--limit", "2", "--out", str(tmp_path / "run"), "--n-boot", "200")
+    code, _, stderr = run_cli(["run-scenario", str(out_dir / "dec_rec.yaml"), "--backend", "mock",
+                              "--limit", "2", "--out", str(tmp_path / "run"), "--n-boot", "200"], monkeypatch, capsys)
     assert code == 0, stderr
 
 
