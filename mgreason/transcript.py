@@ -14,6 +14,8 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mgreason.fileio import atomic_write_text
+
 Source = Literal["annotation", "recognizer", "synthetic"]
 
 
@@ -74,11 +76,7 @@ class Transcript(BaseModel):
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
 
     def write(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_text(Path(path), self.model_dump_json(indent=2, exclude_none=True) + "\n")
 
     # ---- rendering ---------------------------------------------------------
     def render(self, show_confidence: Optional[bool] = None, empty: str = "(no micro-gestures observed)") -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from mgreason.errors import BackendError
+from mgreason.fileio import atomic_write_text
 
 EMBEDDED_MODEL = "smollm2-135m-instruct"
 EMBEDDED_ALIASES = (EMBEDDED_MODEL, "embedded")
@@ -179,18 +180,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True))
 
 
 def _file_sha256(path: Path) -> str:

@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from mgreason.errors import DatasetMissingError, ScenarioError
+from mgreason.fileio import atomic_write_text
 from mgreason.scenario.spec import ConditionSpec, ScenarioSpec
 from mgreason.transcript import Transcript
 
@@ -286,10 +287,5 @@ def load_scenario(path: str | Path) -> Scenario:
 def write_items(items: Any, path: str | Path) -> Path:
     """Items as JSONL, one object per line (the format ``items.path`` reads), written atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for it in items:
-            f.write(json.dumps(it, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items))
     return path

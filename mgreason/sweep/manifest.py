@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
@@ -27,6 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 from pydantic import ValidationError
 
 from mgreason.records import SampleRecord
+from mgreason.fileio import atomic_write_text, fsync_dir  # noqa: F401 - re-exported
 from mgreason.sweep.spec import SweepError, SweepSpec
 
 CellKey = tuple[str, str, int]  # (condition, item_id, repeat) within one (model, scenario)
@@ -35,38 +35,6 @@ PENDING, DONE, FAILED = "pending", "done", "failed"
 
 
 # --------------------------------------------------------------------------- durable files
-
-
-def fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(str(path), os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file + fsync + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(path.parent)
 
 
 def atomic_write_json(path: Path, data: Any) -> None:

@@ -28,6 +28,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from mgreason.errors import DataError
+from mgreason.fileio import atomic_write_text
 from mgreason.transcribe.metrics import f1_at, _read, _stem, _transcript_files
 from mgreason.transcribe.segments import SegmentParams, scores_to_transcript, smooth_probs
 from mgreason.transcript import Transcript
@@ -295,7 +296,5 @@ def write_checkpoint_segmentation(checkpoint: str | Path, result: TuneResult, tu
         "tuned_on": tuned_on,
     }
     path = checkpoint / CONFIG
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(cfg, indent=2) + "\n")
     return path
