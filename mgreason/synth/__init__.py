@@ -2,7 +2,8 @@
 
 :func:`generate_clips` makes labelled clips (iMiGUE label ids, subject ids, subject
 held-out splits); :func:`generate_session` makes long recordings with gestures at
-known times and the ground-truth transcript. See :mod:`.motions` for the classes.
+known times and the ground-truth transcript. The motion engine is :mod:`.engine`; the
+gesture classes are in :mod:`.gestures` (each registers itself where it is defined).
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ if TYPE_CHECKING:  # the names below are loaded on first use (PEP 562), so impor
         resolve_classes,
         subject_split,
     )
-    from mgreason.synth.motions import MOTIONS, supported_raw_ids
+    from mgreason.synth.gestures import MOTIONS, supported_raw_ids
 
-_WHERE = {"MOTIONS": "motions", "supported_raw_ids": "motions"}
+_WHERE = {"MOTIONS": "gestures", "supported_raw_ids": "gestures"}
 
 __all__ = [
     "ClipSet",

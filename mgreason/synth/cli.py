@@ -162,7 +162,7 @@ def register(app: typer.Typer) -> None:
     @synth.command("classes")
     def classes_cmd() -> None:
         """List the iMiGUE classes the generator can produce."""
-        from mgreason.synth.motions import supported_raw_ids
+        from mgreason.synth.gestures import supported_raw_ids
         from mgreason.taxonomy import IMIGUE
 
         for raw in supported_raw_ids():

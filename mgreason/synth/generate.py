@@ -25,7 +25,8 @@ from mgreason.skeleton.io_pyskl import write_pyskl
 from mgreason.skeleton.sequence import SkeletonSequence
 from mgreason.synth.body import Body, Style, rig, sample_bodies, sample_styles
 from mgreason.synth.idle import idle_controls, rest_to_torso
-from mgreason.synth.motions import MOTIONS, Ctx, get_motion, supported_raw_ids
+from mgreason.synth.engine import Ctx
+from mgreason.synth.gestures import MOTIONS, get_motion, supported_raw_ids
 from mgreason.synth.sensor import Camera, SensorConfig, observe, perturb_cameras, sample_cameras
 from mgreason.taxonomy import IMIGUE
 from mgreason.transcript import MGEvent, Transcript
