@@ -12,6 +12,7 @@ import typer
 def _parse_sets(sets: Optional[List[str]]) -> dict:
     import yaml
 
+    from mgreason.configio import load_yaml_text
     from mgreason.errors import MGReasonError
 
     out = {}
@@ -20,8 +21,8 @@ def _parse_sets(sets: Optional[List[str]]) -> dict:
             raise MGReasonError(f"expected KEY=VALUE, got {s!r}", field="--set")
         k, v = s.split("=", 1)
         try:
-            out[k.strip()] = yaml.safe_load(v)
-        except yaml.YAMLError:
+            out[k.strip()] = load_yaml_text(v)  # the same bounded safe loader as config files
+        except (yaml.YAMLError, ValueError):
             out[k.strip()] = v
     return out
 

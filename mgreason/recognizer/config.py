@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from mgreason.configio import StrictModel, describe_validation_error, read_yaml
 from mgreason.errors import MGReasonError
 
 __all__ = [
@@ -30,8 +30,7 @@ __all__ = [
 STREAMS = ("joint", "bone", "motion", "bone_motion")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+_Strict = StrictModel  # the project's one config base (mgreason.configio)
 
 
 # --------------------------------------------------------------------------- data
@@ -232,33 +231,17 @@ class TrainConfig(_Strict):
         return Path(self.out_dir) if self.out_dir else Path("runs") / "recognizer" / self.name
 
 
-def _format_validation_error(e: ValidationError) -> tuple[str, str]:
-    err = e.errors()[0]
-    loc = ".".join(str(x) for x in err.get("loc", ()))
-    msg = err.get("msg", "invalid value")
-    if err.get("type") == "extra_forbidden":
-        msg = "unknown key"
-    return loc or "config", msg
-
-
 def parse_config(data: dict[str, Any], source: str | Path | None = None) -> TrainConfig:
     try:
         return TrainConfig.model_validate(data or {})
     except ValidationError as e:
-        field, msg = _format_validation_error(e)
-        raise MGReasonError(msg, file=source, field=field) from None
+        field, msg = describe_validation_error(e)
+        raise MGReasonError(msg, file=source, field=field or "config") from None
 
 
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """A YAML mapping; ``extends: other.yaml`` (relative to this file) is read first and deep-merged under it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise MGReasonError(f"cannot read config: {e.strerror or e}", file=path) from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        raise MGReasonError(f"not valid YAML: {str(e).splitlines()[0]}", file=path) from None
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise MGReasonError("the config must be a mapping", file=path)
     parent = data.pop("extends", None)

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
 from pydantic import ValidationError
 
+from mgreason.configio import describe_validation_error, format_validation_error
+from mgreason.configio import read_yaml as _read_yaml
 from mgreason.errors import DatasetMissingError, ScenarioError
 from mgreason.fileio import atomic_write_text
 from mgreason.scenario.spec import ConditionSpec, ScenarioSpec
@@ -57,47 +58,9 @@ class Scenario:
         raise ScenarioError(f"no item with id {item_id!r}", file=self.path, field="items")
 
 
-def _main_error(err: ValidationError) -> dict[str, Any]:
-    errors = err.errors()
-    first = errors[0]
-    # A union (a condition given as a name *or* an object) reports one error per member, the
-    # plain type mismatch first; the deepest error under the same field is the informative one.
-    same_field = [e for e in errors if e["loc"][:1] == first["loc"][:1]]
-    return max(same_field, key=lambda e: len(e["loc"]))
-
-
-def _describe_validation_error(err: ValidationError) -> tuple[str, str]:
-    """(location, message) of the most informative error, plus how many more there are."""
-    main = _main_error(err)
-    loc = ".".join(str(p) for p in main["loc"])
-    msg = main["msg"]
-    if main["type"] == "extra_forbidden":
-        msg = "unknown field"
-    elif main["type"] == "missing":
-        msg = "required field is missing"
-    more = len(err.errors()) - 1
-    return loc, msg + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
-
-
-def format_validation_error(err: ValidationError) -> str:
-    loc, msg = _describe_validation_error(err)
-    return f"{loc or '(top level)'}: {msg}"
-
-
 def read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file=path) from None
-    except OSError as e:
-        raise ScenarioError(f"cannot read: {e.strerror}", file=path) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ScenarioError(f"malformed YAML: {where}{problem}", file=path) from None
+    """A scenario-side YAML file (bounded safe load, see :mod:`mgreason.configio`); errors are ScenarioErrors."""
+    return _read_yaml(path, error=ScenarioError)
 
 
 def load_spec(path: str | Path) -> ScenarioSpec:
@@ -108,7 +71,7 @@ def load_spec(path: str | Path) -> ScenarioSpec:
     try:
         return ScenarioSpec.model_validate(data)
     except ValidationError as e:
-        loc, msg = _describe_validation_error(e)
+        loc, msg = describe_validation_error(e)
         raise ScenarioError(msg, file=path, field=loc or None) from None
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from mgreason.configio import StrictModel
 
 EvidenceForm = Literal["none", "timeline", "aggregate"]
 TranscriptChoice = Literal["own", "shuffled"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Strict = StrictModel  # the project's one config base (extra fields forbidden)
 
 
 class LabelSpec(_Strict):

@@ -22,8 +22,9 @@ import os
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from mgreason.configio import StrictModel, describe_validation_error, read_yaml
 from mgreason.errors import MGReasonError
 
 _NAME = r"^[A-Za-z0-9_.-]+$"
@@ -33,8 +34,7 @@ class SweepError(MGReasonError):
     """A sweep file is invalid, or a sweep cannot run / resume."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+_Strict = StrictModel  # the project's one config base (mgreason.configio)
 
 
 class ModelEntry(_Strict):
@@ -140,41 +140,20 @@ class SweepSpec(_Strict):
         raise SweepError(f"no model named {name!r} in the sweep", field="models")
 
 
-def _format_error(err: ValidationError) -> tuple[str, str]:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"])
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
-        msg = "unknown field"
-    elif first["type"] == "missing":
-        msg = "required field is missing"
-    elif msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    more = len(err.errors()) - 1
-    if more:
-        msg += f" (and {more} more error{'s' if more > 1 else ''})"
-    return loc, msg
-
-
 def parse_sweep(data: Any, path: str | Path = "<sweep>") -> SweepSpec:
     if not isinstance(data, dict):
         raise SweepError("a sweep file must be a YAML mapping", file=path)
     try:
         return SweepSpec.model_validate(data)
     except ValidationError as e:
-        loc, msg = _format_error(e)
+        loc, msg = describe_validation_error(e)
         raise SweepError(msg, file=path, field=loc or None) from None
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep file; every mistake is one :class:`SweepError` line naming file and field."""
-    from mgreason.scenario.loader import read_yaml
-
     path = Path(path)
-    try:
-        data = read_yaml(path)
-    except MGReasonError as e:
-        raise SweepError(e.message, file=path) from None
+    data = read_yaml(path, error=SweepError)
     return parse_sweep(data, path)
 
 

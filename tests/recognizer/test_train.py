@@ -206,7 +206,7 @@ def test_stgcn_arrays_shape_only(tmp_path):
 def test_config_errors_name_the_field(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("model:\n  sise: tiny\n")
-    with pytest.raises(MGReasonError, match=r"bad.yaml: model.sise: unknown key"):
+    with pytest.raises(MGReasonError, match=r"bad.yaml: model.sise: unknown field"):
         load_config(bad)
     bad.write_text("data:\n  synth: {subjects: 3, test_subjects: 3}\n")
     with pytest.raises(MGReasonError, match="data.synth"):
