@@ -19,7 +19,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Micro-gesture based affective reasoning: transcripts, scenarios, LLM scoring with and without MG evidence.",
 )
-console = Console(stderr=True)
+# soft_wrap: messages are never hard-wrapped at the console width (80 columns when stderr is not a
+# terminal), so a long path stays on one line in logs and pipes.
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _progress(total: int, description: str):
@@ -188,18 +190,29 @@ def _register_plugins() -> None:
 _register_plugins()
 
 
+def _interrupted() -> None:
+    from rich.markup import escape
+
+    from mgreason.errors import interrupt_note
+
+    console.print(f"[yellow]interrupted:[/] {escape(interrupt_note())}", highlight=False, soft_wrap=True)
+    sys.exit(130)
+
+
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False: Typer *returns* an exit code instead of exiting — 130 when Ctrl-C
+        # interrupted a command (it catches the KeyboardInterrupt itself), or the code of a
+        # ``typer.Exit`` — and None when the command returned normally.
+        rv = app(standalone_mode=False)
     except MGReasonError as e:
         from rich.markup import escape
 
         # escaped: a path or an item id such as "a[1]" or "[/x]" is text, not Rich markup
         console.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        console.print("interrupted")
-        sys.exit(130)
+    except KeyboardInterrupt:  # outside a command (while the CLI itself loads)
+        _interrupted()
     except SystemExit:
         raise
     except Exception as e:  # click usage errors
@@ -209,6 +222,10 @@ def main() -> None:
         if isinstance(e, _click_classes("Abort")):
             sys.exit(1)
         raise
+    if rv == 130 and not isinstance(rv, bool):
+        _interrupted()
+    if isinstance(rv, int) and not isinstance(rv, bool) and rv != 0:
+        sys.exit(rv)
 
 
 def _click_classes(name: str) -> tuple[type, ...]:

@@ -40,3 +40,22 @@ class DataError(MGReasonError):
 
 class DatasetMissingError(ScenarioError):
     """A scenario's items come from a dataset the user does not have (yet); the message says how to get it."""
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+# What a command keeps when it is interrupted and how to resume it: a long command sets this
+# before its work starts, and the CLI prints it on one line when Ctrl-C ends the command (exit 130).
+_DEFAULT_INTERRUPT_NOTE = (
+    "files reported as written before the interrupt are complete, nothing half-written is left "
+    "under a final name; run the same command again to finish"
+)
+_interrupt_note: list[str] = [_DEFAULT_INTERRUPT_NOTE]
+
+
+def set_interrupt_note(note: Optional[str]) -> None:
+    """What the running command keeps on Ctrl-C and how to resume (``None``: the generic note)."""
+    _interrupt_note[0] = note or _DEFAULT_INTERRUPT_NOTE
+
+
+def interrupt_note() -> str:
+    return _interrupt_note[0]

@@ -13,7 +13,8 @@ from typing import Optional
 
 import typer
 
-from mgreason.errors import DataError
+from mgreason.errors import DataError, set_interrupt_note
+from mgreason.fileio import atomic_path, atomic_write_text
 
 # numpy/scipy and the generator are imported inside the commands: ``mgreason --help`` and every other
 # command load this module to register the group, and should not pay for them.
@@ -41,8 +42,12 @@ def _config(fps: float, noise: float, amplitude: float) -> "GeneratorConfig":  #
 
 
 def _out_dir(out: Path) -> Path:
-    if out.exists() and not out.is_dir():
-        raise DataError("output path exists and is not a directory", file=out)
+    """The output directory, checked writable (one error line, exit 2) before any generation."""
+    from mgreason.fileio import output_problem
+
+    problem = output_problem(out, directory=True)
+    if problem is not None:
+        raise DataError(f"cannot write the output here: {problem}", file=out, field="--out")
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -72,6 +77,7 @@ def register(app: typer.Typer) -> None:
         from mgreason.taxonomy import IMIGUE
 
         out = _out_dir(out)
+        set_interrupt_note(f"nothing written under {out} (clips are written at the end); run the same command again")
         t0 = time.perf_counter()
         cs = generate_clips(
             n_per_class,
@@ -95,7 +101,7 @@ def register(app: typer.Typer) -> None:
                 "generation_s": round(gen_s, 3),
             }
         )
-        (out / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        atomic_write_text(out / f"{name}.json", json.dumps(manifest, indent=2) + "\n")
         typer.echo(
             f"wrote {len(cs)} clips ({len(cs.meta['classes'])} classes, {subjects} subjects; "
             + ", ".join(f"{k} {len(v)}" for k, v in cs.split.items())
@@ -133,6 +139,10 @@ def register(app: typer.Typer) -> None:
         cfg = _config(fps, noise, amplitude)
         anns = []
         for i in range(count):
+            set_interrupt_note(
+                f"{i} of {count} sessions written to {out} (complete files only); run the same command "
+                "again (seeded: it writes the same files)"
+            )
             s = generate_session(
                 minutes,
                 seed=seed + i,
@@ -144,7 +154,12 @@ def register(app: typer.Typer) -> None:
                 camera_cuts_s=camera_cuts,
                 config=cfg,
             )
-            seq_path, tr_path = s.write(out)
+            # .npz then transcript, each to a temporary name renamed when complete: Ctrl-C or a
+            # crash never leaves a truncated file under the final name
+            seq_path, tr_path = out / f"{s.transcript.id}.npz", out / f"{s.transcript.id}.transcript.json"
+            with atomic_path(seq_path) as tmp:
+                s.sequence.save(tmp)
+            s.transcript.write(tr_path)
             typer.echo(f"wrote {seq_path.name} ({s.sequence.num_frames} frames) and {tr_path.name} "
                        f"({len(s.transcript.events)} gestures)")  # fmt: skip
             if pyskl:

@@ -1,0 +1,98 @@
+"""Ctrl-C (SIGINT) to real subprocesses of the long commands: exit 130, one line saying what was
+kept and how to resume, no traceback, and nothing incomplete under a final file name (issue 15)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mgreason.fileio import atomic_path, atomic_write_text
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _start(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="80")
+    return subprocess.Popen(
+        [sys.executable, "-m", "mgreason.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _interrupt_after_line(proc: subprocess.Popen, marker: str, timeout: float = 60.0) -> tuple[int, str, str]:
+    """Wait for a stdout line containing ``marker`` (the command is inside its work), send SIGINT."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if marker in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    else:
+        proc.kill()
+        pytest.fail(f"no {marker!r} line within {timeout}s")
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, "".join(seen) + out, err
+
+
+def _assert_interrupt_message(code: int, err: str) -> None:
+    assert code == 130, err
+    assert "Traceback" not in err, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted:"), err
+
+
+def test_sigint_synth_session_exits_130_and_leaves_only_complete_files(tmp_path):
+    out = tmp_path / "sessions"
+    proc = _start(["synth", "session", "--out", str(out), "--minutes", "4", "--count", "500"], tmp_path)
+    code, stdout, err = _interrupt_after_line(proc, "wrote synth_session_1.npz")
+    _assert_interrupt_message(code, err)
+    assert "sessions written to" in err and "run the same command again" in err
+    names = sorted(p.name for p in out.iterdir())
+    assert not [n for n in names if n.startswith(".") or ".tmp" in n], names  # no temporary left behind
+    npz = [n for n in names if n.endswith(".npz")]
+    assert 2 <= len(npz) < 500
+    for n in npz:  # every file under a final name is complete
+        with np.load(out / n) as z:
+            assert z["coords"].shape[0] == 4 * 60 * 25
+
+
+def test_atomic_path_removes_the_temporary_on_interrupt_and_keeps_the_old_file(tmp_path):
+    target = tmp_path / "x.npz"
+    with atomic_path(target) as tmp:
+        np.savez_compressed(tmp, a=np.arange(3))
+    assert tmp.suffix == ".npz" and not tmp.exists()
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npz"]
+    with np.load(target) as z:
+        assert list(z["a"]) == [0, 1, 2]
+
+
+def test_atomic_files_get_the_umask_mode_and_replaced_files_keep_theirs(tmp_path):
+    old = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+        os.chmod(tmp_path / "a.txt", 0o604)
+        atomic_write_text(tmp_path / "a.txt", "y")
+        assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o604
+    finally:
+        os.umask(old)
