@@ -36,7 +36,14 @@ from mgreason.backends.base import (
     continuation_tokens,
     render_chat,
 )
-from mgreason.backends.models import EMBEDDED_MODEL, ResolvedModel, embedded_hf_dir, resolve_model, weights_sha256
+from mgreason.backends.models import (
+    EMBEDDED_MODEL,
+    ResolvedModel,
+    check_fits_in_memory,
+    embedded_hf_dir,
+    resolve_model,
+    weights_sha256,
+)
 from mgreason.errors import BackendError
 
 _DTYPES = {
@@ -54,6 +61,35 @@ _DTYPES = {
 _MAX_LABEL_CACHE_BYTES = 1 << 30
 
 
+_BF16_CPU_FLAGS = ("amx_tile", "avx512_bf16")
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def default_dtype(device: str = "cpu", flags: Optional[set[str]] = None) -> tuple[str, str]:
+    """(dtype, why) when none is requested: bfloat16 on CPUs with AMX or AVX-512 BF16, float32 elsewhere.
+
+    bfloat16 ran Qwen2.5-Coder-1.5B ~5x faster than float32 with the same answers on an AMX CPU; on CPUs
+    without these instructions it is usually slower than float32. Other devices keep float32.
+    """
+    if str(device) != "cpu":
+        return "float32", f"device {device}: float32 unless -E dtype=... is given"
+    flags = _cpu_flags() if flags is None else flags
+    have = [f for f in _BF16_CPU_FLAGS if f in flags]
+    if have:
+        return "bfloat16", f"auto: CPU has {', '.join(have)}"
+    return "float32", "auto: CPU has neither amx_tile nor avx512_bf16"
+
+
 def _cpu_count() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -67,14 +103,18 @@ def _first_line(exc: BaseException) -> str:
 
 
 class HFBackend:
-    """transformers backend: ``HFBackend(model=None, dtype="float32", device="cpu", threads=None)``."""
+    """transformers backend: ``HFBackend(model=None, dtype=None, device="cpu", threads=None)``.
+
+    ``dtype=None`` picks :func:`default_dtype` (bfloat16 on CPUs with AMX / AVX-512 BF16, float32
+    elsewhere); ``-E dtype=float32`` overrides. The choice and its reason are recorded in model info.
+    """
 
     name = "hf"
 
     def __init__(
         self,
         model: Optional[str] = None,
-        dtype: str = "float32",
+        dtype: Optional[str] = None,
         device: str = "cpu",
         threads: Optional[int] = None,
     ):
@@ -83,10 +123,16 @@ class HFBackend:
         except ImportError as exc:  # pragma: no cover - torch is a dependency
             raise BackendError(f"the hf backend needs torch: {exc}", field="backend") from exc
         self._torch = torch
-        if dtype not in _DTYPES:
-            raise BackendError(f"unknown dtype {dtype!r}; choose one of: float32, bfloat16, float16", field="dtype")
-        self.dtype_name = _DTYPES[dtype]
         self.device = str(device)
+        if dtype is None or str(dtype).strip().lower() == "auto":
+            self.dtype_name, self.dtype_choice = default_dtype(self.device)
+        else:
+            if str(dtype).strip().lower() not in _DTYPES:
+                raise BackendError(
+                    f"unknown dtype {dtype!r}; choose one of: auto, float32, bfloat16, float16", field="dtype"
+                )
+            self.dtype_name = _DTYPES[str(dtype).strip().lower()]
+            self.dtype_choice = f"requested: {dtype}"
         if threads is None and os.environ.get("MGREASON_THREADS", "").strip():
             threads = os.environ["MGREASON_THREADS"].strip()
         if threads is not None:
@@ -104,6 +150,7 @@ class HFBackend:
 
         self.requested = model if model else EMBEDDED_MODEL
         self.resolved: ResolvedModel = resolve_model(model)
+        check_fits_in_memory(self.resolved, self.dtype_name)
         t0 = time.perf_counter()
         self.model, self.tokenizer, self._load_path = self._load(self.resolved)
         self.load_seconds = time.perf_counter() - t0
@@ -216,6 +263,7 @@ class HFBackend:
             "transformers": transformers.__version__,
             "torch": torch.__version__,
             "max_context": self.max_context,
+            "dtype_choice": self.dtype_choice,
         }
         if r.is_embedded:
             resolved = str(r.weights_path)

