@@ -31,7 +31,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -40,9 +39,10 @@ import torch  # noqa: E402
 from mgreason.recognizer.inference import Recognizer  # noqa: E402
 from mgreason.synth import generate_session  # noqa: E402
 from mgreason.transcribe.metrics import evaluate  # noqa: E402
-from mgreason.transcribe.online import frame_scores, naive_frame_scores, receptive_radius  # noqa: E402
+from mgreason.transcribe.online import naive_frame_scores  # noqa: E402
 from mgreason.transcribe.pipeline import transcribe_sequence  # noqa: E402
 from mgreason.transcribe.segments import SegmentParams, scores_to_transcript  # noqa: E402
+from mgreason.transcribe.tuning import checkpoint_segmentation  # noqa: E402
 
 HELDOUT_SEED0 = 9001  # session seeds far from the training data's (seed 0 clips)
 
@@ -80,6 +80,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     rec = Recognizer.load(args.checkpoint)
+    seg = checkpoint_segmentation(rec.config)  # what `mgreason transcribe` uses
     out: dict = {
         "checkpoint": str(getattr(rec, "path", args.checkpoint)),
         "threads": args.threads,
@@ -90,7 +91,7 @@ def main() -> None:
     }
     print(f"checkpoint {out['checkpoint']}: {rec.num_classes} classes (background={rec.background_index}), "
           f"{rec.fps:g} fps, clip_len {rec.clip_len}, temporal stride {rec.model.temporal_stride}, "
-          f"receptive field +-{receptive_radius(rec)} frames")  # fmt: skip
+          f"receptive field +-{rec.receptive_radius()} frames")  # fmt: skip
     print(f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs, load average {load_avg()}")
 
     # ------------------------------------------------------------------ speed: whole session
@@ -111,13 +112,13 @@ def main() -> None:
     # ------------------------------------------------------------------ naive baseline on a slice
     sl = seq[: int(round(args.naive_minutes * 60 * seq.fps))]
     with Timer() as td:
-        fs = frame_scores(rec, sl)
+        fs = rec.frame_scores(sl, features=False)
         scores_to_transcript(fs.probs, sl.fps, rec.labels, id="d", background=rec.background_index,
-                             params=rec.segmentation)
+                             params=seg)
     with Timer() as tn:
         fsn, n_win = naive_frame_scores(rec, sl, stride=args.naive_stride)
         scores_to_transcript(fsn.probs, sl.fps, rec.labels, id="n", background=rec.background_index,
-                             params=rec.segmentation)
+                             params=seg)
     scale = dur / sl.duration_s
     naive_wall, naive_cpu = tn.wall * scale, tn.cpu * scale
     stride = args.naive_stride or rec.model.temporal_stride
@@ -152,11 +153,11 @@ def main() -> None:
                     fsn, _ = naive_frame_scores(rec, s.sequence)
                     naive_pairs.append((scores_to_transcript(fsn.probs, s.sequence.fps, rec.labels, id=s.transcript.id,
                                                              background=rec.background_index,
-                                                             params=rec.segmentation), s.transcript))  # fmt: skip
+                                                             params=seg), s.transcript))  # fmt: skip
         ev = evaluate(pairs)
         n_gt = sum(len(g.events) for _, g in pairs)
         print(f"\nheld-out: {args.heldout} sessions x {args.heldout_minutes:g} min (seeds {HELDOUT_SEED0}..), "
-              f"{n_gt} gestures, the checkpoint's segmentation {rec.segmentation}")
+              f"{n_gt} gestures, the checkpoint's segmentation {seg}")
         print(ev.render())
         # the same scores cut with the untuned library defaults, for comparison
         untuned = [(scores_to_transcript(r.probs, r.fps, rec.labels, id=g.id, background=rec.background_index,
@@ -167,7 +168,7 @@ def main() -> None:
         out["heldout"] = {"sessions": args.heldout, "minutes": args.heldout_minutes, "gt_events": n_gt,
                           "metrics": ev.to_dict(), "wall_s": t.wall - gen}  # fmt: skip
         out["heldout"]["metrics"].pop("per_recording", None)
-        out["heldout"]["segmentation"] = rec.segmentation.to_dict()
+        out["heldout"]["segmentation"] = seg.to_dict()
         out["heldout"]["untuned_f1_0.3"] = evu.f1[0.3]["f1"]
         print(f"F1@0.3 = {ev.f1[0.3]['f1']:.3f}")
         if naive_pairs:

@@ -6,7 +6,7 @@ Inference in three lines::
     from mgreason.recognizer import Recognizer
     rec = Recognizer.load()                 # the bundled tiny-synth checkpoint (CPU)
     scores = rec.classify(seq)              # one clip  -> ClipScores (probs over rec.labels)
-    dense = rec.frame_scores(long_seq)      # any length -> FrameScores (per-frame probs + features)
+    dense = rec.frame_scores(long_seq)      # any length -> FrameScores (per-frame probs, features, gate)
 
 Heavy modules (torch) are imported lazily so ``import mgreason.recognizer`` stays cheap.
 """

@@ -5,18 +5,21 @@
     from mgreason.recognizer import Recognizer
     rec = Recognizer.load()                       # bundled tiny-synth checkpoint
     clip = rec.classify(seq)                      # ClipScores: probs (K,), label, top(k)
-    dense = rec.frame_scores(long_seq)            # FrameScores: probs (T, K), features (T, C), times (T,)
+    dense = rec.frame_scores(long_seq)            # FrameScores: probs (T, K), features (T, C), gate, times (T,)
 
 Any :class:`~mgreason.skeleton.sequence.SkeletonSequence` works: its joints are mapped to the
 checkpoint's layout by name, it is resampled to the checkpoint's frame rate, normalised exactly as in
 training, and the outputs of :meth:`Recognizer.frame_scores` are given at the *input* sequence's frames.
+:meth:`Recognizer.frame_scores` is the one per-frame scorer of the package (chunked, with the overlap
+taken from the measured receptive field); :mod:`mgreason.transcribe` builds transcripts on top of it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -25,11 +28,25 @@ from mgreason.errors import DataError
 from mgreason.recognizer.checkpoint import load_checkpoint
 from mgreason.recognizer.model import RecognizerModel
 from mgreason.recognizer.preprocessing import build_streams, prepare_sequence, uniform_indices
+from mgreason.skeleton.layouts import get_layout
 from mgreason.skeleton.sequence import SkeletonSequence
 
-__all__ = ["Recognizer", "ClipScores", "FrameScores", "BUNDLED_CHECKPOINT", "bundled_checkpoint_path"]
+__all__ = [
+    "Recognizer",
+    "ClipScores",
+    "FrameScores",
+    "BUNDLED_CHECKPOINT",
+    "bundled_checkpoint_path",
+    "DEFAULT_CHUNK_S",
+    "Progress",
+    "interp_rows",
+    "softmax_rows",
+]
 
 BUNDLED_CHECKPOINT = "tiny-synth"
+DEFAULT_CHUNK_S = 60.0  # ~1500 frames at 25 fps: the fastest chunk size per frame on CPU (caches), measured
+
+Progress = Callable[[int, int], None]  # (frames done, frames in all) at the network's frame rate
 
 
 def bundled_checkpoint_path(name: str = BUNDLED_CHECKPOINT) -> Path:
@@ -68,7 +85,7 @@ class FrameScores:
     times: np.ndarray  # (T,) seconds of the input sequence's frames
     logits: np.ndarray  # (T, K)
     probs: np.ndarray  # (T, K) softmax over classes per frame
-    features: np.ndarray  # (T, C) fused embedding per frame
+    features: np.ndarray  # (T, C) fused embedding per frame; (T, 0) when not requested
     labels: list[str]
     fps: float  # the input sequence's frame rate
     gate: Optional[np.ndarray] = None  # (T, 2)
@@ -96,6 +113,8 @@ class Recognizer:
         self.min_confidence: float = float(pre.get("min_confidence", 0.0))
         # frame rate at which dense scoring runs: the speed at which training clips were seen
         self.dense_fps: float = float(pre.get("dense_fps") or self.fps)
+        self.path: Optional[Path] = None  # the checkpoint directory, when loaded from one
+        self._overlap_frames: Optional[int] = None
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -114,14 +133,6 @@ class Recognizer:
     @property
     def background_index(self) -> Optional[int]:
         return self.labels.index("background") if "background" in self.labels else None
-
-    @property
-    def segmentation(self) -> Any:
-        """The checkpoint's segmentation parameters (``config.json`` -> ``segmentation.params``, chosen
-        on validation recordings by ``mgreason tune-segmentation``), else the defaults."""
-        from mgreason.transcribe.tuning import checkpoint_segmentation
-
-        return checkpoint_segmentation(self.config)
 
     # ------------------------------------------------------------------ input
     def prepare(self, seq: SkeletonSequence, fps: Optional[float] = None) -> SkeletonSequence:
@@ -161,59 +172,125 @@ class Recognizer:
         return out[0] if single else out
 
     # ------------------------------------------------------------------ dense
+    def scoring_rate(self, fps: Optional[float | str] = None) -> float:
+        """The frame rate the network runs at for dense scoring: the checkpoint's ``fps`` (None /
+        ``"model"``), the rate at which training saw gestures (``"dense"``: :attr:`dense_fps`), or a number."""
+        if fps is None or fps == "model":
+            return float(self.fps)
+        if fps == "dense":
+            return float(self.dense_fps)
+        try:
+            rate = float(fps)
+        except (TypeError, ValueError):
+            raise DataError(f"expected 'model', 'dense' or a frame rate, got {fps!r}", field="--model-fps") from None
+        if not (math.isfinite(rate) and rate > 0):
+            raise DataError(f"the scoring frame rate must be positive, got {fps!r}", field="--model-fps")
+        return rate
+
+    def model_input(
+        self, seq: SkeletonSequence, fps: Optional[float | str] = None
+    ) -> tuple[SkeletonSequence, torch.Tensor]:
+        """The prepared sequence (at :meth:`scoring_rate`) and the network's input ``(C, T, V)`` for all of it."""
+        p = self.prepare(seq, self.scoring_rate(fps))
+        return p, self._tensor(p.coords, p.confidence)
+
+    def receptive_radius(self, length: int = 1024, seed: int = 0) -> int:
+        """Frames (at the network's rate) on each side of an output frame that can influence it.
+
+        Measured, not derived: the gradient of one central output frame's logits with respect to a
+        random input, which is non-zero exactly inside the receptive field.
+        """
+        g = torch.Generator().manual_seed(seed)
+        C, V = self.model.in_channels, get_layout(self.layout).num_joints
+        x = torch.randn(1, C, length, V, generator=g, requires_grad=True)
+        c = length // 2
+        with torch.enable_grad():
+            out = self.model.dense(x)
+            (grad,) = torch.autograd.grad(out.logits[0, :, c].sum(), x)
+        nz = torch.nonzero(grad.abs().sum(dim=(0, 1, 3)) > 0).flatten()
+        if nz.numel() == 0:
+            return 0
+        return int(max(c - int(nz.min()), int(nz.max()) - c))
+
+    def overlap_frames(self) -> int:
+        """Context frames (network rate) carried on each side of a chunk by default: the measured
+        :meth:`receptive_radius` plus two strides, rounded up to the stride grid, and at least one
+        second. Measured once per loaded checkpoint."""
+        if self._overlap_frames is None:
+            st = int(self.model.temporal_stride)
+            r = self.receptive_radius() + 2 * st
+            self._overlap_frames = max(math.ceil(r / st) * st, math.ceil(self.fps / st) * st)
+        return self._overlap_frames
+
     @torch.no_grad()
     def frame_scores(
         self,
         seq: SkeletonSequence,
         *,
-        chunk_s: float = 120.0,
-        overlap_s: float = 8.0,
+        chunk_s: float = DEFAULT_CHUNK_S,
+        overlap_s: Optional[float] = None,
+        fps: Optional[float | str] = None,
+        features: bool = True,
         window: Optional[int] = None,
-        fps: Optional[float] = None,
+        progress: Optional[Progress] = None,
     ) -> FrameScores:
-        """Per-frame class logits/probabilities and features over a sequence of any length.
+        """Per-frame logits / probabilities, features and fusion gate over a sequence of any length,
+        at the *input* sequence's frames.
 
-        The sequence is prepared at ``fps`` (default: the checkpoint's ``fps``, 25 for tiny-synth).
-        ``fps=rec.dense_fps`` instead runs at the rate at which training *saw* gestures (every clip is
+        The sequence is prepared once (joints mapped to the checkpoint's layout, resampled to
+        :meth:`scoring_rate` ``(fps)``, normalised with statistics of the whole recording, gaps
+        filled); ``fps="dense"`` runs at the rate at which training *saw* gestures (every clip is
         squeezed into ``clip_len`` frames: ``fps * clip_len / median clip length``, 15.9 for
-        tiny-synth); on synthetic sessions that raised in-gesture frame accuracy (0.45 -> 0.53) but
-        lowered background accuracy, so it is an option, not the default. The network runs fully
-        convolutionally, in chunks of ``chunk_s`` seconds with ``overlap_s`` of context on each side
-        (discarded), so memory stays bounded and the result does not depend on where chunks start.
-        Outputs are interpolated back to the input sequence's own frames.
+        tiny-synth; on synthetic sessions that raised in-gesture frame accuracy but lowered background
+        accuracy, so it is an option, not the default). The network - convolutional in time - runs in
+        chunks of ``chunk_s`` seconds, each with ``overlap_s`` of extra context on both sides that is
+        computed and discarded. ``overlap_s=None`` uses :meth:`overlap_frames` (the measured receptive
+        field plus a margin), which makes the result equal one pass over the whole recording; chunking
+        only bounds memory. Chunk edges sit on the network's temporal-stride grid, so strided layers
+        see the same frames as in one pass. Outputs are interpolated back to the input's frames.
+
+        ``features=False`` leaves ``features`` empty ``(T, 0)`` (less memory on long recordings);
+        ``gate`` is ``(T, 2)`` when the model has the fusion gate. ``progress(done, total)`` is called
+        after every chunk, in frames at the network's rate.
         """
-        rate = float(fps or self.fps)
-        p = self.prepare(seq, rate)
-        x = self._tensor(p.coords, p.confidence)  # (C, T, V)
+        if not (chunk_s > 0 and (overlap_s is None or overlap_s >= 0)):
+            raise DataError(f"need chunk_s > 0 and overlap_s >= 0, got {chunk_s}, {overlap_s}", field="chunk")
+        rate = self.scoring_rate(fps)
+        _, x = self.model_input(seq, rate)
         T = x.shape[1]
-        st = self.model.temporal_stride  # chunk edges on the stride grid: same result as one pass
+        st = int(self.model.temporal_stride)
         chunk = max(4 * st, int(round(chunk_s * rate)) // st * st)
-        ov = max(0, int(round(overlap_s * rate)) // st * st)
+        ov = self.overlap_frames() if overlap_s is None else math.ceil(overlap_s * rate / st) * st
         logits, feats, gates = [], [], []
         start = 0
         while start < T:
             end = min(T, start + chunk)
             a, b = max(0, start - ov), min(T, end + ov)
             res = self.model.dense(x[None, :, a:b].to(self.device), window=window)
-            sl = slice(start - a, start - a + (end - start))
+            sl = slice(start - a, end - a)
             logits.append(res.logits[0, :, sl].float().cpu())
-            feats.append(res.features[0, :, sl].float().cpu())
+            if features:
+                feats.append(res.features[0, :, sl].float().cpu())
             if res.gate is not None:
                 gates.append(res.gate[0, :, sl].float().cpu())
             start = end
-        lg = torch.cat(logits, 1).T.numpy()  # (T_model, K)
-        ft = torch.cat(feats, 1).T.numpy()
-        gt = torch.cat(gates, 1).T.numpy() if gates else None
-        # model frames -> input frames
-        t_model = np.arange(T) / rate
+            if progress is not None:
+                progress(end, T)
+        lg = torch.cat(logits, 1).T.contiguous().numpy()  # (T_model, K)
+        ft = torch.cat(feats, 1).T.contiguous().numpy() if feats else None
+        gt = torch.cat(gates, 1).T.contiguous().numpy() if gates else None
+        # network frames -> input frames
         n_in = seq.num_frames
         t_in = np.arange(n_in) / seq.fps
         if T != n_in or abs(seq.fps - rate) > 1e-6:
-            lg, ft = interp_rows(t_model, lg, t_in), interp_rows(t_model, ft, t_in)
+            t_model = np.arange(T) / rate
+            lg = interp_rows(t_model, lg, t_in)
+            ft = interp_rows(t_model, ft, t_in) if ft is not None else None
             gt = interp_rows(t_model, gt, t_in) if gt is not None else None
-        probs = softmax_rows(lg)
+        if ft is None:
+            ft = np.zeros((n_in, 0), dtype=np.float32)
         times = float(seq.meta.get("start_s", 0.0)) + t_in
-        return FrameScores(times, lg, probs, ft, self.labels, float(seq.fps), gt)
+        return FrameScores(times, lg, softmax_rows(lg), ft, list(self.labels), float(seq.fps), gt)
 
 
 def interp_rows(t_src: np.ndarray, y: np.ndarray, t_dst: np.ndarray) -> np.ndarray:

@@ -3,8 +3,9 @@
 * :mod:`.inputs` - OpenPose directories, npy/npz arrays, PYSKL pickle entries and video (via
   :mod:`.video`, the optional MediaPipe extra) into one skeleton sequence; usability checks and gap
   detection.
-* :mod:`.online` - per-frame class scores over the whole recording computed once (convolutional in
-  time, chunked with overlap), and the naive one-forward-per-window baseline.
+* per-frame class scores come from :meth:`mgreason.recognizer.Recognizer.frame_scores` (computed once
+  over the whole recording, convolutional in time, chunked with overlap); :mod:`.online` holds the
+  naive one-forward-per-window baseline.
 * :mod:`.segments` - smoothing, hysteresis, label runs, merging, minimum duration -> ``Transcript``.
 * :mod:`.metrics` - F1 and mAP at tIoU 0.1/0.3/0.5, segmental F1, Edit.
 * :mod:`.pipeline` - all of it for one recording, plus the metadata sidecar.

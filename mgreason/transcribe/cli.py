@@ -150,10 +150,11 @@ def register(app: typer.Typer) -> None:
 
         from mgreason.transcribe.online import threads as torch_threads
         from mgreason.transcribe.pipeline import meta_path_for, transcribe_input
+        from mgreason.transcribe.tuning import checkpoint_segmentation
 
         t0 = time.perf_counter()
         rec = Recognizer.load(checkpoint)
-        prm = dataclasses.replace(rec.segmentation, **overrides)
+        prm = dataclasses.replace(checkpoint_segmentation(rec.config), **overrides)
         with _Bar(con) as bar, torch_threads(threads):
             t1 = time.perf_counter()
             loaded = load_input(

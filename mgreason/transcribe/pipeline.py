@@ -63,22 +63,25 @@ def transcribe_sequence(
     progress: Any = None,
     path: Optional[str | Path] = None,
 ) -> TranscribeResult:
-    """Transcribe one skeleton sequence with a loaded :class:`~mgreason.recognizer.Recognizer`."""
-    from mgreason.transcribe.online import DEFAULT_CHUNK_S, describe, frame_scores, scoring_rate
+    """Transcribe one skeleton sequence with a loaded :class:`~mgreason.recognizer.Recognizer`
+    (segmentation: ``params``, else the checkpoint's tuned parameters, else the defaults)."""
+    from mgreason.recognizer.inference import DEFAULT_CHUNK_S
+    from mgreason.transcribe.online import describe
+    from mgreason.transcribe.tuning import checkpoint_segmentation
 
-    prm = params or getattr(rec, "segmentation", None) or SegmentParams()
-    rate = scoring_rate(rec, model_fps)
+    prm = params or checkpoint_segmentation(rec.config)
+    rate = rec.scoring_rate(model_fps)
     check_usable(seq, rec.layout, path=path)
     gaps, mask = find_gaps(seq, min_gap_s)
     if not mask.any():
         raise DataError("no usable frame: the whole recording is unreadable or shows nobody", file=path)
     t0 = time.perf_counter()
-    fs = frame_scores(
-        rec,
+    fs = rec.frame_scores(
         seq,
         chunk_s=chunk_s or DEFAULT_CHUNK_S,
         overlap_s=overlap_s,
         fps=rate,
+        features=False,
         progress=progress,
     )
     t1 = time.perf_counter()

@@ -94,8 +94,8 @@ def test_bundled_checkpoint_carries_tuned_parameters(checkpoint_dir):
     from mgreason.recognizer.inference import Recognizer
 
     rec = Recognizer.load(checkpoint_dir)
-    assert rec.segmentation == SegmentParams(**cfg["segmentation"]["params"])
-    assert rec.segmentation != SegmentParams()
+    assert checkpoint_segmentation(rec.config) == SegmentParams(**cfg["segmentation"]["params"])
+    assert checkpoint_segmentation(rec.config) != SegmentParams()
     assert cfg["segmentation"]["score"] > cfg["segmentation"]["start_score"]
 
 
