@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="override optim.epochs"),
         device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N"),
         seed: Optional[int] = typer.Option(None, "--seed", help="override the seed"),
-        data: Optional[Path] = typer.Option(None, "--data", help="override data.path (PYSKL .pkl or ST-GCN directory)"),
+        data: Optional[Path] = typer.Option(None, "--data", help="override data.path: a MiGA iMiGUE or SMG release folder, PYSKL .pkl, ST-GCN directory, OpenPose directory"),
         set_: Optional[List[str]] = typer.Option(None, "--set", help="override any key, e.g. --set optim.lr=0.01"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     ) -> None:
@@ -69,7 +69,12 @@ def register(app: typer.Typer) -> None:
         if data is not None:
             overrides["data.path"] = str(data.resolve())
         cfg = load_config(config, overrides)
-        res = train(cfg, progress=not quiet and sys.stderr.isatty(), log=lambda s: console.print(s, highlight=False))
+        if data is not None and cfg.data.source == "synth":
+            cfg.data.source = "auto"  # --data names real data: read it whatever its format
+        from mgreason.recognizer.data import load_data
+
+        bundle = load_data(cfg)  # bad data stop here, before any progress output (one line, exit code 2)
+        res = train(cfg, data=bundle, progress=not quiet and sys.stderr.isatty(), log=lambda s: console.print(s, highlight=False))
         summary = {
             "out_dir": str(res.out_dir),
             "best_checkpoint": str(res.out_dir / "best"),

@@ -19,6 +19,8 @@ __all__ = [
     "TrainConfig",
     "DataConfig",
     "SynthDataConfig",
+    "TimeSplitConfig",
+    "RealBackgroundConfig",
     "ModelConfig",
     "FusionConfig",
     "AugmentConfig",
@@ -60,9 +62,47 @@ class SynthDataConfig(_Strict):
         return self
 
 
+class TimeSplitConfig(_Strict):
+    """Within-recording split by time (seconds): one span fits, another checks. Spans must not overlap;
+    an annotation belongs to the span that holds all of it (one that straddles a boundary is dropped)."""
+
+    train: tuple[float, float]
+    val: Optional[tuple[float, float]] = None
+    test: Optional[tuple[float, float]] = Field(None, description="default: the val span (then test = val)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "TimeSplitConfig":
+        spans = [s for s in (self.train, self.val, self.test) if s is not None]
+        for a, b in spans:
+            if not (0 <= a < b):
+                raise ValueError(f"bad time span [{a}, {b}]")
+        tr = self.train
+        for other in (self.val, self.test):
+            if other is not None and other[0] < tr[1] and tr[0] < other[1]:
+                raise ValueError(f"the train span {list(tr)} overlaps {list(other)}")
+        if self.val is None and self.test is None:
+            raise ValueError("give a val or a test span")
+        return self
+
+
+class RealBackgroundConfig(_Strict):
+    """Background (no micro-gesture) windows cut from real recordings between annotations."""
+
+    per_minute: float = Field(0.0, ge=0, description="windows per minute of recording (0 = no background class)")
+    min_s: float = Field(1.0, gt=0)
+    max_s: float = Field(4.0, gt=0)
+    margin_s: float = Field(0.6, ge=0, description="distance kept from every annotation")
+
+
 class DataConfig(_Strict):
-    source: Literal["synth", "pyskl", "stgcn"] = "synth"
-    path: Optional[Path] = Field(None, description="PYSKL .pkl file, or the directory/prefix of ST-GCN *_data.npy files")
+    source: Literal["synth", "pyskl", "stgcn", "miga", "smg", "openpose", "auto"] = Field(
+        "synth",
+        description="auto: a .pkl is PYSKL; a directory is an ST-GCN split, a MiGA iMiGUE release (<vid>/<vid>_openpose.xlsx "
+        "or _light_hand.csv + _label.csv), an SMG release (SampleNNNN/...) or one OpenPose JSON directory",
+    )
+    path: Optional[Path] = Field(
+        None, description="PYSKL .pkl, ST-GCN directory/prefix, MiGA or SMG release directory, OpenPose JSON directory"
+    )
     layout: str = Field("imigue22", description="joint layout of the model (data in other layouts are mapped by name)")
     source_layout: Optional[str] = Field(None, description="layout of the data files when they do not say (ST-GCN)")
     fps: float = Field(25.0, gt=0, description="model frame rate; sequences at another rate are resampled")
@@ -77,6 +117,13 @@ class DataConfig(_Strict):
     labels_csv: Optional[Path] = Field(
         None, description="iMiGUE labels_20200831.csv, maps video ids to subjects for the cross-subject split"
     )
+    splits_json: Optional[Path] = Field(
+        None, description="iMiGUE splits.json: its mg_recognition_subject_split replaces the built-in copy of the protocol"
+    )
+    video_id: Optional[int] = Field(None, description="openpose source: the iMiGUE video id (default: the file name prefix)")
+    time_split: Optional[TimeSplitConfig] = Field(None, description="split one recording by time instead of by subject")
+    background: RealBackgroundConfig = Field(default_factory=RealBackgroundConfig)
+    smg_coords: Literal["world", "pixel"] = Field("world", description="SMG: 3D world or 2D pixel coordinates")
     taxonomy: str = Field("imigue", description="class names for integer labels of real data")
     min_confidence: float = Field(0.0, ge=0, le=1)
     max_clips: Optional[int] = Field(None, ge=1, description="use at most this many clips per split (smoke tests)")
@@ -222,6 +269,11 @@ class TrainConfig(_Strict):
     seed: int = 0
     out_dir: Optional[Path] = Field(None, description="default: runs/recognizer/<name>")
     description: str = ""
+    init_checkpoint: Optional[str] = Field(
+        None,
+        description="fine-tune: start from this checkpoint directory ('tiny-synth' = the bundled one); its architecture "
+        "and class list are kept (clips of classes it does not know are left out)",
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
@@ -275,6 +327,10 @@ def load_config(path: str | Path, overrides: Optional[dict[str, Any]] = None) ->
         d.path = _resolve(base, d.path)
     if d.labels_csv is not None and not Path(d.labels_csv).is_absolute():
         d.labels_csv = _resolve(base, d.labels_csv)
+    if d.splits_json is not None and not Path(d.splits_json).is_absolute():
+        d.splits_json = _resolve(base, d.splits_json)
+    if cfg.init_checkpoint and cfg.init_checkpoint != "tiny-synth" and not Path(cfg.init_checkpoint).is_absolute():
+        cfg.init_checkpoint = str(_resolve(base, Path(cfg.init_checkpoint)))
     return cfg
 
 

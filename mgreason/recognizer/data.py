@@ -1,4 +1,5 @@
-"""Training data: synthetic clips from :mod:`mgreason.synth`, or real data (PYSKL pickle / ST-GCN npy).
+"""Training data: synthetic clips from :mod:`mgreason.synth`, or real data (PYSKL pickle, ST-GCN npy, a MiGA
+iMiGUE or SMG release folder, one OpenPose JSON directory with the iMiGUE labels CSV).
 
 Everything is turned into prepared :class:`~mgreason.recognizer.augment.Clip` records (mapped to the
 model layout, resampled to the model fps, normalised, gaps filled) once; :class:`ClipDataset` then
@@ -12,6 +13,10 @@ Splits:
   when every clip's subject is known (``subject`` key in the annotations, or ``data.labels_csv`` =
   the iMiGUE ``labels_20200831.csv`` mapping the video id at the start of ``frame_dir`` to its
   subject), else a seeded random split (by subject when subjects are known).
+* release folders (MiGA iMiGUE, SMG) and OpenPose directories are long recordings: every annotation is a
+  clip, ``data.background`` adds windows between annotations as a background class; the iMiGUE
+  cross-subject split (``data.splits_json`` or the built-in copy; subjects from ``data.labels_csv``) by
+  default, or ``data.time_split`` to split one recording by time (fit on one span, check on another).
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ __all__ = [
     "IMIGUE_XSUB",
     "BACKGROUND",
     "idle_windows",
+    "detect_source",
+    "Recording",
+    "read_recordings",
+    "recordings_data",
 ]
 
 BACKGROUND = "background"
@@ -257,12 +266,19 @@ def _video_id(frame_dir: str) -> Optional[int]:
     return int(m.group(1)) if m else None
 
 
+def _imigue_videos(labels_csv: Path) -> list[Any]:
+    from mgreason.skeleton.labels import read_imigue_videos
+
+    if not Path(labels_csv).is_file():
+        raise DataError("iMiGUE label CSV not found (set data.labels_csv to your copy of labels_20200831.csv)",
+                        file=labels_csv, field="data.labels_csv")  # fmt: skip
+    return read_imigue_videos(labels_csv)
+
+
 def _subject_map(labels_csv: Optional[Path]) -> dict[int, int]:
     if labels_csv is None:
         return {}
-    from mgreason.skeleton.labels import read_imigue_videos
-
-    return {v.video_id: v.subject_id for v in read_imigue_videos(labels_csv)}
+    return {v.video_id: v.subject_id for v in _imigue_videos(labels_csv)}
 
 
 def _label_names(taxonomy: str, max_label: int) -> list[str]:
@@ -304,7 +320,8 @@ def _assign_split(
                 f"{missing} clip(s) have no subject; add a 'subject' key to the annotations or set data.labels_csv "
                 "to the iMiGUE labels_20200831.csv", file=where, field="data.split",
             )  # fmt: skip
-        tr_s, te_s = set(IMIGUE_XSUB["train"]), set(IMIGUE_XSUB["test"])
+        protocol, _ = _protocol_subjects(data)
+        tr_s, te_s = set(protocol["train"]), set(protocol["test"])
         unknown = sorted({int(s) for s in subjects if s not in tr_s and s not in te_s})  # type: ignore[arg-type]
         if unknown:
             raise DataError(
@@ -328,11 +345,225 @@ def _assign_split(
     return sorted(perm[k:].tolist()), sorted(perm[:k].tolist()), [], "random-clip"
 
 
+def detect_source(path: Path) -> str:
+    """The data source of ``path`` for ``source: auto``."""
+    from mgreason.skeleton.io_miga import is_miga_release
+    from mgreason.skeleton.io_smg import is_smg_release
+
+    if path.is_file():
+        if path.suffix.lower() in (".pkl", ".pickle"):
+            return "pyskl"
+        if path.name.endswith("_data.npy"):
+            return "stgcn"
+        raise DataError("cannot tell the data format of this file (expected a PYSKL .pkl)", file=path, field="data.path")
+    if path.is_dir():
+        if any(path.glob("*_data.npy")):
+            return "stgcn"
+        if any(path.glob("*_keypoints.json")):
+            return "openpose"
+        if is_smg_release(path):
+            return "smg"
+        if is_miga_release(path):
+            return "miga"
+        raise DataError(
+            "not a recognised dataset folder (MiGA <vid>/<vid>_openpose.xlsx|_light_hand.csv + _label.csv, "
+            "SMG SampleNNNN/, ST-GCN *_data.npy or OpenPose *_keypoints.json)",
+            file=path, field="data.path",
+        )  # fmt: skip
+    if path.parent.is_dir() and any(path.parent.glob(f"{path.name}*_data.npy")):
+        return "stgcn"  # a prefix
+    raise DataError("data path not found", file=path, field="data.path")
+
+
+def _protocol_subjects(data: DataConfig) -> tuple[dict[str, list[int]], str]:
+    """The iMiGUE cross-subject protocol: from ``data.splits_json`` when given, else the built-in copy."""
+    if data.splits_json is None:
+        return IMIGUE_XSUB, "built-in copy of the iMiGUE protocol"
+    import json
+
+    p = Path(data.splits_json)
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))["mg_recognition_subject_split"]
+        out = {"train": [int(x) for x in d["train"]], "test": [int(x) for x in d["test"]]}
+    except FileNotFoundError:
+        raise DataError("splits file not found (set data.splits_json to the iMiGUE splits.json, or null)", file=p,
+                        field="data.splits_json") from None  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(f"no usable mg_recognition_subject_split: {type(e).__name__}: {e}", file=p,
+                        field="data.splits_json") from None  # fmt: skip
+    return out, str(p)
+
+
+@dataclass
+class Recording:
+    """One long labelled recording (a MiGA video, an SMG sample, an OpenPose directory)."""
+
+    name: str
+    sequence: SkeletonSequence
+    transcript: Any  # mgreason.transcript.Transcript
+    subject: Optional[int]
+
+
+def read_recordings(data: DataConfig, source: str, path: Path) -> tuple[list[Recording], str]:
+    """Recordings of a release folder (or one OpenPose directory) and the taxonomy of their labels."""
+    if source == "miga":
+        from mgreason.skeleton.io_miga import read_miga_release
+
+        subj_map = _subject_map(data.labels_csv)
+        recs = []
+        for v in read_miga_release(path, fps=data.fps):
+            recs.append(Recording(v.video_id, v.sequence, v.transcript, subj_map.get(v.video_number)))
+        return recs, "imigue"
+    if source == "smg":
+        from mgreason.skeleton.io_smg import read_smg_release
+
+        return [
+            Recording(s.sample_id, s.sequence, s.transcript, s.subject)
+            for s in read_smg_release(path, coords=data.smg_coords)
+        ], "smg"
+    if source == "openpose":
+        from mgreason.skeleton.io_openpose import read_openpose_dir
+
+        seq = read_openpose_dir(path, fps=data.fps)
+        vid = data.video_id
+        if vid is None:
+            first = next(iter(sorted(path.glob("*_keypoints.json"))), None)
+            vid = _video_id(first.name) if first is not None else None
+        if vid is None:
+            raise DataError("set data.video_id (the iMiGUE video of this OpenPose directory)", file=path,
+                            field="data.video_id")  # fmt: skip
+        if data.labels_csv is None:
+            raise DataError("an OpenPose directory needs data.labels_csv (the iMiGUE labels_20200831.csv)",
+                            file=path, field="data.labels_csv")  # fmt: skip
+        videos = {v.video_id: v for v in _imigue_videos(data.labels_csv)}
+        if vid not in videos:
+            raise DataError(f"video {vid} has no annotation", file=data.labels_csv, field="data.video_id")
+        v = videos[vid]
+        # only the annotations inside the recording (the skeleton may hold part of the video)
+        events = [e for e in v.transcript.events if e.end_s <= seq.duration_s + 1e-6]
+        t = v.transcript.model_copy(update={"events": events})
+        return [Recording(str(vid), seq, t, v.subject_id)], "imigue"
+    raise DataError(f"unknown recording source {source!r}", field="data.source")  # pragma: no cover
+
+
+def _span_of(a: float, b: float, spans: dict[str, Optional[tuple[float, float]]]) -> Optional[str]:
+    for name, sp in spans.items():
+        if sp is not None and sp[0] - 1e-6 <= a and b <= sp[1] + 1e-6:
+            return name
+    return None
+
+
+def recordings_data(data: DataConfig, recs: list[Recording], taxonomy: str, seed: int, where: str) -> DataBundle:
+    """Annotated events -> clips (+ background windows between them), split by subject or by time."""
+    from mgreason.taxonomy import get_taxonomy
+
+    tax = get_taxonomy(taxonomy)
+    labels = list(tax.names)
+    use_bg = data.background.per_minute > 0
+    if use_bg:
+        labels.append(BACKGROUND)
+    # --- which recording / which time span goes where
+    protocol, protocol_src = _protocol_subjects(data)
+    rec_split: dict[int, str] = {}
+    ts = data.time_split
+    if ts is not None:
+        split_desc = f"time: train {list(ts.train)} s, val {list(ts.val) if ts.val else None}, test " + (
+            f"{list(ts.test)} s" if ts.test else "= val"
+        )
+    else:
+        known = all(r.subject is not None for r in recs)
+        mode = data.split
+        if mode == "file":
+            raise DataError("a release folder has no file split; use imigue_xsub, random or data.time_split",
+                            file=where, field="data.split")  # fmt: skip
+        if taxonomy == "imigue" and (mode == "imigue_xsub" or (mode == "auto" and known)):
+            if not known:
+                miss = [r.name for r in recs if r.subject is None][:5]
+                raise DataError(
+                    f"no subject for video(s) {miss}: set data.labels_csv to the iMiGUE labels_20200831.csv "
+                    "(it maps videos to subjects), or --set data.split=random", file=where, field="data.labels_csv",
+                )  # fmt: skip
+            tr_s, te_s = set(protocol["train"]), set(protocol["test"])
+            for i, r in enumerate(recs):
+                rec_split[i] = "train" if r.subject in tr_s else "test" if r.subject in te_s else "unused"
+            split_desc = f"imigue_xsub ({protocol_src})"
+        else:
+            rng = np.random.default_rng([seed, 5])
+            groups = sorted({(r.subject if r.subject is not None else r.name) for r in recs}, key=str)
+            k = max(1, round(0.2 * len(groups)))
+            test_g = set(rng.choice(len(groups), k, replace=False).tolist()) if len(groups) > 1 else set()
+            test_names = {groups[i] for i in test_g}
+            for i, r in enumerate(recs):
+                g = r.subject if r.subject is not None else r.name
+                rec_split[i] = "test" if g in test_names else "train"
+            split_desc = "random-subject" if known else "random-recording"
+    buckets: dict[str, list[Clip]] = {"train": [], "val": [], "test": []}
+    n_bg = 0
+    dropped = 0
+    for i, r in enumerate(recs):
+        seq, fps = r.sequence, r.sequence.fps
+        events = list(r.transcript.events) if r.transcript is not None else []
+        if ts is not None:
+            spans = {"train": ts.train, "val": ts.val, "test": ts.test or ts.val}
+        else:
+            spans = {rec_split.get(i, "unused"): (0.0, seq.duration_s + 1.0)}
+        for k, e in enumerate(events):
+            name = _span_of(e.start_s, e.end_s, spans)
+            a, b = int(round(e.start_s * fps)), int(round(e.end_s * fps))
+            if name is None or name == "unused" or b - a < 2:
+                dropped += 1
+                continue
+            clip = _prepare(seq[a:b], labels.index(e.label), data,
+                            {"subject": r.subject, "name": f"{r.name}/{k:04d}", "start_s": e.start_s})  # fmt: skip
+            for n in ([name] if not (ts is not None and ts.test is None and name == "val") else ["val", "test"]):
+                buckets[n].append(clip)
+        if use_bg:
+            bg = data.background
+            rng = np.random.default_rng([seed, 78, i])
+            wins = idle_windows(seq.num_frames, [(e.start_s, e.end_s) for e in events], fps, (bg.min_s, bg.max_s), rng,
+                                margin_s=bg.margin_s, max_per_gap=1000)  # fmt: skip
+            want = max(1, int(round(bg.per_minute * seq.duration_s / 60)))
+            if len(wins) > want:
+                wins = [wins[j] for j in sorted(rng.choice(len(wins), want, replace=False))]
+            for j, (a, b) in enumerate(wins):
+                name = _span_of(a / fps, b / fps, spans)
+                if name is None or name == "unused":
+                    continue
+                clip = _prepare(seq[a:b], labels.index(BACKGROUND), data,
+                                {"subject": r.subject, "name": f"{r.name}/bg{j:04d}", "start_s": a / fps})  # fmt: skip
+                for n in ([name] if not (ts is not None and ts.test is None and name == "val") else ["val", "test"]):
+                    buckets[n].append(clip)
+                n_bg += 1
+    coord_channels = int(recs[0].sequence.num_channels)
+    desc = {
+        "source": data.source,
+        "path": where,
+        "recordings": [r.name for r in recs],
+        "split": split_desc,
+        "taxonomy": taxonomy,
+        "classes": labels,
+        "background_clips": n_bg,
+        "events_left_out": dropped,
+        "subjects_train": sorted({r.subject for i, r in enumerate(recs) if r.subject is not None and rec_split.get(i) == "train"}),
+        "subjects_test": sorted({r.subject for i, r in enumerate(recs) if r.subject is not None and rec_split.get(i) == "test"}),
+    }
+    return DataBundle(buckets["train"], buckets["test"], labels, coord_channels, desc, buckets["val"])
+
+
 def real_data(data: DataConfig, seed: int = 0) -> DataBundle:
-    """PYSKL pickle or ST-GCN arrays -> prepared clips with the configured split."""
+    """PYSKL pickle, ST-GCN arrays, a MiGA/SMG release folder or an OpenPose directory -> prepared clips."""
     if data.path is None:
         raise DataError(f"data.path is required for source {data.source!r}", field="data.path")
     path = Path(data.path)
+    source = detect_source(path) if data.source == "auto" else data.source
+    if source in ("miga", "smg", "openpose"):
+        recs, taxonomy = read_recordings(data, source, path)
+        bundle = recordings_data(data, recs, taxonomy, seed, str(path))
+        bundle.description["source"] = source
+        return bundle
+    if data.time_split is not None:
+        raise DataError("data.time_split needs long recordings (miga, smg or openpose source)", field="data.time_split")
+    data = data.model_copy(update={"source": source})
     subj_map = _subject_map(data.labels_csv)
     seqs: list[SkeletonSequence] = []
     labels: list[int] = []

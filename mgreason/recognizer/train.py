@@ -161,6 +161,50 @@ def evaluate(
     )
 
 
+def _from_checkpoint(
+    cfg: TrainConfig, data: DataBundle, log: Callable[[str], None]
+) -> tuple[DataBundle, dict[str, Any], dict[str, torch.Tensor]]:
+    """Fine-tuning: the checkpoint's architecture, weights and class list; the data relabelled by class name
+    (clips of classes the checkpoint does not know are left out, and said so)."""
+    from mgreason.recognizer.checkpoint import load_checkpoint
+    from mgreason.recognizer.inference import bundled_checkpoint_path
+
+    src = cfg.init_checkpoint
+    path = bundled_checkpoint_path() if src == "tiny-synth" else Path(str(src))
+    if not path.is_dir():
+        raise MGReasonError("checkpoint directory not found", file=path, field="init_checkpoint")
+    model, ck = load_checkpoint(path)
+    arch = ck["arch"]
+    if arch["layout"] != cfg.data.layout or int(arch["coord_channels"]) != data.coord_channels:
+        raise MGReasonError(
+            f"the checkpoint expects layout {arch['layout']} with {arch['coord_channels']} coordinates, the data give "
+            f"{cfg.data.layout} with {data.coord_channels}", file=path, field="init_checkpoint",
+        )  # fmt: skip
+    ck_labels = list(ck["labels"])
+    pos = {n: i for i, n in enumerate(ck_labels)}
+    left_out: dict[str, int] = {}
+
+    def relabel(clips: list[Any]) -> list[Any]:
+        out = []
+        for c in clips:
+            name = data.labels[c.label]
+            if name in pos:
+                out.append(c.with_(label=pos[name]))
+            else:
+                left_out[name] = left_out.get(name, 0) + 1
+        return out
+
+    new = DataBundle(relabel(data.train), relabel(data.test), ck_labels, data.coord_channels, dict(data.description),
+                     relabel(data.val))  # fmt: skip
+    new.description.update(init_checkpoint=str(path), classes=ck_labels, left_out_unknown_classes=left_out,
+                           n_train=len(new.train), n_val=len(new.val), n_test=len(new.test))  # fmt: skip
+    if left_out:
+        log(f"left out (classes the checkpoint does not know): {left_out}")
+    if not new.train:
+        raise MGReasonError("no training clip of a class the checkpoint knows", field="init_checkpoint")
+    return new, arch, {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
 def _lr_factor(step: int, total: int, warmup: int) -> float:
     if warmup > 0 and step < warmup:
         return (step + 1) / warmup
@@ -190,10 +234,16 @@ def train(
     if data is None:
         log("preparing data ...")
         data = load_data(cfg)
+    init_state = None
+    if cfg.init_checkpoint:
+        data, arch, init_state = _from_checkpoint(cfg, data, log)
+    else:
+        arch = arch_from_config(cfg.model, cfg.data.layout, len(data.labels), data.coord_channels)
     labels = data.labels
-    arch = arch_from_config(cfg.model, cfg.data.layout, len(labels), data.coord_channels)
     seed_everything(cfg.seed)
     model = build_model(arch).to(device)
+    if init_state is not None:
+        model.load_state_dict(init_state)
     temporal, spatial = build_augmentations(cfg.augment, cfg.data.layout, labels)
     common = dict(layout=cfg.data.layout, clip_len=cfg.data.clip_len, streams=cfg.model.streams,
                   use_confidence=cfg.model.use_confidence)  # fmt: skip
