@@ -177,6 +177,7 @@ def _register_plugins() -> None:
         "mgreason.datasets.cli",
         "mgreason.authoring.cli",
         "mgreason.sweep.cli",
+        "mgreason.viz.cli",
         "mgreason.models.cli",
     ):
         try:

@@ -223,6 +223,10 @@ def register(app: typer.Typer) -> None:
         gt: Path = typer.Argument(..., help="ground-truth transcript JSON, or a directory of them"),
         thresholds: str = typer.Option("0.1,0.3,0.5", "--tiou", help="tIoU thresholds for F1 and mAP"),
         json_out: Optional[Path] = typer.Option(None, "--json", help="also write all numbers as JSON ('-' = stdout)"),
+        plot: Optional[Path] = typer.Option(
+            None, "--plot", help="also write each recording's timeline and the class confusion matrix into this directory"
+        ),
+        plot_tiou: float = typer.Option(0.3, "--plot-tiou", help="--plot: tIoU of the marked matches and the confusion matrix"),
     ) -> None:
         """F1 and mAP at tIoU thresholds (labels must match), segmental F1@10/25/50 and Edit."""
         from rich.markup import escape
@@ -234,6 +238,12 @@ def register(app: typer.Typer) -> None:
         con = _console()
         for w in res.warnings:
             con.print(f"[yellow]warning:[/] {escape(w)}")
+        if plot is not None:
+            from mgreason.transcribe.metrics import load_pairs
+            from mgreason.viz.timeline import write_eval_plots
+
+            written = write_eval_plots(load_pairs(pred, gt)[0], plot, tiou=plot_tiou)
+            con.print(f"wrote {len(written)} file(s) to {escape(str(plot))}/ (timelines, confusion matrix at tIoU {plot_tiou:g})")
         if json_out is not None and str(json_out) == "-":
             print(json.dumps(res.to_dict(), indent=2))
             return
