@@ -5,7 +5,7 @@ Prints numbers; not a test. Usage (from the main virtualenv; vLLM runs in ``.ven
     python benchmarks/bench_backends.py [--limit N] [--mode logprobs|generate] [--backends hf,vllm,openai]
                                         [--vllm-dtype float32] [--vllm-python PATH] [--json out.json]
 
-* every backend gets the same requests (``mgreason.runner.build_requests``: items x conditions,
+* every backend gets the same requests (``mgreason.eval.plan.build_requests``: items x conditions,
   item-major) in one call (``score_labels``, or ``generate`` with the labels as choices);
 * ``hf``: ``HFBackend`` in this process (fp32, torch threads = usable CPUs);
 * ``vllm``: ``VLLMBackend`` in a subprocess of the vLLM interpreter (``$MGREASON_VLLM_PYTHON`` or
@@ -51,7 +51,7 @@ import json, sys, time
 def main():
     t0 = time.perf_counter()
     from mgreason.backends import create_backend
-    from mgreason.runner import build_requests, generation_params
+    from mgreason.eval.plan import build_requests, generation_params
     from mgreason.scenario import load_scenario
 
     scenario, limit, mode, dtype, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
@@ -93,7 +93,7 @@ def env() -> dict:
 
 
 def predictions(results: list[dict], labels: list[str], mode: str) -> list[Optional[str]]:
-    from mgreason.scoring import argmax_label
+    from mgreason.eval.scoring import argmax_label
 
     out = []
     for r in results:
@@ -204,7 +204,7 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="also write the numbers here")
     args = ap.parse_args()
 
-    from mgreason.runner import build_requests, generation_params
+    from mgreason.eval.plan import build_requests, generation_params
     from mgreason.scenario import load_scenario
 
     sc = load_scenario(DEMO)

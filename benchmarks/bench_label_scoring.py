@@ -19,7 +19,7 @@ Rounds are interleaved (ours, lm-eval, ours-on-lm-eval-tokens) and medians repor
 because timing noise on a shared 2-core VM is +-15-20%.
 
 Prompts: by default the demo scenario's (``scenarios/demo_press_emotion.yaml``: 12 items x 3
-conditions, rendered by ``mgreason.runner.build_requests`` exactly as ``run-scenario`` sends them,
+conditions, rendered by ``mgreason.eval.plan.build_requests`` exactly as ``run-scenario`` sends them,
 its labels); ``--prompts builtin`` uses the longer built-in prompt set (``default_prompts()``) with a
 binary and a 7-way label set; ``--scenario`` points at another scenario.
 """
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     backend.score_labels_reference(warm, BINARY_LABELS)
 
     if args.prompts == "demo":
-        from mgreason.runner import build_requests
+        from mgreason.eval.plan import build_requests
         from mgreason.scenario import load_scenario
 
         scenario = load_scenario(args.scenario)

@@ -214,7 +214,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             run_dir = args.run_dir
         else:
             from mgreason.backends import create_backend
-            from mgreason.runner import run_scenario
+            from mgreason.eval.run import run_scenario
 
             t0 = time.perf_counter()
             opts = {"threads": args.threads} if args.threads else {}

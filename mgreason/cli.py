@@ -59,18 +59,22 @@ def run_scenario_cmd(
     base_url: Optional[str] = typer.Option(None, "--base-url", help="openai backend: server URL, e.g. http://127.0.0.1:8000/v1"),
     api_key: Optional[str] = typer.Option(None, "--api-key", help="openai backend: API key (default: $OPENAI_API_KEY)"),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="openai backend: requests in flight"),
+    cache: bool = typer.Option(
+        True, "--cache/--no-cache", help="answer repeated prompts from the response cache shared with sweeps "
+        "($MGREASON_RESPONSE_CACHE, default ~/.cache/mgreason/responses.sqlite)"
+    ),
 ) -> None:
     """Run every item of a scenario under every condition and report paired statistics."""
-    from mgreason.backends import create_backend
-    from mgreason.runner import build_requests, run_scenario
+    from mgreason.backends import backend_names, create_backend
+    from mgreason.eval.cache import ResponseCache, default_cache_path
+    from mgreason.eval.plan import build_requests
+    from mgreason.eval.run import check_out_dir, run_scenario
     from mgreason.scenario import load_scenario
 
-    from mgreason.backends import BACKENDS
-
-    if backend not in BACKENDS:
-        raise MGReasonError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}", field="--backend")
-    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise MGReasonError("output path already exists and is not an empty directory; choose another --out", file=out)
+    if backend not in backend_names():
+        raise MGReasonError(f"unknown backend {backend!r}; choose one of: {', '.join(backend_names())}", field="--backend")
+    if out is not None:
+        check_out_dir(out)
     sc = load_scenario(scenario)
     requests = build_requests(sc, limit=limit, seed=seed)  # renders (and so validates) every prompt first
     console.print(
@@ -86,9 +90,10 @@ def run_scenario_cmd(
             engine_args[key.strip().replace("-", "_")] = json.loads(value)
         except ValueError:
             engine_args[key.strip().replace("-", "_")] = value
-    be = create_backend(
-        backend, model, engine_args=engine_args or None, base_url=base_url, api_key=api_key, concurrency=concurrency
-    )
+    options = {"base_url": base_url, "api_key": api_key, "concurrency": concurrency}
+    options = {k: v for k, v in options.items() if v is not None}
+    be = create_backend(backend, model, engine_args=engine_args or None, **options)
+    rcache = ResponseCache(default_cache_path()) if cache else None
     try:
         with _progress(len(requests), "scoring") as prog:
             task = prog.add_task("scoring", total=len(requests))
@@ -101,17 +106,24 @@ def run_scenario_cmd(
                 requests=requests,
                 progress=lambda n: prog.advance(task, n),
                 n_boot=n_boot,
+                cache=rcache,
+                options=options,
+                engine_args=engine_args,
             )
     finally:
         be.close()
+        if rcache is not None:
+            rcache.close()
     print((result.run_dir / "summary.md").read_text(encoding="utf-8"))
+    if result.totals.cached:
+        console.print(f"{result.totals.cached} of {len(requests)} answers came from the response cache (--no-cache to recompute)")
     console.print(f"wrote {result.run_dir}/ (config.json, samples.jsonl, summary.json, summary.md)")
 
 
 @app.command()
 def validate(paths: List[Path] = typer.Argument(..., help="scenario YAML files or directories of them")) -> None:
     """Validate scenarios: spec, templates, items, transcripts, and every rendered prompt."""
-    from mgreason.runner import build_requests
+    from mgreason.eval.plan import build_requests
     from mgreason.scenario import load_scenario
 
     files: list[Path] = []
@@ -137,7 +149,7 @@ def show_prompt(
     as_json: bool = typer.Option(False, "--json", help="print the messages as JSON"),
 ) -> None:
     """Print exactly the messages the model sees for one item."""
-    from mgreason.runner import build_requests
+    from mgreason.eval.plan import build_requests
     from mgreason.scenario import load_scenario
 
     sc = load_scenario(scenario)

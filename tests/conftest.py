@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+# run-scenario answers repeated prompts from the response cache: tests use a fresh one per session
+os.environ.setdefault(
+    "MGREASON_RESPONSE_CACHE", str(Path(tempfile.mkdtemp(prefix="mgreason-test-cache-")) / "responses.sqlite")
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_IMIGUE = REPO.parent / "shared" / "data" / "imigue"

@@ -18,7 +18,7 @@ from helpers import (
     run_cli_subprocess,
     write_scenario,
 )
-from mgreason.records import SampleRecord
+from mgreason.eval.records import SampleRecord
 from mgreason.scenario.render import prompt_sha256
 
 N_BOOT = ["--n-boot", "200"]

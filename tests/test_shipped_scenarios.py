@@ -10,8 +10,8 @@ import pytest
 
 from helpers import REPO, SHIPPED_SCENARIOS, run_cli
 from mgreason.errors import DatasetMissingError
-from mgreason.records import SampleRecord
-from mgreason.runner import build_requests
+from mgreason.eval.records import SampleRecord
+from mgreason.eval.plan import build_requests
 from mgreason.scenario import load_scenario
 
 ids = [p.name for p in SHIPPED_SCENARIOS]

@@ -1,4 +1,10 @@
-"""LLM backends behind one protocol (see :mod:`mgreason.backends.base`)."""
+"""LLM backends behind one protocol (see :mod:`mgreason.backends.base`).
+
+The registry maps a backend name to the module and class that implement it; modules are imported
+only when their backend is created (so vLLM is imported only when used). A backend class builds
+itself from ``--engine-arg`` values and options (:meth:`~mgreason.backends.base.BackendBase.from_options`),
+so this module knows nothing of any backend's internals.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,25 @@ from typing import Any, Optional
 from mgreason.backends.base import Backend, BackendResult, GenerationParams, Message, ModelInfo
 from mgreason.errors import BackendError
 
-BACKENDS = ("hf", "vllm", "openai", "mock")
 DEFAULT_BACKEND = "hf"
 
-# name -> (module, class); imported lazily so that e.g. vllm is only imported when used
-_CLASSES = {
-    "hf": ("mgreason.backends.hf", "HFBackend"),
-    "vllm": ("mgreason.backends.vllm_backend", "VLLMBackend"),
-    "openai": ("mgreason.backends.openai_backend", "OpenAIBackend"),
-    "mock": ("mgreason.backends.mock", "MockBackend"),
-}
+# name -> (module, class)
+_REGISTRY: dict[str, tuple[str, str]] = {}
+
+
+def register_backend(name: str, module: str, cls_name: str) -> None:
+    """Make ``--backend NAME`` create ``module.cls_name`` (a :class:`BackendBase` subclass)."""
+    _REGISTRY[name] = (module, cls_name)
+
+
+register_backend("hf", "mgreason.backends.hf", "HFBackend")
+register_backend("vllm", "mgreason.backends.vllm_backend", "VLLMBackend")
+register_backend("openai", "mgreason.backends.openai_backend", "OpenAIBackend")
+register_backend("mock", "mgreason.backends.mock", "MockBackend")  # deterministic, for tests only
+
+
+def backend_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
 
 
 def create_backend(
@@ -26,39 +41,36 @@ def create_backend(
 ) -> Backend:
     """Create a backend by name. ``model`` is an alias, a local path or a hub id (for ``openai``: the served id).
 
-    ``engine_args`` (``--engine-arg KEY=VALUE`` on the command line) go to ``vllm.LLM(...)``
-    for the ``vllm`` backend; for the other backends they are merged into ``options``
-    (e.g. ``dtype``/``threads`` for hf, ``timeout``/``max_retries``/``structured`` for openai).
-    Unknown options give a :class:`BackendError` naming the accepted ones.
+    ``engine_args`` (``--engine-arg KEY=VALUE`` on the command line) are given to the backend class,
+    which decides what they mean (vLLM: ``vllm.LLM(...)`` arguments; the others: more options such as
+    ``dtype``/``threads`` for hf, ``timeout``/``max_retries`` for openai). Unknown options give a
+    :class:`BackendError` naming the accepted ones.
     """
-    if name not in _CLASSES:
-        raise BackendError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}", field="backend")
-    module, cls_name = _CLASSES[name]
+    if name not in _REGISTRY:
+        raise BackendError(f"unknown backend {name!r}; choose one of: {', '.join(_REGISTRY)}", field="backend")
+    module, cls_name = _REGISTRY[name]
     cls = getattr(importlib.import_module(module), cls_name)
     options = {k: v for k, v in options.items() if v is not None}
     params = inspect.signature(cls.__init__).parameters
-    accepted = [p for p in params if p not in ("self", "model") and params[p].kind is not inspect.Parameter.VAR_KEYWORD]
-    if engine_args:
-        if name == "vllm":
-            # the backend's own options (label_scoring) may come through --engine-arg too
-            own = {k: v for k, v in engine_args.items() if k in accepted and k != "engine_args"}
-            rest = {k: v for k, v in engine_args.items() if k not in own}
-            options.update(own)
-            if rest:
-                options["engine_args"] = rest
-        else:
-            clash = sorted(set(engine_args) & set(options))
-            if clash:
-                raise BackendError(f"option(s) given twice: {', '.join(clash)}", field="--engine-arg")
-            options.update(engine_args)
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        unknown = sorted(set(options) - set(accepted))
+        accepted = [p for p in params if p not in ("self", "model")]
+        unknown = sorted(set(options) | set(engine_args or {}))
+        unknown = [k for k in unknown if k not in accepted]
         if unknown:
             raise BackendError(
                 f"the {name} backend does not take option(s) {', '.join(unknown)}; it takes: {', '.join(accepted) or 'none'}",
                 field="backend",
             )
-    return cls(model, **options)
+    return cls.from_options(model, engine_args or None, options)
 
 
-__all__ = ["Backend", "BackendResult", "GenerationParams", "Message", "ModelInfo", "create_backend", "BACKENDS"]
+def __getattr__(attr: str):
+    if attr == "BACKENDS":  # the registered names (kept for callers of the old constant)
+        return backend_names()
+    raise AttributeError(attr)
+
+
+__all__ = [
+    "Backend", "BackendResult", "DEFAULT_BACKEND", "GenerationParams", "Message", "ModelInfo", "backend_names",
+    "create_backend", "register_backend",
+]  # fmt: skip

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol, Sequence, runtime_checkable
 
+from mgreason.errors import MGReasonError
+
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 Progress = Optional[Callable[[int], None]]  # called with the number of requests just finished
 
@@ -132,3 +134,105 @@ def continuation_tokens(
     if len(whole) > n and whole[:n] == prompt_ids:
         return whole[n:]
     return encode(continuation)
+
+
+# --------------------------------------------------------------------------- errors and lifecycle
+class OutOfMemory(MGReasonError):
+    """The model ran out of (CPU or GPU) memory: the run stops, because every later request would too."""
+
+
+# Exceptions that are bugs in the code, never a property of one request: they are re-raised, not recorded.
+PROGRAMMING_ERRORS = (AttributeError, NameError, AssertionError, ImportError, NotImplementedError, SyntaxError)
+
+
+def first_line(exc: BaseException, limit: int = 500) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:limit]
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    name = type(exc).__name__
+    if name in ("OutOfMemoryError", "OutOfResources"):  # torch.cuda / torch.OutOfMemoryError, triton
+        return True
+    msg = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in msg or "can't allocate memory" in msg
+                                              or "defaultcpuallocator: not enough memory" in msg)
+
+
+def raise_if_fatal(exc: BaseException) -> None:
+    """Re-raise what must stop a run: out-of-memory (as :class:`OutOfMemory`, one clear line), programming
+    errors and interrupts. Anything else is a per-request failure the caller may record."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, OutOfMemory)):
+        raise exc
+    if is_out_of_memory(exc):
+        raise OutOfMemory(
+            f"out of memory while running the model ({first_line(exc)}); use a smaller model or dtype "
+            "(-E dtype=bfloat16), shorter prompts, fewer items per batch, or a machine with more memory",
+            field="model",
+        ) from exc
+    if isinstance(exc, PROGRAMMING_ERRORS):
+        raise exc
+
+
+def request_error(exc: BaseException, **fields: Any) -> BackendResult:
+    """The result of one failed request (``fields``: prompt_text, n_prompt_tokens, ...); fatal errors
+    (see :func:`raise_if_fatal`) are raised instead."""
+    raise_if_fatal(exc)
+    return BackendResult(error=first_line(exc), **fields)
+
+
+def hub_sha256(repo_id: str) -> Optional[str]:
+    """sha256 of a hub model's weights when a snapshot is in the local Hugging Face cache (else None)."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        from mgreason.backends.models import weights_sha256
+
+        return weights_sha256(snapshot_download(repo_id, local_files_only=True))
+    except Exception:  # noqa: BLE001 - best effort: not cached, or no huggingface_hub
+        return None
+
+
+class BackendBase:
+    """Shared lifecycle of the concrete backends: ``close()`` (idempotent), use as a context manager,
+    and a check that a closed backend is not used. Subclasses release their resources in ``_release``."""
+
+    name: str = ""
+    _closed: bool = True
+
+    def _check_open(self) -> None:
+        from mgreason.errors import BackendError
+
+        if self._closed:
+            raise BackendError(f"the {self.name} backend is closed", field="backend")
+
+    def _release(self) -> None:  # pragma: no cover - overridden where there is something to release
+        pass
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @classmethod
+    def from_options(cls, model: Optional[str], engine_args: Optional[dict[str, Any]], options: dict[str, Any]):
+        """Create the backend from ``--engine-arg`` values and other options. By default engine args are
+        just more options; a backend with an engine of its own (vLLM) overrides this."""
+        from mgreason.errors import BackendError
+
+        if engine_args:
+            clash = sorted(set(engine_args) & set(options))
+            if clash:
+                raise BackendError(f"option(s) given twice: {', '.join(clash)}", field="--engine-arg")
+            options = {**options, **engine_args}
+        return cls(model, **options)

@@ -26,6 +26,7 @@ import time
 from typing import Any, Optional, Sequence
 
 from mgreason.backends.base import (
+    BackendBase,
     BackendResult,
     GenerationParams,
     Message,
@@ -34,6 +35,9 @@ from mgreason.backends.base import (
     check_generation,
     check_labels,
     continuation_tokens,
+    first_line as _first_line,
+    hub_sha256,
+    raise_if_fatal,
     render_chat,
 )
 from mgreason.backends.models import (
@@ -97,12 +101,7 @@ def _cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:500]
-
-
-class HFBackend:
+class HFBackend(BackendBase):
     """transformers backend: ``HFBackend(model=None, dtype=None, device="cpu", threads=None)``.
 
     ``dtype=None`` picks :func:`default_dtype` (bfloat16 on CPUs with AMX / AVX-512 BF16, float32
@@ -274,18 +273,9 @@ class HFBackend:
             sha = r.sha256 or weights_sha256(resolved)
         else:
             resolved = r.path_or_id
-            sha = self._hub_sha256(r.path_or_id)
+            sha = hub_sha256(r.path_or_id)
         return ModelInfo(id=self.requested, resolved=resolved, sha256=sha, dtype=self.dtype_name, extra=extra)
 
-    @staticmethod
-    def _hub_sha256(repo_id: str) -> Optional[str]:
-        try:
-            from huggingface_hub import snapshot_download
-
-            path = snapshot_download(repo_id, local_files_only=True)
-            return weights_sha256(path)
-        except Exception:  # noqa: BLE001 - best effort
-            return None
 
     # ------------------------------------------------------------------ tokenisation
 
@@ -337,6 +327,7 @@ class HFBackend:
             try:
                 text, ids, c = self._prepare(messages, labels, seen)
             except Exception as exc:  # noqa: BLE001 - per-request failure
+                raise_if_fatal(exc)
                 ids = seen.get("ids")
                 results[i] = BackendResult(
                     prompt_text=seen.get("text"), n_prompt_tokens=len(ids) if ids else None, error=_first_line(exc)
@@ -427,6 +418,7 @@ class HFBackend:
                         kept_logp = torch.log_softmax(logits[0, -(p + 1) :].float(), dim=-1)
                     out[i] = self._score_continuations(kept_logp, pfx_cache, conts, p)
                 except Exception as exc:  # noqa: BLE001 - per-request failure; start afresh
+                    raise_if_fatal(exc)
                     out[i] = exc
                     pfx_ids, pfx_keep, pfx_cache, kept_logp = (), -1, None, None
                 if progress:
@@ -522,7 +514,8 @@ class HFBackend:
                         pos = torch.arange(len(ids) - 1, len(full) - 1)
                         scores[lab] = float(logp[pos, torch.tensor(c)].sum())
                     results.append(BackendResult(label_logprobs=scores, prompt_text=text, n_prompt_tokens=len(ids)))
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:  # noqa: BLE001 - per-request failure
+                    raise_if_fatal(exc)
                     ids = seen.get("ids")
                     results.append(
                         BackendResult(
@@ -567,6 +560,7 @@ class HFBackend:
             except BackendError:
                 raise
             except Exception as exc:  # noqa: BLE001 - per-request failure
+                raise_if_fatal(exc)
                 results.append(
                     BackendResult(prompt_text=text, n_prompt_tokens=len(ids) if ids else None, error=_first_line(exc))
                 )
@@ -675,25 +669,12 @@ class HFBackend:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _check_open(self) -> None:
-        if getattr(self, "_closed", False):
-            raise BackendError("the hf backend was closed", field="backend")
-
-    def close(self) -> None:
-        if getattr(self, "_closed", True):
-            return
-        self._closed = True
+    def _release(self) -> None:
         self.model = None
         self.tokenizer = None
         import gc
 
         gc.collect()
-
-    def __enter__(self) -> "HFBackend":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 __all__ = ["HFBackend"]

@@ -11,18 +11,19 @@ import hashlib
 import re
 from typing import Optional, Sequence
 
-from mgreason.backends.base import BackendResult, GenerationParams, Message, ModelInfo, Progress
+from mgreason.backends.base import BackendBase, BackendResult, GenerationParams, Message, ModelInfo, Progress
 
 
 def _messages_text(messages: list[Message]) -> str:
     return "".join(f"<|{m['role']}|>{m['content']}" for m in messages) + "<|assistant|>"
 
 
-class MockBackend:
+class MockBackend(BackendBase):
     name = "mock"
 
     def __init__(self, model: Optional[str] = None, fail_every: int = 0, reply: Optional[str] = None):
         self.model = model or "mock"
+        self._closed = False
         self.fail_every = fail_every  # make every n-th request fail (tests of error handling)
         self.reply = reply  # fixed generated reply, if set
         self.calls = 0
@@ -83,5 +84,3 @@ class MockBackend:
                 progress(1)
         return out
 
-    def close(self) -> None:
-        pass

@@ -60,8 +60,11 @@ from mgreason.backends.base import (
     Message,
     ModelInfo,
     Progress,
+    BackendBase,
     check_generation,
     check_labels,
+    first_line as _first_line,
+    raise_if_fatal,
 )
 from mgreason.errors import BackendError
 
@@ -87,11 +90,6 @@ class RequestFailed(Exception):
 
 class _Malformed(Exception):
     """The server answered 2xx, but not with the JSON we expected (retryable)."""
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:500]
 
 
 def _normalise_base_url(url: str) -> tuple[str, str]:
@@ -146,7 +144,7 @@ def _run_sync(factory: Callable[[], Awaitable[T]]) -> T:
     return box["value"]
 
 
-class OpenAIBackend:
+class OpenAIBackend(BackendBase):
     name = "openai"
 
     def __init__(
@@ -591,6 +589,7 @@ class OpenAIBackend:
                 try:
                     res = await one(client, sem, messages)
                 except Exception as exc:  # noqa: BLE001 - never drop a sample
+                    raise_if_fatal(exc)
                     res = BackendResult(error=f"{type(exc).__name__}: {_first_line(exc)}")
                 if progress:
                     progress(1)
@@ -598,19 +597,8 @@ class OpenAIBackend:
 
             return list(await asyncio.gather(*(run(m) for m in prompts)))
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise BackendError("the openai backend was closed", field="backend")
-
-    def close(self) -> None:
-        self._closed = True
+    def _release(self) -> None:
         self._local_tok = None
-
-    def __enter__(self) -> "OpenAIBackend":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def _converted_source_sha(root: Optional[str]) -> Optional[str]:

@@ -50,6 +50,7 @@ import time
 from typing import Any, Optional, Sequence
 
 from mgreason.backends.base import (
+    BackendBase,
     BackendResult,
     GenerationParams,
     Message,
@@ -58,6 +59,9 @@ from mgreason.backends.base import (
     check_generation,
     check_labels,
     continuation_tokens,
+    first_line as _first_line,
+    hub_sha256 as _hub_sha256,
+    raise_if_fatal,
     render_chat,
 )
 from mgreason.backends.models import (
@@ -75,11 +79,6 @@ LABEL_SCORING = ("next_token", "prompt_logprobs")
 _MAX_IDS_PER_REQUEST = 128  # vllm.sampling_params.MAX_LOGPROB_TOKEN_IDS
 # Choice answers end when the grammar completes a label; this only bounds a runaway grammar.
 _CHOICE_EXTRA_TOKENS = 8
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:500]
 
 
 def _cpu_list() -> str:
@@ -103,7 +102,7 @@ def _jsonable(v: Any) -> Any:
     return repr(v)
 
 
-class VLLMBackend:
+class VLLMBackend(BackendBase):
     name = "vllm"
 
     def __init__(
@@ -277,6 +276,7 @@ class VLLMBackend:
                     )
                 prepared[i] = (text, ids, conts)
             except Exception as exc:  # noqa: BLE001 - per-request failure
+                raise_if_fatal(exc)
                 results[i] = BackendResult(error=_first_line(exc))
         if prepared:
             if self.label_scoring == "next_token":
@@ -320,6 +320,7 @@ class VLLMBackend:
         try:
             outs = self._run([list(ctx) for ctx, _ in keys], params)
         except Exception as exc:  # noqa: BLE001 - the whole batch failed: every sample says so
+            raise_if_fatal(exc)
             err = RuntimeError(f"vLLM batch failed: {_first_line(exc)}")
             return {i: err for i in prepared}
         lp: dict[tuple[tuple[int, ...], int], float] = {}
@@ -414,7 +415,8 @@ class VLLMBackend:
                         f"max_model_len={self.max_model_len}"
                     )
                 todo.append(i)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - per-request failure
+                raise_if_fatal(exc)
                 results[i] = BackendResult(error=_first_line(exc))
         if todo:
             try:
@@ -422,6 +424,7 @@ class VLLMBackend:
                     [list(prompts[i]) for i in todo], sp, use_tqdm=False, add_generation_prompt=True
                 )
             except Exception as exc:  # noqa: BLE001 - the batch failed: record it on every sample
+                raise_if_fatal(exc)
                 outs = None
                 err = f"vLLM batch failed: {_first_line(exc)}"
                 for i in todo:
@@ -441,14 +444,13 @@ class VLLMBackend:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _check_open(self) -> None:
-        if getattr(self, "_closed", True):
-            raise BackendError("the vllm backend was closed", field="backend")
-
     def close(self) -> None:
         if getattr(self, "_closed", True) and getattr(self, "llm", None) is None:
             return
         self._closed = True
+        self._release()
+
+    def _release(self) -> None:
         llm = getattr(self, "llm", None)
         self.llm = None
         if llm is not None:
@@ -459,11 +461,12 @@ class VLLMBackend:
             del llm
         gc.collect()
 
-    def __enter__(self) -> "VLLMBackend":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    @classmethod
+    def from_options(cls, model, engine_args, options):
+        """``--engine-arg`` values go to ``vllm.LLM(...)``, except this backend's own options (``label_scoring``)."""
+        own = {k: v for k, v in (engine_args or {}).items() if k in ("label_scoring",)}
+        rest = {k: v for k, v in (engine_args or {}).items() if k not in own}
+        return cls(model, engine_args=rest or None, **{**options, **own})
 
 
 def _has_dist(md, name: str) -> bool:
@@ -472,15 +475,6 @@ def _has_dist(md, name: str) -> bool:
         return True
     except md.PackageNotFoundError:
         return False
-
-
-def _hub_sha256(repo_id: str) -> Optional[str]:
-    try:
-        from huggingface_hub import snapshot_download
-
-        return weights_sha256(snapshot_download(repo_id, local_files_only=True))
-    except Exception:  # noqa: BLE001 - best effort
-        return None
 
 
 __all__ = ["VLLMBackend", "LABEL_SCORING", "continuation_tokens"]

@@ -3,7 +3,7 @@ response cache keyed by model identity, and a comparison report.
 
 * :mod:`mgreason.sweep.spec` -- the sweep file (pydantic)
 * :mod:`mgreason.sweep.manifest` -- the plan (every cell) and the cell state on disk
-* :mod:`mgreason.sweep.cache` -- SQLite (WAL) response cache
+* :mod:`mgreason.eval.cache` -- SQLite (WAL) response cache
 * :mod:`mgreason.sweep.execute` -- the orchestrator; :mod:`mgreason.sweep.worker` -- one model
 * :mod:`mgreason.sweep.report` -- Markdown / HTML / forest plot
 """

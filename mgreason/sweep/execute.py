@@ -259,28 +259,13 @@ def plan_sweep(sweep_file: str | Path, out: Optional[str | Path] = None, retries
 
 def _check_existing(plan: SweepPlan) -> None:
     """Refuse to mix records made from another version of a scenario or with other seeds."""
+    from mgreason.eval.records import check_compatible
+
     for m in plan.spec.models:
         for s in plan.scenarios:
             cfg = plan.cell_dir(m.name, s.id) / "config.json"
-            if not cfg.exists():
-                continue
-            old = json.loads(cfg.read_text(encoding="utf-8"))
-            if old.get("scenario_sha256") != s.sha256:
-                raise SweepError(
-                    f"{plan.out} holds results of another version of scenario {s.id} "
-                    f"(sha256 {str(old.get('scenario_sha256'))[:12]}… vs {s.sha256[:12]}…); use a new --out",
-                    file=s.path,
-                )
-            old_seeds = (old.get("generation") or {}).get("seeds")
-            if old_seeds is not None:
-                new_seeds = list(plan.spec.seeds or [0])
-                n = min(len(old_seeds), len(new_seeds))
-                if old_seeds[:n] != new_seeds[:n]:
-                    raise SweepError(
-                        f"{plan.out} holds results made with seeds {old_seeds}, the sweep now has {new_seeds}; use a new --out",
-                        file=plan.sweep_file,
-                        field="seeds",
-                    )
+            if cfg.exists():
+                check_compatible(cfg, s, seeds=list(plan.spec.seeds or [0]), where=f"{plan.out} holds results that")
 
 
 def _retry_failed(plan: SweepPlan) -> int:

@@ -21,60 +21,17 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import math
 from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
 from mgreason import __version__, stats
-from mgreason.records import SampleRecord
+from mgreason.eval.format import fmt as _f, fmt_ci as _ci, fmt_p as _p, fmt_signed as _s, is_missing as _nan
+from mgreason.eval.records import SampleRecord
+from mgreason.eval.summary import by_condition, collapse_repeats, comparison_summaries, condition_summaries
 from mgreason.sweep.manifest import PENDING, atomic_write_json, atomic_write_text, load_plan, read_manifest
 
 MAX_ITEMS_ALL = 200  # larger scenarios list only the items whose answer flips
-
-
-def collapse_repeats(records: list[SampleRecord]) -> list[SampleRecord]:
-    """One record per (condition, item): the majority answer over repeats (ties: earliest repeat)."""
-    groups: dict[tuple[str, str], list[SampleRecord]] = {}
-    for r in sorted(records, key=lambda r: r.repeat):
-        groups.setdefault((r.condition, r.item_id), []).append(r)
-    out = []
-    for recs in groups.values():
-        if len(recs) == 1:
-            out.append(recs[0])
-            continue
-        counts = Counter(r.prediction for r in recs)
-        best = max(counts.values())
-        winner = next(r for r in recs if counts[r.prediction] == best)
-        out.append(winner)
-    return out
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def _nan(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def _f(x: Any, nd: int = 3) -> str:
-    return "n/a" if _nan(x) else f"{x:.{nd}f}"
-
-
-def _s(x: Any) -> str:
-    return "n/a" if _nan(x) else f"{x:+.3f}"
-
-
-def _p(p: Any) -> str:
-    return "n/a" if _nan(p) else (f"{p:.2e}" if p < 1e-3 else f"{p:.3f}")
-
-
-def _ci(lo: Any, hi: Any) -> str:
-    return f"[{_s(lo)}, {_s(hi)}]"
-
-
-def _num(x: Any) -> Any:
-    return None if _nan(x) else x
 
 
 # --------------------------------------------------------------------------- computing
@@ -82,7 +39,7 @@ def _num(x: Any) -> Any:
 
 def compute_report(run_dir: str | Path) -> dict[str, Any]:
     """Every number of the report, as JSON-able data (also written as ``report.json``)."""
-    from mgreason.records import RunConfig
+    from mgreason.eval.records import RunConfig
     from mgreason.scenario.spec import ScenarioSpec
 
     run_dir = Path(run_dir)
@@ -115,29 +72,11 @@ def compute_report(run_dir: str | Path) -> dict[str, Any]:
             g.update(ran=True, model_id=cfg.model.get("id"), model_sha256=cfg.model.get("sha256"), backend=cfg.backend,
                      labels=labels, n_records=len(recs), n_planned=len(planned))
             col = collapse_repeats(recs)
-            by_cond: dict[str, dict[str, SampleRecord]] = {}
-            for r in col:
-                by_cond.setdefault(r.condition, {})[r.item_id] = r
+            by_cond = by_condition(col)
             reps: dict[tuple[str, str], list[SampleRecord]] = {}
             for r in recs:
                 reps.setdefault((r.condition, r.item_id), []).append(r)
-            for cond in s.conditions:
-                rs = list(by_cond.get(cond, {}).values())
-                if not rs:
-                    continue
-                cm = stats.condition_metrics([r.gold for r in rs], [r.prediction for r in rs], labels)
-                g["conditions"].append(
-                    {
-                        "condition": cond,
-                        "n": cm.n,
-                        "accuracy": _num(cm.accuracy),
-                        "acc_ci": [_num(cm.acc_ci_low), _num(cm.acc_ci_high)],
-                        "macro_f1": _num(cm.macro_f1),
-                        "uar": _num(cm.uar),
-                        "n_parse_fail": cm.n_parse_fail,
-                        "n_errors": sum(r.error is not None for r in rs),
-                    }
-                )
+            g["conditions"] = [c.model_dump(mode="json") for c in condition_summaries(col, labels, s.conditions)]
             for it_id, it in items[s.id]["items"].items():
                 for cond in s.conditions:
                     r = by_cond.get(cond, {}).get(it_id)
@@ -157,41 +96,9 @@ def compute_report(run_dir: str | Path) -> dict[str, Any]:
             pairs = [(a, b) for a, b in pairs if a in s.conditions and b in s.conditions]
             if not items[s.id]["pairs"]:
                 items[s.id]["pairs"] = [list(p) for p in pairs]
-            for a, b in pairs:
-                ids = [i for i in s.item_ids if i in by_cond.get(a, {}) and i in by_cond.get(b, {})]
-                if not ids:
-                    continue
-                gold = [by_cond[a][i].gold for i in ids]
-                c = stats.compare_conditions(
-                    gold,
-                    [by_cond[a][i].prediction for i in ids],
-                    [by_cond[b][i].prediction for i in ids],
-                    labels,
-                    a,
-                    b,
-                    n_boot=spec.n_boot,
-                    seed=seed,
-                )
+            for c in comparison_summaries(col, labels, pairs, item_ids=s.item_ids, n_boot=spec.n_boot, seed=seed):
                 comparisons.append(
-                    {
-                        "model": m.name,
-                        "scenario": s.id,
-                        "baseline": a,
-                        "treatment": b,
-                        "n": c.n,
-                        "acc_baseline": _num(c.acc_a),
-                        "acc_treatment": _num(c.acc_b),
-                        "delta_acc": _num(c.delta_acc.delta),
-                        "delta_acc_ci": [_num(c.delta_acc.ci_low), _num(c.delta_acc.ci_high)],
-                        "macro_f1_baseline": _num(c.macro_f1_a),
-                        "macro_f1_treatment": _num(c.macro_f1_b),
-                        "delta_macro_f1": _num(c.delta_macro_f1.delta),
-                        "delta_macro_f1_ci": [_num(c.delta_macro_f1.ci_low), _num(c.delta_macro_f1.ci_high)],
-                        "mcnemar_b": c.mcnemar.b,
-                        "mcnemar_c": c.mcnemar.c,
-                        "mcnemar_p": _num(c.mcnemar.p_value),
-                        "complete": len(ids) == len(s.item_ids),
-                    }
+                    {"model": m.name, "scenario": s.id, **c.model_dump(mode="json"), "complete": c.n == len(s.item_ids)}
                 )
     ps = [c["mcnemar_p"] for c in comparisons]
     adj = stats.holm_adjust(ps) if ps else []

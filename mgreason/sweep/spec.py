@@ -200,9 +200,9 @@ def cache_path(spec: SweepSpec, sweep_file: str | Path) -> Optional[Path]:
     if spec.cache is False:
         return None
     if spec.cache is True:
-        from mgreason.backends.models import cache_dir
+        from mgreason.eval.cache import default_cache_path
 
-        return (cache_dir() / "responses.sqlite").resolve()
+        return default_cache_path()
     p = _expand(spec.cache)
     return p if p.is_absolute() else (Path(sweep_file).resolve().parent / p).resolve()
 

@@ -3,11 +3,10 @@
 One process per model (GPU memory is not reliably freed inside one process). It loads the
 model once and runs every pending cell of every scenario, batch by batch:
 
-1. look the batch up in the response cache; ask the backend only for the misses;
-2. store the new answers in the cache (one transaction);
-3. append failed attempts to ``attempts.jsonl`` and finished cells to ``samples.jsonl``,
-   each fsync'ed;
-4. report progress to the parent as JSON lines on the events pipe.
+the evaluation engine (:mod:`mgreason.eval.engine`, shared with ``run-scenario``) looks each batch up
+in the response cache, asks the backend only for the misses, appends failed attempts to
+``attempts.jsonl`` and finished cells to ``samples.jsonl`` (each fsync'ed); this module reports
+progress to the parent as JSON lines on the events pipe.
 
 A kill at any point loses at most the batch in flight, and answers that reached the cache
 are not recomputed. A failed request is retried up to ``retries`` times (attempts are
@@ -72,45 +71,14 @@ def _die_with_parent(parent_pid: Optional[int]) -> None:
         os._exit(EXIT_CRASH)  # the parent died before we could ask to follow it
 
 
-def _batches(cells: list, size: int) -> list[list]:
-    """Split (cell, request) pairs into batches of about ``size`` prompts, never splitting an item."""
-    out: list[list] = []
-    cur: list = []
-    cur_item = None
-    for c in cells:
-        item = (c[0][2], c[0][1])  # (repeat, item)
-        new_repeat = cur_item is not None and item[0] != cur_item[0]  # a batch has one repeat (one seed)
-        if cur and item != cur_item and (len(cur) >= size or new_repeat):
-            out.append(cur)
-            cur = []
-        cur.append(c)
-        cur_item = item
-    if cur:
-        out.append(cur)
-    return out
-
-
 def run_model(out: Path, model_name: str, events: Events) -> int:
+    """Load one model of the sweep and run its pending cells of every scenario through the engine."""
     from mgreason.backends import create_backend
-    from mgreason.runner import build_requests, generation_params, make_records, make_run_config
-    from mgreason.sweep.cache import (
-        ResponseCache,
-        generate_scoring,
-        logprobs_scoring,
-        model_identity,
-        model_key,
-        request_key,
-    )
-    from mgreason.sweep.manifest import atomic_write_json, load_plan
-    from mgreason.sweep.spec import SweepError
+    from mgreason.eval.cache import ResponseCache, model_identity, model_key
+    from mgreason.sweep.manifest import load_plan
 
     plan = load_plan(out)
-    spec = plan.spec
-    entry = spec.model(model_name)
-    retries = spec.retries
-    seeds = list(spec.seeds or [0])
-    bsize = entry.batch_size or spec.batch_size
-
+    entry = plan.spec.model(model_name)
     events.emit("loading", model=model_name, pid=os.getpid())
     t0 = time.perf_counter()
     backend = create_backend(entry.backend, entry.model, engine_args=entry.engine_args or None, **entry.options)
@@ -123,158 +91,11 @@ def run_model(out: Path, model_name: str, events: Events) -> int:
         cache.register_model(identity)
     events.emit("loaded", model=model_name, seconds=round(load_s, 3), model_key=mkey, identity=identity)
     totals = {"computed": 0, "cached": 0, "failed_attempts": 0, "final_failed": 0}
-
     try:
         for sp in plan.scenarios:
-            sc = sp.scenario
-            cdir = plan.cell_dir(model_name, sp.id)
-            cdir.mkdir(parents=True, exist_ok=True)
-            store = plan.records(model_name, sp.id)
-            alog = plan.attempts(model_name, sp.id)
-            done = store.load(repair=True)
-            logged = alog.load(repair=True)
-            attempts = {k: v.count for k, v in logged.items()}
-            last_err = {k: v.last_error for k, v in logged.items()}
-
-            # ---- identity of what is already on disk must match what runs now
-            cfg_path = cdir / "config.json"
-            run_id = f"{spec.id}/{model_name}/{sp.id}"
-            if cfg_path.exists():
-                old = json.loads(cfg_path.read_text(encoding="utf-8"))
-                old_key = (old.get("model") or {}).get("cache_key")
-                if old.get("scenario_sha256") != sc.sha256:
-                    raise SweepError(
-                        f"records in {cdir} were made from another version of scenario {sp.id}; "
-                        "use a new output directory (--out)",
-                        file=sp.path,
-                    )
-                if old_key != mkey:
-                    raise SweepError(
-                        f"records in {cdir} were made with another model identity "
-                        f"({(old.get('model') or {}).get('sha256')} vs {info.sha256}, or other options); "
-                        "use a new output directory (--out)",
-                        field=f"models.{model_name}",
-                    )
-            else:
-                params0 = generation_params(sc, seed=sc.spec.generation.seed + seeds[0])
-                cfg = make_run_config(
-                    run_id, sc, backend.name, info, params0, seed=seeds[0], limit=spec.limit,
-                    n_items=len(sp.item_ids), conditions=sp.conditions, scenario_path=str(sp.path),
-                    model_extra={"sweep_model": model_name, "cache_key": mkey, "identity": identity},
-                    generation_extra={"seeds": seeds},
-                )  # fmt: skip
-                atomic_write_json(cfg_path, cfg.model_dump(mode="json"))
-
-            # ---- pending cells, with their requests
-            pending: list[tuple[tuple[str, str, int], Any]] = []
-            for r, seed in enumerate(seeds):
-                reqs = {(q.condition, q.item_id): q for q in build_requests(sc, limit=spec.limit, seed=seed)}
-                for key in sp.cells(len(seeds)):
-                    if key[2] == r and key not in done:
-                        pending.append((key, reqs[(key[0], key[1])]))
-            events.emit("scenario", model=model_name, scenario=sp.id, pending=len(pending), done=len(done))
-
-            mode = sc.spec.scoring.mode
-            labels = sc.labels
-            choices = labels if (mode == "generate" and sc.spec.scoring.constrain) else None
-            timing_path = cdir / "timing.json"
-            timing = json.loads(timing_path.read_text()) if timing_path.exists() else {"compute_seconds": 0.0}
-
-            def finish_exhausted(cells):
-                recs = []
-                for key, req in cells:
-                    rec = make_records(run_id, sc, [req], [_error_result(last_err.get(key) or "failed")])[0]
-                    rec.repeat = key[2]
-                    recs.append(rec)
-                return recs
-
-            # cells whose every attempt already failed (killed before the final record was written)
-            exhausted = [(k, q) for k, q in pending if attempts.get(k, 0) > retries]
-            if exhausted:
-                events.check_parent()
-                store.append(finish_exhausted(exhausted))
-                events.emit("batch", model=model_name, scenario=sp.id, final=len(exhausted), computed=0, cached=0,
-                            failed_attempts=0, final_failed=len(exhausted), seconds=0.0)
-                totals["final_failed"] += len(exhausted)
-            todo = [(k, q) for k, q in pending if attempts.get(k, 0) <= retries]
-
-            while todo:
-                retry_next: list = []
-                for batch in _batches(todo, bsize):
-                    rep = batch[0][0][2]
-                    params = generation_params(sc, seed=sc.spec.generation.seed + seeds[rep])
-                    scoring = logprobs_scoring(labels) if mode == "logprobs" else generate_scoring(params, choices)
-                    keys = [request_key(mkey, scoring, q.prompt_sha256) for _, q in batch]
-                    hits = cache.get_many(mkey, keys) if cache is not None else {}
-                    miss = [i for i, k in enumerate(keys) if k not in hits]
-                    results: list[Any] = [hits.get(k) for k in keys]
-                    t1 = time.perf_counter()
-                    if miss:
-                        prompts = [batch[i][1].messages for i in miss]
-
-                        def tick(n: int) -> None:
-                            events.emit("tick", n=n)
-
-                        if entry.request_delay_s:
-                            for _ in miss:
-                                time.sleep(entry.request_delay_s)
-                        try:
-                            if mode == "logprobs":
-                                got = backend.score_labels(prompts, labels, progress=tick)
-                            else:
-                                got = backend.generate(prompts, params, choices=choices, progress=tick)
-                            if len(got) != len(miss):
-                                raise RuntimeError(f"backend returned {len(got)} results for {len(miss)} requests")
-                        except Exception as exc:  # noqa: BLE001 - the whole batch failed: retry its requests
-                            got = [_error_result(f"{type(exc).__name__}: {exc}".splitlines()[0]) for _ in miss]
-                        for i, res in zip(miss, got):
-                            results[i] = res
-                    seconds = time.perf_counter() - t1
-                    recs = make_records(run_id, sc, [q for _, q in batch], results)
-                    final, fails, new_cache, n_final_failed = [], [], [], 0
-                    for (key, q), rec, res, k, i in zip(batch, recs, results, keys, range(len(batch))):
-                        rec.repeat = key[2]
-                        if rec.error is None:
-                            final.append(rec)
-                            if k not in hits:
-                                new_cache.append((k, q.prompt_sha256, scoring, res))
-                            continue
-                        n = attempts.get(key, 0) + 1
-                        attempts[key] = n
-                        last_err[key] = rec.error
-                        fails.append((key, n, rec.error))
-                        if n > retries:
-                            final.append(rec)
-                            n_final_failed += 1
-                        else:
-                            retry_next.append((key, q))
-                    if cache is not None and new_cache:
-                        cache.put_many(mkey, new_cache)
-                    events.check_parent()
-                    alog.append(fails)
-                    store.append(final)
-                    n_computed = len(miss)
-                    timing["compute_seconds"] = round(timing["compute_seconds"] + seconds, 3)
-                    atomic_write_json(timing_path, timing)
-                    totals["computed"] += n_computed
-                    totals["cached"] += len(batch) - n_computed
-                    totals["failed_attempts"] += len(fails)
-                    totals["final_failed"] += n_final_failed
-                    events.emit(
-                        "batch",
-                        model=model_name,
-                        scenario=sp.id,
-                        final=len(final),
-                        computed=n_computed,
-                        cached=len(batch) - n_computed,
-                        failed_attempts=len(fails),
-                        final_failed=n_final_failed,
-                        seconds=round(seconds, 4),
-                    )
-                todo = retry_next
-
-            _write_summary(plan, model_name, sp, info.id, backend.name, timing["compute_seconds"])
-            events.emit("scenario_done", model=model_name, scenario=sp.id)
+            t = _run_scenario(plan, model_name, sp, backend, info, identity, mkey, cache, events)
+            for k in totals:
+                totals[k] += getattr(t, k)
     finally:
         try:
             backend.close()
@@ -285,24 +106,75 @@ def run_model(out: Path, model_name: str, events: Events) -> int:
     return 0
 
 
-def _error_result(msg: str):
-    from mgreason.backends.base import BackendResult
+def _run_scenario(plan, model_name: str, sp, backend, info, identity, mkey: str, cache, events: Events):
+    """One (model, scenario): check what is on disk, list the pending cells, run them, write the summary."""
+    from mgreason.eval.engine import BatchReport, Cell, Engine
+    from mgreason.eval.plan import build_requests, generation_params, make_run_config
+    from mgreason.eval.records import check_compatible
+    from mgreason.sweep.manifest import atomic_write_json
 
-    return BackendResult(error=msg)
+    spec, sc = plan.spec, sp.scenario
+    entry = spec.model(model_name)
+    seeds = list(spec.seeds or [0])
+    cdir = plan.cell_dir(model_name, sp.id)
+    cdir.mkdir(parents=True, exist_ok=True)
+    run_id = f"{spec.id}/{model_name}/{sp.id}"
+
+    # ---- what is already on disk must come from this scenario version and this model identity
+    cfg_path = cdir / "config.json"
+    if cfg_path.exists():
+        check_compatible(cfg_path, sc, model_key=mkey, where=f"records in {cdir}")
+    else:
+        params0 = generation_params(sc, seed=sc.spec.generation.seed + seeds[0])
+        cfg = make_run_config(
+            run_id, sc, backend.name, info, params0, seed=seeds[0], limit=spec.limit,
+            n_items=len(sp.item_ids), conditions=sp.conditions, scenario_path=str(sp.path),
+            model_extra={"sweep_model": model_name, "cache_key": mkey, "identity": identity},
+            generation_extra={"seeds": seeds},
+        )  # fmt: skip
+        atomic_write_json(cfg_path, cfg.model_dump(mode="json"))
+
+    cells = []
+    for r, seed in enumerate(seeds):
+        reqs = {(q.condition, q.item_id): q for q in build_requests(sc, limit=spec.limit, seed=seed)}
+        cells += [Cell(key, reqs[(key[0], key[1])]) for key in sp.cells(len(seeds)) if key[2] == r]
+    store = plan.records(model_name, sp.id)
+    done = store.load(repair=True)
+    events.emit("scenario", model=model_name, scenario=sp.id, pending=sum(c.key not in done for c in cells),
+                done=len(done))
+
+    timing_path = cdir / "timing.json"
+    timing = json.loads(timing_path.read_text()) if timing_path.exists() else {"compute_seconds": 0.0}
+
+    def on_batch(b: BatchReport) -> None:
+        timing["compute_seconds"] = round(timing["compute_seconds"] + b.seconds, 3)
+        atomic_write_json(timing_path, timing)
+        events.emit("batch", model=model_name, scenario=sp.id, final=b.final, computed=b.computed, cached=b.cached,
+                    failed_attempts=b.failed_attempts, final_failed=b.final_failed, seconds=round(b.seconds, 4))
+
+    engine = Engine(
+        backend=backend, scenario=sc, run_id=run_id, store=store, attempts=plan.attempts(model_name, sp.id),
+        cache=cache, model_key=mkey, retries=spec.retries, batch_size=entry.batch_size or spec.batch_size,
+        seeds=seeds, request_delay_s=entry.request_delay_s or 0.0, progress=lambda n: events.emit("tick", n=n),
+        on_batch=on_batch, before_write=events.check_parent,
+    )  # fmt: skip
+    totals = engine.run(cells)
+    _write_summary(plan, model_name, sp, info.id, backend.name, timing["compute_seconds"])
+    events.emit("scenario_done", model=model_name, scenario=sp.id)
+    return totals
 
 
 def _write_summary(plan, model_name: str, sp, model_id: str, backend: str, seconds: float) -> None:
     """summary.json / summary.md in the (model, scenario) directory, as ``run-scenario`` writes them."""
-    from mgreason.records import RunConfig
-    from mgreason.report import summary_markdown
-    from mgreason.runner import summarize
+    from mgreason.eval.records import RunConfig
+    from mgreason.eval.report import summary_markdown
+    from mgreason.eval.summary import summarize
     from mgreason.sweep.manifest import atomic_write_json, atomic_write_text
-    from mgreason.sweep.report import collapse_repeats
 
     cdir = plan.cell_dir(model_name, sp.id)
     recs = plan.records(model_name, sp.id).load(repair=False)
     planned = set(sp.cells(int(plan.spec.repeats or 1)))
-    records = collapse_repeats([r for k, r in recs.items() if k in planned])
+    records = [r for k, r in recs.items() if k in planned]
     if not records:
         return
     config = RunConfig.model_validate_json((cdir / "config.json").read_text(encoding="utf-8"))

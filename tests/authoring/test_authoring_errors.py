@@ -9,7 +9,7 @@ import pytest
 
 from mgreason.authoring.scaffold import new_scenario
 from mgreason.errors import ScenarioError
-from mgreason.runner import build_requests
+from mgreason.eval.plan import build_requests
 from mgreason.scenario import load_scenario
 from helpers import run_cli
 

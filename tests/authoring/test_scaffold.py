@@ -10,7 +10,8 @@ import pytest
 
 from mgreason.authoring.scaffold import new_scenario, with_transcripts
 from mgreason.errors import MGReasonError
-from mgreason.runner import build_requests, run_scenario
+from mgreason.eval.plan import build_requests
+from mgreason.eval.run import run_scenario
 from mgreason.scenario import load_scenario
 from mgreason.transcript import MGEvent, Transcript
 from helpers import run_cli

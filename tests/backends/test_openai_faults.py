@@ -336,7 +336,7 @@ def test_label_scoring_failure_is_per_sample(server):
 
 
 def test_run_scenario_reports_failed_samples(server, tmp_path):
-    from mgreason.runner import run_scenario
+    from mgreason.eval.run import run_scenario
     from mgreason.scenario import load_scenario
 
     sc = load_scenario(REPO / "scenarios" / "demo_press_emotion.yaml")

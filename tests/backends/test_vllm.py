@@ -202,7 +202,7 @@ def vllm_server(vllm_python, hf_dir, tmp_path_factory):
 def hf_records(tmp_path_factory) -> dict[str, list[dict]]:
     """The hf backend (fp32) on the demo scenario and on its constrained-generate variant."""
     from mgreason.backends import create_backend
-    from mgreason.runner import run_scenario
+    from mgreason.eval.run import run_scenario
     from mgreason.scenario import load_scenario
 
     root = tmp_path_factory.mktemp("hf")
@@ -236,7 +236,8 @@ from pathlib import Path
 
 def main():
     from mgreason.backends import create_backend
-    from mgreason.runner import build_requests, run_scenario
+    from mgreason.eval.plan import build_requests
+    from mgreason.eval.run import run_scenario
     from mgreason.scenario import load_scenario
 
     scenario, demo, out_dir, report = sys.argv[1:5]
@@ -317,7 +318,7 @@ def test_inprocess_structured_choice_and_label_scoring_methods(vllm_python, hf_r
 
 def test_openai_backend_against_vllm_server(vllm_server, hf_records, tmp_path, capsys):
     from mgreason.backends import create_backend
-    from mgreason.runner import run_scenario
+    from mgreason.eval.run import run_scenario
     from mgreason.scenario import load_scenario
 
     vllm_server.wait_ready()
@@ -334,7 +335,7 @@ def test_openai_backend_against_vllm_server(vllm_server, hf_records, tmp_path, c
             load_scenario(generate_variant(tmp_path)), be, out_dir=tmp_path / "generate", limit=GEN_LIMIT, n_boot=200
         )
         sc = load_scenario(DEMO)
-        from mgreason.runner import build_requests, generation_params
+        from mgreason.eval.plan import build_requests, generation_params
 
         prompts = [r.messages for r in build_requests(sc, limit=LIMIT)][:3]  # item 1, as in the LIMIT run
         rf = be2.generate(prompts, generation_params(sc), choices=sc.labels)

@@ -26,7 +26,7 @@ from mgreason.datasets.imigue import (
     write_items,
 )
 from mgreason.errors import DataError, DatasetMissingError
-from mgreason.runner import build_requests
+from mgreason.eval.plan import build_requests
 from mgreason.scenario import load_scenario
 from mgreason.taxonomy import IMIGUE
 from mgreason.transcript import MGEvent, Transcript

@@ -6,7 +6,7 @@ import pytest
 
 from helpers import make_items, write_scenario
 from mgreason.errors import ScenarioError
-from mgreason.runner import build_requests
+from mgreason.eval.plan import build_requests
 from mgreason.scenario import load_scenario
 from mgreason.scenario.conditions import derangement, evidence_sources, transcript_of
 from mgreason.scenario.loader import Item

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import REPO, USER_TPL, make_items, write_scenario
 from mgreason.errors import ScenarioError
-from mgreason.runner import build_requests
+from mgreason.eval.plan import build_requests
 from mgreason.scenario import load_scenario
 from mgreason.scenario.render import prompt_sha256, render_messages, template_variables
 from mgreason.scenario.spec import BUILTIN_CONDITIONS

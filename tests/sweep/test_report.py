@@ -14,9 +14,10 @@ import yaml
 
 from helpers import make_items, run_cli, write_scenario
 from mgreason import stats
-from mgreason.records import SampleRecord
+from mgreason.eval.records import SampleRecord
 from mgreason.sweep.execute import run_sweep
-from mgreason.sweep.report import collapse_repeats, compute_report
+from mgreason.eval.summary import collapse_repeats
+from mgreason.sweep.report import compute_report
 
 
 def _make(tmp_path: Path, **extra) -> Path:

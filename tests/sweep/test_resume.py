@@ -20,7 +20,7 @@ from typing import Any, Optional
 import yaml
 
 from helpers import make_items, mgreason_command, write_scenario
-from mgreason.sweep.cache import ResponseCache
+from mgreason.eval.cache import ResponseCache
 from mgreason.sweep.execute import run_sweep
 
 DELAY = 0.03

@@ -87,6 +87,7 @@ def test_paths_resolve_relative_to_the_sweep_file(tmp_path, monkeypatch):
     assert output_dir(spec) == (tmp_path / "runs" / "sweeps" / "s1").resolve()  # relative to the working directory
     assert output_dir(spec, "elsewhere") == (tmp_path / "elsewhere").resolve()
     monkeypatch.setenv("MGREASON_CACHE_DIR", str(tmp_path / "mg"))
+    monkeypatch.delenv("MGREASON_RESPONSE_CACHE", raising=False)
     assert cache_path(parse_sweep({**BASE, "cache": True}), p) == (tmp_path / "mg" / "responses.sqlite").resolve()
     assert cache_path(parse_sweep({**BASE, "cache": False}), p) is None
 

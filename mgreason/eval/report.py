@@ -1,22 +1,9 @@
-"""Human-readable run summaries (Markdown)."""
+"""Human-readable run summaries (``summary.md``)."""
 
 from __future__ import annotations
 
-import math
-
-from mgreason.records import RunConfig, RunSummary
-
-
-def _f(x: float, nd: int = 3) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
-
-
-def _signed(x: float) -> str:
-    return "n/a" if x is None or math.isnan(x) else f"{x:+.3f}"
-
-
-def _p(p: float) -> str:
-    return "n/a" if p is None or math.isnan(p) else (f"{p:.2e}" if p < 1e-3 else f"{p:.3f}")
+from mgreason.eval.format import fmt as _f, fmt_p as _p, fmt_signed as _signed
+from mgreason.eval.records import RunConfig, RunSummary
 
 
 def summary_markdown(summary: RunSummary, config: RunConfig) -> str:

@@ -141,6 +141,19 @@ def _result_from_json(s: str) -> BackendResult:
     )
 
 
+def default_cache_path() -> Path:
+    """The shared response cache: ``$MGREASON_RESPONSE_CACHE``, else ``$MGREASON_CACHE_DIR/responses.sqlite``
+    (``~/.cache/mgreason/responses.sqlite``)."""
+    import os
+
+    env = os.environ.get("MGREASON_RESPONSE_CACHE")
+    if env:
+        return Path(env).expanduser().resolve()
+    from mgreason.backends.models import cache_dir
+
+    return (cache_dir() / "responses.sqlite").resolve()
+
+
 class ResponseCache:
     """A response cache in one SQLite file (WAL journal: one writer and many readers at once).
 
@@ -259,6 +272,7 @@ class ResponseCache:
 
 __all__ = [
     "NON_SEMANTIC_OPTIONS",
+    "default_cache_path",
     "ResponseCache",
     "generate_scoring",
     "logprobs_scoring",

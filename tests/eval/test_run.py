@@ -1,4 +1,4 @@
-"""Tests for mgreason.runner on the deterministic mock backend: run directory, records, summary."""
+"""Tests for run-scenario (mgreason.eval.run) on the deterministic mock backend: run directory, records, summary."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from helpers import make_items, write_scenario
 from mgreason.backends.base import BackendResult
 from mgreason.backends.mock import MockBackend
 from mgreason.errors import MGReasonError
-from mgreason.records import RunConfig, RunSummary, SampleRecord
-from mgreason.runner import build_requests, generation_params, new_run_id, run_scenario
+from mgreason.eval.records import RunConfig, RunSummary, SampleRecord
+from mgreason.eval.plan import build_requests, generation_params, new_run_id
+from mgreason.eval.run import run_scenario
 from mgreason.scenario import load_scenario
 
 N_BOOT = 200

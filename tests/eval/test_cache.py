@@ -13,7 +13,7 @@ import yaml
 
 from helpers import make_items, write_scenario
 from mgreason.backends.base import BackendResult, GenerationParams, ModelInfo
-from mgreason.sweep.cache import (
+from mgreason.eval.cache import (
     ResponseCache,
     generate_scoring,
     logprobs_scoring,

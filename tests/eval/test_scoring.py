@@ -1,11 +1,11 @@
-"""Tests for mgreason.scoring: parsing generated answers, argmax over label log-probs."""
+"""Tests for mgreason.eval.scoring: parsing generated answers, argmax over label log-probs."""
 
 from __future__ import annotations
 
 import pytest
 
 from mgreason.scenario.spec import LabelSpec
-from mgreason.scoring import argmax_label, parse_answer
+from mgreason.eval.scoring import argmax_label, parse_answer
 
 POSNEG = [LabelSpec(name="positive"), LabelSpec(name="negative")]
 FIVE = [

@@ -1,0 +1,172 @@
+"""What a run writes to disk: config.json, samples.jsonl, summary.json (pydantic models).
+
+The summary models are built from :mod:`mgreason.stats` results (``from_stats``), never field by field."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mgreason import stats
+
+
+class SampleRecord(BaseModel):
+    """One item under one condition: exactly what the model saw and answered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    scenario_id: str
+    item_id: str
+    condition: str
+    repeat: int = 0
+    prompt_sha256: str
+    messages: list[dict[str, str]]
+    prompt_text: Optional[str] = Field(default=None, description="the prompt after the model's chat template")
+    evidence_from: Optional[str] = Field(default=None, description="item whose transcript was shown")
+    raw_output: Optional[str] = None
+    label_logprobs: Optional[dict[str, float]] = None
+    prediction: Optional[str] = None
+    gold: str
+    correct: bool
+    parse_ok: bool
+    error: Optional[str] = None
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    run_id: str
+    created: str
+    mgreason_version: str
+    scenario_id: str
+    scenario_version: str
+    scenario_path: str
+    scenario_sha256: str
+    scenario: dict[str, Any] = Field(description="the resolved scenario spec")
+    backend: str
+    model: dict[str, Any] = Field(description="model identity: id, resolved path, weights sha256, dtype")
+    generation: dict[str, Any]
+    scoring_mode: str
+    seed: int
+    limit: Optional[int]
+    n_items: int
+    conditions: list[str]
+    labels: list[str]
+
+
+class ConditionSummary(BaseModel):
+    """One condition's metrics (:class:`mgreason.stats.ConditionMetrics`) plus its backend-error count."""
+
+    condition: str
+    n: int
+    n_correct: int
+    accuracy: Optional[float]
+    acc_ci_low: Optional[float]
+    acc_ci_high: Optional[float]
+    macro_f1: Optional[float]
+    uar: Optional[float]
+    n_parse_fail: int
+    n_errors: int = 0
+
+    @classmethod
+    def from_stats(cls, condition: str, metrics: "stats.ConditionMetrics", n_errors: int) -> "ConditionSummary":
+        return cls(condition=condition, n_errors=n_errors, **metrics.to_dict())
+
+
+class ComparisonSummary(BaseModel):
+    """One paired comparison (:class:`mgreason.stats.PairedComparison`), flattened for JSON."""
+
+    baseline: str
+    treatment: str
+    n: int
+    acc_baseline: Optional[float]
+    acc_treatment: Optional[float]
+    delta_acc: Optional[float]
+    delta_acc_ci: tuple[Optional[float], Optional[float]]
+    macro_f1_baseline: Optional[float] = None
+    macro_f1_treatment: Optional[float] = None
+    delta_macro_f1: Optional[float]
+    delta_macro_f1_ci: tuple[Optional[float], Optional[float]]
+    mcnemar_b: int = Field(description="baseline correct, treatment wrong")
+    mcnemar_c: int = Field(description="baseline wrong, treatment correct")
+    mcnemar_p: Optional[float]
+    n_boot: int
+    seed: int
+
+    @classmethod
+    def from_stats(cls, c: "stats.PairedComparison") -> "ComparisonSummary":
+        d = c.to_dict()  # NaN -> None
+        return cls(
+            baseline=c.name_a,
+            treatment=c.name_b,
+            n=c.n,
+            acc_baseline=d["acc_a"],
+            acc_treatment=d["acc_b"],
+            delta_acc=d["delta_acc"]["delta"],
+            delta_acc_ci=(d["delta_acc"]["ci_low"], d["delta_acc"]["ci_high"]),
+            macro_f1_baseline=d["macro_f1_a"],
+            macro_f1_treatment=d["macro_f1_b"],
+            delta_macro_f1=d["delta_macro_f1"]["delta"],
+            delta_macro_f1_ci=(d["delta_macro_f1"]["ci_low"], d["delta_macro_f1"]["ci_high"]),
+            mcnemar_b=c.mcnemar.b,
+            mcnemar_c=c.mcnemar.c,
+            mcnemar_p=d["mcnemar"]["p_value"],
+            n_boot=c.delta_acc.n_boot,
+            seed=c.delta_acc.seed,
+        )
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    scenario_id: str
+    model: str
+    backend: str
+    n_items: int
+    seconds: float
+    conditions: list[ConditionSummary]
+    comparisons: list[ComparisonSummary]
+
+
+def check_compatible(
+    config_path, scenario, *, model_key: Optional[str] = None, seeds: Optional[list[int]] = None, where: str = ""
+) -> None:
+    """Refuse to add records to a directory whose ``config.json`` was made from another version of the
+    scenario, with another model identity (``model.cache_key``) or with other seeds."""
+    import json
+    from pathlib import Path
+
+    from mgreason.errors import MGReasonError
+
+    old = json.loads(Path(config_path).read_text(encoding="utf-8"))
+    where = where or f"results in {Path(config_path).parent}"
+    old_sha = old.get("scenario_sha256")
+    if old_sha != scenario.sha256:
+        raise MGReasonError(
+            f"{where} were made from another version of scenario {scenario.id} "
+            f"(sha256 {str(old_sha)[:12]}… vs {scenario.sha256[:12]}…); use a new output directory (--out)",
+            file=scenario.path,
+        )
+    if model_key is not None:
+        old_model = old.get("model") or {}
+        if old_model.get("cache_key") != model_key:
+            diffs = [
+                f"{k} {old_model.get(k)!r}"
+                for k in ("id", "sha256", "dtype", "backend")
+                if k in old_model and old_model.get(k) is not None
+            ]
+            raise MGReasonError(
+                f"{where} were made with another model identity (then: {', '.join(diffs) or 'unknown'}; "
+                "the weights, dtype or an answer-changing option differ now); use a new output directory (--out)",
+                field="model",
+            )
+    if seeds is not None:
+        old_seeds = (old.get("generation") or {}).get("seeds")
+        if old_seeds is not None:
+            n = min(len(old_seeds), len(seeds))
+            if list(old_seeds[:n]) != list(seeds[:n]):
+                raise MGReasonError(
+                    f"{where} were made with seeds {old_seeds}, now {list(seeds)}; use a new output directory (--out)",
+                    field="seeds",
+                )
