@@ -1,23 +1,16 @@
 """Adapters that turn third-party micro-gesture datasets into transcripts and scenario items.
 
+* :mod:`.imigue_labels` - the iMiGUE annotation reader (videos, annotations, ground-truth transcripts).
+* :mod:`.imigue` - iMiGUE emotion items: the official split, recognized transcripts, gold labels.
+
 The datasets themselves are never shipped with mgreason: users point the adapters
-(and the ``mgreason <dataset> ...`` commands) at their own copies.
+(and the ``mgreason <dataset> ...`` commands) at their own copies. The names below are
+loaded on first use, so importing the reader does not import the scenario layer.
 """
 
 from __future__ import annotations
 
-from mgreason.datasets.imigue import (
-    IMIGUE_FPS,
-    IMIGUE_OBTAIN,
-    EmotionSplit,
-    IMigueDataset,
-    VideoInfo,
-    build_items,
-    load_imigue,
-    load_splits,
-    read_transcripts_dir,
-    write_items,
-)
+from typing import Any
 
 __all__ = [
     "IMIGUE_FPS",
@@ -31,3 +24,25 @@ __all__ = [
     "read_transcripts_dir",
     "write_items",
 ]
+
+_LAZY = {
+    "IMIGUE_FPS": "mgreason.datasets.imigue_labels",
+    "IMIGUE_OBTAIN": "mgreason.datasets.imigue_labels",
+    "IMigueDataset": "mgreason.datasets.imigue_labels",
+    "VideoInfo": "mgreason.datasets.imigue_labels",
+    "load_imigue": "mgreason.datasets.imigue_labels",
+    "EmotionSplit": "mgreason.datasets.imigue",
+    "build_items": "mgreason.datasets.imigue",
+    "load_splits": "mgreason.datasets.imigue",
+    "read_transcripts_dir": "mgreason.datasets.imigue",
+    "write_items": "mgreason.datasets.imigue",
+}
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'mgreason.datasets' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(mod), name)

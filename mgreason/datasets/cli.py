@@ -48,7 +48,8 @@ def build_items_cmd(
     ),
 ) -> None:
     """Write train.jsonl and test.jsonl: one item per video with its gold label and MG transcript."""
-    from mgreason.datasets.imigue import build_items, load_durations, load_imigue, load_splits, read_transcripts_dir, write_items
+    from mgreason.datasets.imigue import build_items, load_splits, read_transcripts_dir, write_items
+    from mgreason.datasets.imigue_labels import load_durations, load_imigue
     from mgreason.errors import MGReasonError
 
     if missing not in ("error", "skip", "annotation"):
@@ -80,7 +81,7 @@ def export_transcripts_cmd(
     video: Optional[list[int]] = typer.Option(None, "--video", help="only these video ids (repeatable)"),
 ) -> None:
     """Write the ground-truth transcript of each video as a Transcript JSON file."""
-    from mgreason.datasets.imigue import item_id, load_imigue
+    from mgreason.datasets.imigue_labels import item_id, load_imigue
 
     ds = load_imigue(labels)
     ids = video or ds.video_ids

@@ -8,14 +8,7 @@ between them by joint name. Every loader returns a :class:`SkeletonSequence`.
 from mgreason.skeleton.io_openpose import read_openpose_dir, write_openpose_dir
 from mgreason.skeleton.io_pyskl import annotation_to_sequence, read_pyskl, sequence_to_annotation, write_pyskl
 from mgreason.skeleton.io_stgcn import read_stgcn, write_stgcn
-from mgreason.skeleton.labels import (
-    ImigueVideo,
-    read_frame_labels,
-    read_imigue_labels,
-    read_imigue_videos,
-    read_smg_labels,
-    write_frame_labels,
-)
+from mgreason.skeleton.labels import read_frame_labels, read_smg_labels, write_frame_labels
 from mgreason.skeleton.layouts import LAYOUTS, Layout, get_layout, layout_names
 from mgreason.skeleton.mapping import build_mapping, map_sequence
 from mgreason.skeleton.preprocess import fill_missing, normalize, preprocess, resample, sanitize, smooth
@@ -37,9 +30,6 @@ __all__ = [
     "annotation_to_sequence",
     "read_stgcn",
     "write_stgcn",
-    "ImigueVideo",
-    "read_imigue_labels",
-    "read_imigue_videos",
     "read_frame_labels",
     "read_smg_labels",
     "write_frame_labels",

@@ -1,49 +1,23 @@
-"""Ground-truth micro-gesture labels into :class:`~mgreason.transcript.Transcript` objects.
+"""Per-recording frame-label CSVs into :class:`~mgreason.transcript.Transcript` objects, and back.
 
-* iMiGUE ``labels_20200831.csv`` (one row per annotation, all videos): columns
-  ``video_id,label_id,start_time,start_frame,end_time,end_frame,class,subject_id,
-  subject_gender,subject_nationality,win_or_lose``; times in seconds, frames at
-  25 fps, ``class`` is the raw iMiGUE id (1..31, 99 = illustrative gestures).
-* SMG-style per-recording CSV: rows ``label,start,end`` in frames, labels 1-based by
-  default (``SampleXXXX_finelabels.csv``, MiGA ``<id>_label.csv``); a header row is
-  optional.
+SMG-style per-recording CSV: rows ``label,start,end`` in frames, labels 1-based by default
+(``SampleXXXX_finelabels.csv``, MiGA ``<id>_label.csv``); a header row is optional.
+
+The iMiGUE annotation file (``labels_20200831.csv``, all videos in one file) is read by
+:mod:`mgreason.datasets.imigue_labels`.
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from mgreason.errors import DataError
-from mgreason.taxonomy import IMIGUE, SMG, Taxonomy, get_taxonomy
+from mgreason.taxonomy import SMG, Taxonomy, get_taxonomy
 from mgreason.transcript import MGEvent, Transcript
 
-__all__ = [
-    "ImigueVideo",
-    "read_imigue_labels",
-    "read_imigue_videos",
-    "read_frame_labels",
-    "read_smg_labels",
-    "write_frame_labels",
-    "IMIGUE_FPS",
-]
-
-IMIGUE_FPS = 25.0
-IMIGUE_COLUMNS = ("video_id", "start_time", "end_time", "class", "subject_id")
-
-
-@dataclass(frozen=True)
-class ImigueVideo:
-    """One iMiGUE video: its annotations and video-level facts."""
-
-    video_id: int
-    subject_id: int
-    gender: str
-    nationality: str
-    outcome: str  # "win" (positive emotion) or "lose" (negative)
-    transcript: Transcript
+__all__ = ["read_frame_labels", "read_smg_labels", "write_frame_labels"]
 
 
 def _open_csv(path: Path) -> list[list[str]]:
@@ -54,63 +28,6 @@ def _open_csv(path: Path) -> list[list[str]]:
         raise DataError(f"cannot read label file: {e.strerror or e}", file=path) from None
     except (UnicodeDecodeError, csv.Error) as e:
         raise DataError(f"not a readable CSV: {e}", file=path) from None
-
-
-def read_imigue_videos(path: str | Path, fps: float = IMIGUE_FPS) -> list[ImigueVideo]:
-    """Every video of the iMiGUE label CSV, sorted by video id."""
-    path = Path(path)
-    rows = _open_csv(path)
-    if not rows:
-        raise DataError("empty label file", file=path)
-    header = [h.strip() for h in rows[0]]
-    missing = [c for c in IMIGUE_COLUMNS if c not in header]
-    if missing:
-        raise DataError(f"missing column(s) {', '.join(missing)}", file=path, field="header")
-    col = {h: i for i, h in enumerate(header)}
-
-    def get(row: list[str], name: str, line: int) -> str:
-        i = col.get(name)
-        if i is None:
-            return ""
-        if i >= len(row):
-            raise DataError(f"line {line}: only {len(row)} columns", file=path, field=name)
-        return row[i].strip()
-
-    events: dict[int, list[MGEvent]] = {}
-    info: dict[int, tuple[int, str, str, str]] = {}
-    for line, row in enumerate(rows[1:], start=2):
-        try:
-            vid = int(get(row, "video_id", line))
-            start, end = float(get(row, "start_time", line)), float(get(row, "end_time", line))
-            raw = int(get(row, "class", line))
-            subj = int(get(row, "subject_id", line))
-        except ValueError as e:
-            raise DataError(f"line {line}: {e}", file=path) from None
-        try:
-            cls = IMIGUE.by_raw_id(raw)
-        except KeyError:
-            raise DataError(f"line {line}: unknown iMiGUE class {raw}", file=path, field="class") from None
-        if start < 0 or end < start:
-            raise DataError(f"line {line}: bad time range {start}..{end}", file=path, field="start_time")
-        events.setdefault(vid, []).append(
-            MGEvent(start_s=start, end_s=end, label=cls.name, label_id=cls.label_id, source="annotation")
-        )
-        outcome = get(row, "win_or_lose", line).lower()
-        facts = (subj, get(row, "subject_gender", line), get(row, "subject_nationality", line), outcome)
-        if vid in info and info[vid][0] != subj:
-            raise DataError(f"line {line}: video {vid} has two subject ids", file=path, field="subject_id")
-        info.setdefault(vid, facts)
-    videos = []
-    for vid in sorted(events):
-        subj, gender, nat, outcome = info[vid]
-        t = Transcript(id=str(vid), fps=fps, taxonomy="imigue", events=events[vid])
-        videos.append(ImigueVideo(vid, subj, gender, nat, outcome, t))
-    return videos
-
-
-def read_imigue_labels(path: str | Path, fps: float = IMIGUE_FPS) -> list[Transcript]:
-    """One ground-truth transcript per video (id = the video id as text), sorted by video id."""
-    return [v.transcript for v in read_imigue_videos(path, fps)]
 
 
 def read_frame_labels(

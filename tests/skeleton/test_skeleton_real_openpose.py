@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from mgreason.skeleton import map_sequence, preprocess, read_imigue_labels, read_openpose_dir
+from mgreason.datasets.imigue_labels import load_imigue
+from mgreason.skeleton import map_sequence, preprocess, read_openpose_dir
 from mgreason.skeleton.layouts import get_layout
 
 
@@ -39,7 +40,7 @@ def test_maps_to_imigue22(sample):
 
 def test_head_touch_annotation_matches_the_skeleton(sample, imigue_data):
     """Annotated 'touching or scratching head' at 6.75-10.28 s: a hand is above the eyes then, not before."""
-    tr = next(t for t in read_imigue_labels(imigue_data / "labels_20200831.csv") if t.id == "298")
+    tr = load_imigue(imigue_data / "labels_20200831.csv").transcript(298)
     ev = tr.events[0]
     assert ev.label == "touching or scratching head"
     s = preprocess(map_sequence(sample, "imigue22"))

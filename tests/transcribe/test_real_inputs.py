@@ -36,10 +36,10 @@ def test_real_openpose_30s_transcribes(tmp_path, checkpoint_dir, monkeypatch, ca
     # and the result can be scored against the real annotations of the same 30 s
     labels = REAL_OPENPOSE.parent / "labels_20200831.csv"
     if labels.is_file():
-        from mgreason.skeleton import read_imigue_labels
+        from mgreason.datasets.imigue_labels import load_imigue
         from mgreason.transcribe.metrics import evaluate
 
-        gt = next(t for t in read_imigue_labels(labels) if t.id == "298")
+        gt = load_imigue(labels).transcript(298)
         gt30 = Transcript(id="298", events=[e for e in gt.events if e.end_s <= 30.0])
         assert len(gt30.events) >= 1
         res = evaluate([(tr, gt30)])
