@@ -64,6 +64,6 @@ def real_sample() -> Path:
 
 
 def gt_298() -> Transcript:
-    from mgreason.skeleton.labels import read_imigue_labels
+    from mgreason.datasets import load_imigue
 
-    return next(t for t in read_imigue_labels(LABELS) if t.id == "298")
+    return load_imigue(LABELS).transcript(298)
