@@ -98,6 +98,15 @@ def register(app: typer.Typer) -> None:
         entry: Optional[str] = typer.Option(None, "--entry", help="PYSKL pickle: the annotation's frame_dir or index"),
         person: int = typer.Option(0, "--person", min=0, help="person index of multi-person arrays / PYSKL entries"),
         video_model: str = typer.Option("holistic", "--video-model", help="video: MediaPipe 'holistic' (pose+hands) or 'pose'"),
+        pose_fps: float = typer.Option(
+            15.0, "--pose-fps", help="video: run MediaPipe at this rate, interpolate the frames between (0 = every frame)"
+        ),
+        video_max_side: int = typer.Option(
+            640, "--video-max-side", help="video: scale frames to at most this many pixels before MediaPipe (0 = original)"
+        ),
+        video_reader_thread: bool = typer.Option(
+            True, "--video-reader-thread/--no-video-reader-thread", help="video: decode in a second thread (bounded queue)"
+        ),
         text: Optional[str] = typer.Option(None, "--text", help="also write the text rendering to this file ('-' = stdout)"),
         scores: Optional[Path] = typer.Option(None, "--scores", help="also save per-frame class probabilities (.npz)"),
         high: Optional[float] = typer.Option(
@@ -145,7 +154,13 @@ def register(app: typer.Typer) -> None:
 
         from mgreason.transcribe.inputs import input_kind, load_input
 
-        input_kind(input)  # unsupported inputs fail before the model is loaded
+        kind = input_kind(input)  # unsupported inputs fail before the model is loaded
+        video_options: dict[str, Any] = {}
+        if kind == "video":
+            from mgreason.transcribe.video import check_video_options
+
+            vfps, vside, _ = check_video_options(pose_fps, video_max_side)
+            video_options = {"pose_fps": vfps, "max_side": vside, "reader_thread": video_reader_thread}
         from mgreason.recognizer.inference import Recognizer
 
         from mgreason.transcribe.online import threads as torch_threads
@@ -157,16 +172,27 @@ def register(app: typer.Typer) -> None:
         prm = dataclasses.replace(checkpoint_segmentation(rec.config), **overrides)
         with _Bar(con) as bar, torch_threads(threads):
             t1 = time.perf_counter()
-            loaded = load_input(
-                input,
-                fps=fps,
-                layout=layout,
-                entry=entry,
-                person=person,
-                video_model=video_model,
-                max_frames=max_frames,
-                progress=bar.callback("reading video"),
-            )
+            if video_options:  # the video reader's speed options (load_input knows only its defaults)
+                from mgreason.transcribe.inputs import LoadedInput
+                from mgreason.transcribe.video import read_video
+
+                if layout:
+                    raise DataError("video is read as MediaPipe landmarks; drop --layout", field="--layout")
+                vseq = read_video(input, model=video_model, max_frames=max_frames, progress=bar.callback("reading video"),
+                                  **video_options)  # fmt: skip
+                vnotes = [f"--fps ignored for video (the container says {vseq.fps:g} fps)"] if fps is not None else []
+                loaded = LoadedInput(vseq, "video", input, input.stem, vnotes)
+            else:
+                loaded = load_input(
+                    input,
+                    fps=fps,
+                    layout=layout,
+                    entry=entry,
+                    person=person,
+                    video_model=video_model,
+                    max_frames=max_frames,
+                    progress=bar.callback("reading video"),
+                )
             t2 = time.perf_counter()
             res = transcribe_input(
                 rec, loaded, id=rid, params=prm, min_gap_s=min_gap, chunk_s=chunk_s, progress=bar.callback("scoring")
@@ -176,6 +202,8 @@ def register(app: typer.Typer) -> None:
             {"load_model": round(t1 - t0, 3), "read_input": round(t2 - t1, 3), "total": round(t3 - t0, 3)}
         )
         res.meta["realtime_factor"] = round(loaded.sequence.duration_s / max(t3 - t1, 1e-9), 2)
+        if "video" in loaded.sequence.meta:
+            res.meta["input"]["video"] = loaded.sequence.meta["video"]
         tr = res.transcript
         tr.write(out)
         meta_path = meta_path_for(out)

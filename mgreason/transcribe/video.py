@@ -11,20 +11,38 @@ imported lazily.
 * ``pose``: MediaPipe Pose only -> ``mediapipe33`` (faster; fingertips come from the pose model's
   coarse finger points).
 
-Coordinates are image pixels (x right, y down), as OpenPose reports them; a pose landmark's
-confidence is its visibility, a hand landmark's is 1 when the hand was found.
+Coordinates are image pixels of the *original* video (x right, y down), as OpenPose reports them; a
+pose landmark's confidence is its visibility, a hand landmark's is 1 when the hand was found.
 
 Frames are placed on the timeline by their container timestamps, so frames the decoder cannot read
 (corrupt packets) show up as *unreadable* frames (listed in ``meta['unreadable_frames']``, confidence
 0) instead of silently shifting everything after them. Frames where nobody is found are listed in
 ``meta['empty_frames']``.
+
+Speed (issue 19; measured in ``benchmarks/results/video.md``):
+
+* ``pose_fps``: MediaPipe runs on frames picked evenly at this rate (default
+  :data:`DEFAULT_POSE_FPS`); the frames in between are decoded (``grab``, needed for the timeline and
+  by inter-frame codecs) but never converted to an image, and their landmarks are interpolated
+  linearly from the two nearest processed frames (see :func:`interpolate_skipped`). ``None`` or ``0``:
+  every frame.
+* ``max_side``: frames are scaled down (bilinear) so their longer side is at most this many pixels
+  before MediaPipe (whose landmark models look at 256/224-pixel crops); landmarks are scaled back to
+  the original pixels. ``None`` or ``0``: the original size.
+* ``reader_thread``: decoding and scaling run in a second thread that feeds a bounded queue of at most
+  ``queue_size`` frames, so decoding overlaps MediaPipe and a video of any length holds at most
+  ``queue_size + 2`` decoded frames in memory.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import queue
 import sys
 import tempfile
+import threading
+import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,11 +53,27 @@ import numpy as np
 from mgreason.errors import DataError
 from mgreason.skeleton.sequence import SkeletonSequence
 
-__all__ = ["VIDEO_SUFFIXES", "VIDEO_EXTRA", "require_video_backend", "read_video", "video_backend_versions"]
+__all__ = [
+    "VIDEO_SUFFIXES",
+    "VIDEO_EXTRA",
+    "DEFAULT_POSE_FPS",
+    "DEFAULT_MAX_SIDE",
+    "DEFAULT_QUEUE_SIZE",
+    "require_video_backend",
+    "read_video",
+    "video_backend_versions",
+    "check_video_options",
+    "pose_frame_mask",
+    "interpolate_skipped",
+]
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"})
 VIDEO_EXTRA = "pip install 'mgreason[video]' && pip install --no-deps mediapipe==0.10.21"
 HAND_CONFIDENCE = 1.0
+DEFAULT_POSE_FPS = 15.0  # see benchmarks/results/video.md: transcript F1@0.5 vs every frame, x real time
+DEFAULT_MAX_SIDE = 640  # MediaPipe's landmark models see 256 px (pose) / 224 px (hand) crops
+DEFAULT_QUEUE_SIZE = 8
+MIN_MAX_SIDE = 64
 
 Progress = Callable[[int, Optional[int]], None]  # (frames done, frames expected or None)
 
@@ -114,6 +148,279 @@ def _landmarks(lms: Any, n: int, w: int, h: int, visibility: bool) -> tuple[np.n
     return xy, conf
 
 
+# --------------------------------------------------------------------------- options
+def check_video_options(
+    pose_fps: Optional[float] = DEFAULT_POSE_FPS,
+    max_side: Optional[int] = DEFAULT_MAX_SIDE,
+    queue_size: int = DEFAULT_QUEUE_SIZE,
+) -> tuple[Optional[float], Optional[int], int]:
+    """Validated ``(pose_fps, max_side, queue_size)``; ``0`` becomes ``None`` (every frame / original size)."""
+    if pose_fps is not None:
+        try:
+            pose_fps = float(pose_fps)
+        except (TypeError, ValueError):
+            raise DataError(f"expected a frame rate, got {pose_fps!r}", field="--pose-fps") from None
+        if not math.isfinite(pose_fps) or pose_fps < 0:
+            raise DataError(f"must be a positive frame rate (0 = every frame), got {pose_fps:g}", field="--pose-fps")
+        if pose_fps == 0:
+            pose_fps = None
+    if max_side is not None:
+        if isinstance(max_side, bool) or not isinstance(max_side, (int, np.integer)):
+            raise DataError(f"expected a whole number of pixels, got {max_side!r}", field="--video-max-side")
+        if max_side == 0:
+            max_side = None
+        elif max_side < MIN_MAX_SIDE:
+            raise DataError(
+                f"must be 0 (original size) or at least {MIN_MAX_SIDE} pixels, got {max_side}", field="--video-max-side"
+            )
+        else:
+            max_side = int(max_side)
+    if isinstance(queue_size, bool) or not isinstance(queue_size, (int, np.integer)) or queue_size < 1:
+        raise DataError(f"must be a whole number >= 1, got {queue_size!r}", field="--video-queue")
+    return pose_fps, max_side, int(queue_size)
+
+
+def _shipped(mp: Any, relpath: str) -> bool:
+    return (Path(mp.__file__).parent / relpath).is_file()
+
+
+# --------------------------------------------------------------------------- frame picking, interpolation
+def _step(fps: float, pose_fps: Optional[float]) -> int:
+    """The longest run of frames between two processed ones (ceil(fps / pose_fps))."""
+    if pose_fps is None or pose_fps >= fps:
+        return 1
+    return max(1, int(math.ceil(fps / pose_fps - 1e-9)))
+
+
+def _picked(idx: int, ratio: float) -> bool:
+    """Is frame ``idx`` one of the evenly spread frames at ``ratio = pose_fps / fps`` (frame 0 always is)?"""
+    if ratio >= 1.0 or idx <= 0:
+        return True
+    return math.floor(idx * ratio + 1e-9) != math.floor((idx - 1) * ratio + 1e-9)
+
+
+def pose_frame_mask(num_frames: int, fps: float, pose_fps: Optional[float]) -> np.ndarray:
+    """Which of ``num_frames`` consecutive frames MediaPipe sees at ``pose_fps`` (a bool array)."""
+    ratio = 1.0 if pose_fps is None else float(pose_fps) / float(fps)
+    return np.array([_picked(i, ratio) for i in range(num_frames)], dtype=bool)
+
+
+def interpolate_skipped(
+    coords: np.ndarray, conf: np.ndarray, processed: np.ndarray, decoded: np.ndarray, step: int
+) -> np.ndarray:
+    """Fill the decoded frames that MediaPipe skipped, in place; returns the mask of filled frames.
+
+    A skipped frame between two processed frames at most ``2 * step`` apart gets, per joint, the linear
+    interpolation of both (position and confidence) when the joint was found in both, and nothing (NaN,
+    confidence 0) otherwise. A skipped frame with a processed frame on one side only (the ends of the
+    video, next to unreadable spans) copies that frame when it is at most ``step`` frames away.
+    Frames that were not decoded (``decoded`` False) are never filled: they stay unreadable.
+    """
+    T = coords.shape[0]
+    P = np.flatnonzero(processed)
+    todo = np.flatnonzero(decoded & ~processed)
+    filled = np.zeros(T, dtype=bool)
+    if len(P) == 0 or len(todo) == 0:
+        return filled
+    j = np.searchsorted(P, todo)
+    has_prev, has_next = j > 0, j < len(P)
+    prev = np.where(has_prev, P[np.maximum(j - 1, 0)], -1)
+    nxt = np.where(has_next, P[np.minimum(j, len(P) - 1)], -1)
+    both = has_prev & has_next & (nxt - prev <= 2 * step)
+    if both.any():
+        i, a, b = todo[both], prev[both], nxt[both]
+        w = ((i - a) / (b - a)).astype(np.float32)
+        ok = (conf[a] > 0) & (conf[b] > 0)  # (n, V)
+        c = conf[a] + (conf[b] - conf[a]) * w[:, None]
+        xy = coords[a] + (coords[b] - coords[a]) * w[:, None, None]
+        coords[i] = np.where(ok[..., None], xy, np.nan)
+        conf[i] = np.where(ok, c, 0.0)
+        filled[i] = True
+    one = ~both
+    if one.any():
+        i = todo[one]
+        dp = np.where(has_prev[one], i - prev[one], T + 1)
+        dn = np.where(has_next[one], nxt[one] - i, T + 1)
+        src = np.where(dp <= dn, prev[one], nxt[one])
+        near = np.minimum(dp, dn) <= step
+        i, src = i[near], src[near]
+        coords[i], conf[i] = coords[src], conf[src]
+        filled[i] = True
+    return filled
+
+
+# --------------------------------------------------------------------------- reader
+class _Stop(Exception):
+    pass
+
+
+class FrameReader:
+    """Decodes a video and yields ``(index, image or None)`` in timeline order: ``image`` is the RGB
+    frame (scaled so its longer side is at most ``max_side``) for frames picked at ``pose_fps``, ``None``
+    for frames that were decoded but are not needed (``grab`` without ``retrieve``: no colour conversion,
+    no copy). Unreadable frames are not yielded (the caller sees the index jump).
+
+    With ``thread=True`` the decoding runs in a second thread that puts at most ``queue_size`` items
+    into a bounded queue, so at most ``queue_size + 2`` images exist at any time (``peak_images``
+    records the largest number seen). ``timings`` accumulates wall and process-CPU seconds per stage
+    (``decode``: grab + retrieve, ``convert``: scaling + BGR->RGB).
+    """
+
+    def __init__(
+        self,
+        cap: Any,
+        cv2: Any,
+        *,
+        fps: float,
+        n_expected: int,
+        pose_fps: Optional[float],
+        max_side: Optional[int],
+        max_frames: Optional[int],
+        thread: bool = True,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+    ):
+        self.cap, self.cv2 = cap, cv2
+        self.fps, self.n_expected, self.max_frames = fps, n_expected, max_frames
+        self.ratio = 1.0 if pose_fps is None else min(1.0, pose_fps / fps)
+        self.step = _step(fps, pose_fps)
+        self.max_side = max_side
+        self.thread, self.queue_size = thread, queue_size
+        self.decode_errors = 0
+        self.last = -1
+        self.size: Optional[tuple[int, int]] = None  # (h, w) of the decoded frames
+        self.scaled_size: Optional[tuple[int, int]] = None
+        self.timings: dict[str, float] = {"decode_wall": 0.0, "decode_cpu": 0.0, "convert_wall": 0.0, "convert_cpu": 0.0}
+        self._lock = threading.Lock()
+        self._alive = 0  # images created and not yet released by the consumer
+        self.peak_images = 0
+
+    # one image more / less in memory
+    def _hold(self) -> None:
+        with self._lock:
+            self._alive += 1
+            self.peak_images = max(self.peak_images, self._alive)
+
+    def release(self) -> None:
+        """The consumer is done with the last image it got."""
+        with self._lock:
+            self._alive = max(0, self._alive - 1)
+
+    def _convert(self, img: np.ndarray) -> np.ndarray:
+        cv2 = self.cv2
+        h, w = img.shape[:2]
+        if self.max_side is not None and max(h, w) > self.max_side:
+            s = self.max_side / max(h, w)
+            img = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_LINEAR)
+        out = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        self.scaled_size = (out.shape[0], out.shape[1])
+        return out
+
+    def _produce(self) -> Iterator[tuple[int, Optional[np.ndarray]]]:
+        cap, cv2 = self.cap, self.cv2
+        n_expected, max_frames = self.n_expected, self.max_frames
+        t0_ms: Optional[float] = None
+        consecutive_fail = 0
+        attempts = 0
+        max_attempts = (2 * n_expected + 100) if n_expected else None
+        last_processed = -(10**9)
+        tm = self.timings
+        while True:
+            if max_frames is not None and self.last + 1 >= max_frames:
+                return
+            if max_attempts is not None and attempts >= max_attempts:
+                return
+            attempts += 1
+            w0, c0 = time.perf_counter(), time.process_time()
+            ok = cap.grab()
+            ms = float(cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0) if ok else 0.0
+            if ok:
+                if t0_ms is None:
+                    t0_ms = ms
+                idx = int(round((ms - t0_ms) / 1000.0 * self.fps))
+                if idx <= self.last or idx > self.last + 10 * self.fps + 1:  # no usable timestamps: count frames
+                    idx = self.last + 1
+                want = _picked(idx, self.ratio) or idx - last_processed >= self.step
+                img = None
+                if want:
+                    ok, img = cap.retrieve()
+                    ok = bool(ok) and img is not None and img.size > 0
+            w1, c1 = time.perf_counter(), time.process_time()
+            tm["decode_wall"] += w1 - w0
+            tm["decode_cpu"] += c1 - c0
+            if not ok:
+                consecutive_fail += 1
+                remaining = max(0, n_expected - (self.last + 1)) if n_expected else 0
+                if consecutive_fail > remaining + 8:
+                    return
+                continue
+            self.decode_errors += consecutive_fail  # failures followed by a good frame (trailing ones are EOF)
+            consecutive_fail = 0
+            self.last = idx
+            if img is None:
+                yield idx, None
+                continue
+            if self.size is None:
+                self.size = (int(img.shape[0]), int(img.shape[1]))
+            last_processed = idx
+            self._hold()
+            out = self._convert(img)
+            del img
+            tm["convert_wall"] += time.perf_counter() - w1
+            tm["convert_cpu"] += time.process_time() - c1
+            yield idx, out
+
+    def __iter__(self) -> Iterator[tuple[int, Optional[np.ndarray]]]:
+        if not self.thread:
+            yield from self._produce()
+            return
+        q: queue.Queue = queue.Queue(maxsize=self.queue_size)
+        stop = threading.Event()
+
+        def put(item: Any) -> None:
+            while True:
+                if stop.is_set():
+                    raise _Stop
+                try:
+                    q.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        def work() -> None:
+            try:
+                for item in self._produce():
+                    put(("item", item))
+                put(("end", None))
+            except _Stop:
+                pass
+            except BaseException as e:  # handed to the consumer
+                try:
+                    put(("error", e))
+                except _Stop:
+                    pass
+
+        t = threading.Thread(target=work, name="mgreason-video-reader", daemon=True)
+        t.start()
+        try:
+            while True:
+                kind, item = q.get()
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while t.is_alive():
+                try:
+                    while True:
+                        q.get_nowait()
+                except queue.Empty:
+                    pass
+                t.join(timeout=0.05)
+
+
+# --------------------------------------------------------------------------- read
 def read_video(
     path: str | Path,
     *,
@@ -123,8 +430,17 @@ def read_video(
     min_tracking_confidence: float = 0.5,
     max_frames: Optional[int] = None,
     progress: Optional[Progress] = None,
+    pose_fps: Optional[float] = DEFAULT_POSE_FPS,
+    max_side: Optional[int] = DEFAULT_MAX_SIDE,
+    reader_thread: bool = True,
+    queue_size: int = DEFAULT_QUEUE_SIZE,
 ) -> SkeletonSequence:
-    """Pose (+ hands) of the most prominent person in every frame of a video file."""
+    """Pose (+ hands) of the most prominent person in every frame of a video file.
+
+    MediaPipe runs on frames picked at ``pose_fps`` (``None``/0: every frame), scaled to at most
+    ``max_side`` pixels (``None``/0: original size); see the module docstring. ``meta['video']`` says
+    what was done (frames processed and interpolated, sizes, per-stage timings, peak frames held).
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError("no such video file", file=path)
@@ -133,10 +449,39 @@ def read_video(
     if model_complexity not in (0, 1):
         # complexity 2 (pose_landmark_heavy) is not shipped in the wheel and would be downloaded
         raise DataError("model_complexity must be 0 or 1 (the heavy model is not shipped offline)", field="model_complexity")
+    pose_fps, max_side, queue_size = check_video_options(pose_fps, max_side, queue_size)
     with _quiet_native_stderr():
         mp, cv2 = require_video_backend()
+        if model_complexity == 0 and not _shipped(mp, "modules/pose_landmark/pose_landmark_lite.tflite"):
+            raise DataError(
+                "model_complexity=0 needs pose_landmark_lite.tflite, which this mediapipe wheel does not ship "
+                "(it would be downloaded); use 1",
+                field="model_complexity",
+            )
         return _read(path, mp, cv2, model, model_complexity, min_detection_confidence, min_tracking_confidence,
-                     max_frames, progress)  # fmt: skip
+                     max_frames, progress, pose_fps, max_side, reader_thread, queue_size)  # fmt: skip
+
+
+class _Growing:
+    """Landmark arrays that grow by doubling (no per-frame Python objects kept for long videos)."""
+
+    def __init__(self, V: int, capacity: int):
+        capacity = max(16, capacity)
+        self.coords = np.full((capacity, V, 2), np.nan, dtype=np.float32)
+        self.conf = np.zeros((capacity, V), dtype=np.float32)
+        self.processed = np.zeros(capacity, dtype=bool)
+        self.decoded = np.zeros(capacity, dtype=bool)
+
+    def ensure(self, n: int) -> None:
+        cap = self.coords.shape[0]
+        if n <= cap:
+            return
+        new = max(n, 2 * cap)
+        for name, fill in (("coords", np.nan), ("conf", 0.0), ("processed", False), ("decoded", False)):
+            a = getattr(self, name)
+            b = np.full((new,) + a.shape[1:], fill, dtype=a.dtype)
+            b[:cap] = a
+            setattr(self, name, b)
 
 
 def _read(
@@ -149,7 +494,12 @@ def _read(
     min_tracking_confidence: float,
     max_frames: Optional[int],
     progress: Optional[Progress],
+    pose_fps: Optional[float],
+    max_side: Optional[int],
+    reader_thread: bool,
+    queue_size: int,
 ) -> SkeletonSequence:
+    wall0, cpu0 = time.perf_counter(), os.times()
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         cap.release()
@@ -186,75 +536,111 @@ def _read(
         )
         layout, V = "mediapipe33", 33
 
-    frames: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    empty: list[int] = []
-    decode_errors = 0
-    last = -1
-    t0_ms: Optional[float] = None
-    consecutive_fail = 0
-    attempts = 0
-    max_attempts = (2 * n_expected + 100) if n_expected else None
+    reader = FrameReader(cap, cv2, fps=fps, n_expected=n_expected, pose_fps=pose_fps, max_side=max_side,
+                         max_frames=max_frames, thread=reader_thread, queue_size=queue_size)  # fmt: skip
+    buf = _Growing(V, n_expected + 1 if n_expected else 1024)
+    pose_wall = pose_cpu = lm_wall = 0.0
+    n_done = 0
+    next_report = 0.0
+    h, w = height, width
     try:
-        while True:
-            if max_frames is not None and last + 1 >= max_frames:
-                break
-            if max_attempts is not None and attempts >= max_attempts:
-                break
-            attempts += 1
-            ok, img = cap.read()
-            if not ok or img is None or img.size == 0:
-                consecutive_fail += 1
-                remaining = max(0, n_expected - (last + 1)) if n_expected else 0
-                if consecutive_fail > remaining + 8:
-                    break
-                continue
-            decode_errors += consecutive_fail  # failures followed by a good frame (trailing ones are EOF)
-            consecutive_fail = 0
-            ms = float(cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
-            if t0_ms is None:
-                t0_ms = ms
-            idx = int(round((ms - t0_ms) / 1000.0 * fps))
-            if idx <= last or idx > last + 10 * fps + 1:  # no usable timestamps: count frames
-                idx = last + 1
-            last = idx
-            h, w = img.shape[:2]
-            rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-            res = est.process(rgb)
-            pose = getattr(res, "pose_landmarks", None)
-            pxy, pc = _landmarks(pose, 33, w, h, True)
-            if model == "holistic":
-                lxy, lc = _landmarks(getattr(res, "left_hand_landmarks", None), 21, w, h, False)
-                rxy, rc = _landmarks(getattr(res, "right_hand_landmarks", None), 21, w, h, False)
-                xy, c = np.concatenate([pxy, lxy, rxy]), np.concatenate([pc, lc, rc])
-            else:
-                xy, c = pxy, pc
-            if not (c > 0).any():
-                empty.append(idx)
-            frames[idx] = (xy, c)
+        for idx, rgb in reader:
+            buf.ensure(idx + 1)
+            buf.decoded[idx] = True
+            n_done += 1
+            if rgb is not None:
+                if not (h and w) and reader.size is not None:
+                    h, w = reader.size
+                t0, c0 = time.perf_counter(), time.process_time()
+                res = est.process(rgb)
+                t1, c1 = time.perf_counter(), time.process_time()
+                del rgb
+                reader.release()
+                pxy, pc = _landmarks(getattr(res, "pose_landmarks", None), 33, w, h, True)
+                if model == "holistic":
+                    lxy, lc = _landmarks(getattr(res, "left_hand_landmarks", None), 21, w, h, False)
+                    rxy, rc = _landmarks(getattr(res, "right_hand_landmarks", None), 21, w, h, False)
+                    buf.coords[idx] = np.concatenate([pxy, lxy, rxy])
+                    buf.conf[idx] = np.concatenate([pc, lc, rc])
+                else:
+                    buf.coords[idx], buf.conf[idx] = pxy, pc
+                buf.processed[idx] = True
+                pose_wall += t1 - t0
+                pose_cpu += c1 - c0
+                lm_wall += time.perf_counter() - t1
             if progress is not None:
-                progress(len(frames), n_expected or None)
+                now = time.perf_counter()
+                if now >= next_report:  # at most ~10 updates per second
+                    progress(n_done, n_expected or None)
+                    next_report = now + 0.1
     finally:
-        cap.release()
+        cap_size = reader.size
         est.close()
+        cap.release()
+    if progress is not None and n_done:
+        progress(n_done, n_expected or None)
 
-    if not frames:
+    last = reader.last
+    if n_done == 0:
         raise DataError("unreadable video: not a single frame could be decoded", file=path)
+    if not buf.processed.any():
+        raise DataError("unreadable video: no frame could be converted to an image", file=path)
     T = max(last + 1, n_expected)  # frames the container announces but never delivered are unreadable
-    coords = np.full((T, V, 2), np.nan, dtype=np.float32)
-    conf = np.zeros((T, V), dtype=np.float32)
-    for i, (xy, c) in frames.items():
-        if i < T:
-            coords[i], conf[i] = xy, c
-    unreadable = sorted(set(range(T)) - set(frames))
+    buf.ensure(T)
+    coords, conf = buf.coords[:T].copy(), buf.conf[:T].copy()
+    processed, decoded = buf.processed[:T].copy(), buf.decoded[:T].copy()
+    del buf
+    t0 = time.perf_counter()
+    filled = interpolate_skipped(coords, conf, processed, decoded, reader.step)
+    interp_wall = time.perf_counter() - t0
+    # skipped frames too far from any processed one stay unfilled: they count as frames without a person
+    has_person = (conf > 0).any(axis=1)
+    empty = np.flatnonzero(decoded & ~has_person).tolist()
+    unreadable = np.flatnonzero(~decoded).tolist()
+    cpu1 = os.times()
+    tm = reader.timings
+    wall = time.perf_counter() - wall0
+    detector = f"mediapipe {getattr(mp, '__version__', '?')} {model} (model_complexity={model_complexity}"
+    detector += f", pose_fps={pose_fps:g}" if pose_fps is not None else ", every frame"
+    detector += f", max_side={max_side})" if max_side is not None else ", original size)"
+    if cap_size is None:
+        cap_size = (height, width)
     meta = {
         "source": "video",
         "path": str(path),
-        "detector": f"mediapipe {getattr(mp, '__version__', '?')} {model} (model_complexity={model_complexity})",
-        "img_shape": [height or int(h), width or int(w)],
+        "detector": detector,
+        "img_shape": [height or int(cap_size[0]), width or int(cap_size[1])],
         "frame_count": n_expected or None,
-        "decoded_frames": len(frames),
-        "decode_errors": decode_errors,
+        "decoded_frames": int(decoded.sum()),
+        "decode_errors": reader.decode_errors,
         "unreadable_frames": unreadable,
-        "empty_frames": sorted(empty),
+        "empty_frames": empty,
+        "video": {
+            "pose_fps": pose_fps,
+            "max_side": max_side,
+            "pose_input_shape": list(reader.scaled_size) if reader.scaled_size else None,
+            "pose_frames": int(processed.sum()),
+            "interpolated_frames": int(filled.sum()),
+            "reader_thread": bool(reader_thread),
+            "queue_size": queue_size if reader_thread else None,
+            "peak_frames_in_memory": reader.peak_images,
+            "timings_s": {
+                "decode": round(tm["decode_wall"], 4),
+                "convert": round(tm["convert_wall"], 4),
+                "pose": round(pose_wall, 4),
+                "landmarks": round(lm_wall + interp_wall, 4),
+                "total": round(wall, 4),
+            },
+            # process CPU time (all threads, os.times); per stage only without the reader thread, where
+            # the stages do not overlap
+            "cpu_s": {
+                **(
+                    {}
+                    if reader_thread
+                    else {"decode": round(tm["decode_cpu"], 4), "convert": round(tm["convert_cpu"], 4), "pose": round(pose_cpu, 4)}
+                ),
+                "total": round((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system), 4),
+            },
+        },
     }
     return SkeletonSequence(coords, conf, fps, layout, meta)
