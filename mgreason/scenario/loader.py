@@ -30,6 +30,7 @@ class Item:
     gold: str
     transcript: Optional[Transcript]
     fields: dict[str, Any]  # every column of the item, passed to templates as ``item``
+    transcript_path: Optional[Path] = None  # the transcript's file (``transcripts: {source: path}``)
 
 
 @dataclass
@@ -228,7 +229,10 @@ def load_scenario(path: str | Path) -> Scenario:
                 file=where,
                 field=f"item {item_id}: {fmap.transcript}",
             )
-        items.append(Item(id=item_id, gold=gold, transcript=transcript, fields=row))
+        tpath = None
+        if transcript is not None and spec.transcripts.source == "path":
+            tpath = _resolve(tbase, str(row.get(fmap.transcript)))
+        items.append(Item(id=item_id, gold=gold, transcript=transcript, fields=row, transcript_path=tpath))
     if not items:
         raise ScenarioError("the scenario has no items", file=where, field="items")
     if any(c.transcript == "shuffled" for c in conditions) and len(items) < 2:

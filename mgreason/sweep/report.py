@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from mgreason import __version__, stats
+from mgreason.errors import MGReasonError
 from mgreason.eval.format import fmt as _f, fmt_ci as _ci, fmt_p as _p, fmt_signed as _s, is_missing as _nan
 from mgreason.eval.records import SampleRecord
 from mgreason.eval.summary import by_condition, collapse_repeats, comparison_summaries, condition_summaries
@@ -338,7 +339,8 @@ def render_markdown(data: dict[str, Any], png_name: Optional[str]) -> str:
         L += [header, "|---|---|" + "---|" * (len(mods) * len(cs))]
         for item_id, it, flip in rows:
             vals = " | ".join(_mark(it["answers"].get(m, {}).get(c)) for m in mods for c in cs)
-            L.append(f"| {item_id}{' ⇄' if flip else ''} | {it['gold'] or '?'} | {vals} |")
+            name = f"[{item_id}]({it['timeline']})" if it.get("timeline") else item_id
+            L.append(f"| {name}{' ⇄' if flip else ''} | {it['gold'] or '?'} | {vals} |")
         L.append("")
     return "\n".join(L) + "\n"
 
@@ -465,7 +467,9 @@ def render_html(data: dict[str, Any], png: Optional[bytes]) -> str:
                  + "".join(f"<th colspan='{len(cs)}'>{_e(m)}</th>" for m in mods) + "</tr><tr>"
                  + "".join(f"<th>{_e(c)}</th>" for _ in mods for c in cs) + "</tr>")
         for item_id, it, flip in rows:
-            H.append(f"<tr{' class=flip' if flip else ''}><td>{_e(item_id)}{' ⇄' if flip else ''}</td><td>{_e(it['gold'] or '?')}</td>")
+            name = (f"<a href='{_e(it['timeline'])}' title='MG transcript timeline'>{_e(item_id)}</a>"
+                    if it.get("timeline") else _e(item_id))
+            H.append(f"<tr{' class=flip' if flip else ''}><td>{name}{' ⇄' if flip else ''}</td><td>{_e(it['gold'] or '?')}</td>")
             for m in mods:
                 for c in cs:
                     a = it["answers"].get(m, {}).get(c)
@@ -483,12 +487,42 @@ def render_html(data: dict[str, Any], png: Optional[bytes]) -> str:
 # --------------------------------------------------------------------------- writing
 
 
+def link_timelines(data: dict[str, Any], run_dir: Path, dest: Path) -> int:
+    """Draw the timeline of every item transcript that came from a file (``transcripts: {source: path}``)
+    under ``dest/timelines/`` and record its relative path as the item's ``timeline``; returns how many."""
+    from mgreason.scenario import load_scenario
+    from mgreason.viz.timeline import timeline_link
+
+    plan = load_plan(run_dir, load_scenarios=False)
+    n = 0
+    for s in plan.scenarios:
+        view = data["items"].get(s.id)
+        if view is None or not Path(s.path).is_file():
+            continue
+        try:
+            sc = load_scenario(s.path)
+        except MGReasonError:  # the scenario changed since the run: no links, the report is still written
+            continue
+        if sc.spec.transcripts.source != "path":
+            continue
+        for item in sc.items:
+            it = view["items"].get(item.id)
+            if it is None or item.transcript_path is None:
+                continue
+            rel = timeline_link(item.transcript_path, dest)
+            if rel is not None:
+                it["timeline"] = rel
+                n += 1
+    return n
+
+
 def write_report(run_dir: str | Path, out: Optional[str | Path] = None) -> Path:
     """Write report.md, report.html, report_forest.png and report.json; returns the Markdown path."""
     run_dir = Path(run_dir)
     dest = Path(out) if out is not None else run_dir
     dest.mkdir(parents=True, exist_ok=True)
     data = compute_report(run_dir)
+    link_timelines(data, run_dir, dest)
     png_path = forest_plot(data, dest / "report_forest.png")
     png = png_path.read_bytes() if png_path else None
     atomic_write_json(dest / "report.json", data)

@@ -199,3 +199,37 @@ def test_retry_failed_reruns_only_the_failed_cells(tmp_path):
     assert len(recs) == n  # still one record per cell
     md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert f"{r3.failed} cell(s) without an answer" in md
+
+
+def test_report_links_the_timeline_of_transcripts_from_files(tmp_path):
+    """Items whose transcripts come from files (transcripts: {source: path}) get a timeline image in the report."""
+    items = make_items(4)
+    tdir = tmp_path / "scen" / "sc_files" / "data" / "transcripts"
+    tdir.mkdir(parents=True)
+    for it in items:
+        (tdir / f"{it['id']}.json").write_text(json.dumps({"id": it["id"], **it["transcript"]}), encoding="utf-8")
+        it["transcript"] = f"transcripts/{it['id']}.json"  # relative to the items file
+    write_scenario(
+        tmp_path / "scen" / "sc_files", items=items, spec={"id": "sc_files", "transcripts": {"source": "path"}}
+    )
+    data = {
+        "id": "timeline-links",
+        "models": [{"name": "alpha", "backend": "mock", "model": "mock-a"}],
+        "scenarios": ["scen/sc_files/scenario.yaml"],
+        "conditions": ["without_mg", "with_mg"],
+        "output_dir": str(tmp_path / "out"),
+        "cache": False,
+        "n_boot": 200,
+    }
+    p = tmp_path / "sweep.yaml"
+    p.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    res = run_sweep(p, report=True, progress=False)
+    out = tmp_path / "out"
+    rep = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    links = {i: it.get("timeline") for i, it in rep["items"]["sc_files"]["items"].items()}
+    assert set(links) == {it["id"] for it in items} and all(links.values()), links
+    html_text = (out / "report.html").read_text(encoding="utf-8")
+    for rel in links.values():
+        assert (out / rel).is_file() and (out / rel).stat().st_size > 1000
+        assert f"href='{rel}'" in html_text
+    assert res.report is not None
