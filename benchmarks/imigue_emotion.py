@@ -47,6 +47,8 @@ REPORT = REPO / "benchmarks" / "results" / "imigue_emotion.md"
 BEGIN, END = "<!-- BEGIN GENERATED: benchmarks/imigue_emotion.py -->", "<!-- END GENERATED -->"
 LABELS = ["positive", "negative"]
 
+from mgreason.eval.format import fmt as _f, fmt_p as _p, fmt_signed as _s  # noqa: E402 - the shared formatters
+
 ANCHORS = [
     ("ST-GCN (skeleton)", "0.50", "iMiGUE paper / linuxsino/iMiGUE README, emotion table"),
     ("MS-G3D (skeleton)", "0.55", "same"),
@@ -54,18 +56,6 @@ ANCHORS = [
     ("TSM+LSTM on recognised MG sequence", "0.60", "same"),
     ("EALD-MLLM (Video-LLaMA + ChatGPT, zero-shot)", "≈ 0.58 (58.1%)", "arXiv 2405.00574; EALD data (275 videos), not the iMiGUE split"),
 ]
-
-
-def _f(x: Optional[float], nd: int = 3) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
-
-
-def _s(x: float) -> str:
-    return f"{x:+.3f}"
-
-
-def _p(p: float) -> str:
-    return f"{p:.2e}" if p < 1e-3 else f"{p:.3f}"
 
 
 # --------------------------------------------------------------------------- scenario for a split
