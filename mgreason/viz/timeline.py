@@ -270,6 +270,29 @@ def _score_rows(scores: Scores, lanes: list[str], tax: Taxonomy) -> tuple[np.nda
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(scores.times)), names
 
 
+def pool_columns(
+    times: np.ndarray, rows: np.ndarray, dt: float, a: float, b: float, max_cols: int
+) -> tuple[float, float, np.ndarray]:
+    """The frames of ``rows`` (R, T) inside ``[a, b]``, max-pooled to at most ``max_cols`` columns, so a
+    one-frame peak of a long recording survives in the heat strip. Returns ``(x_lo, x_hi, rows)``."""
+    sel = np.flatnonzero((times >= a - dt) & (times <= b + dt))
+    if sel.size == 0:
+        return a, b, np.full((rows.shape[0], 1), np.nan)
+    t, r = times[sel], rows[:, sel]
+    x_lo, x_hi = float(t[0] - dt / 2), float(t[-1] + dt / 2)
+    k = int(np.ceil(r.shape[1] / max(1, max_cols)))
+    if k > 1:
+        pad = (-r.shape[1]) % k
+        if pad:
+            r = np.concatenate([r, np.full((r.shape[0], pad), np.nan)], axis=1)
+        with np.errstate(all="ignore"):
+            blocks = r.reshape(r.shape[0], -1, k)
+            nan_all = np.all(np.isnan(blocks), axis=2)
+            r = np.where(nan_all, np.nan, np.nanmax(np.where(np.isnan(blocks), -np.inf, blocks), axis=2))
+        x_hi = x_lo + r.shape[1] * k * dt
+    return x_lo, x_hi, r
+
+
 def plot_timeline(
     pred: Transcript,
     gt: Optional[Transcript] = None,
@@ -397,9 +420,10 @@ def plot_timeline(
     if sax is not None and srows is not None and scores is not None:
         t = scores.times
         dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0 / 25
+        x_lo, x_hi, rows = pool_columns(t, srows, dt, a, b, max_cols=int(width * 120))
         im = sax.imshow(
-            np.ma.masked_invalid(srows), aspect="auto", interpolation="nearest", cmap="magma", vmin=0.0, vmax=1.0,
-            extent=(t[0] - dt / 2, t[-1] + dt / 2, len(snames) - 0.5, -0.5),
+            np.ma.masked_invalid(rows), aspect="auto", interpolation="nearest", cmap="magma", vmin=0.0, vmax=1.0,
+            extent=(x_lo, x_hi, len(snames) - 0.5, -0.5),
         )  # fmt: skip
         im.set_gid("scores")
         sax.set_yticks(range(len(snames)), snames, fontsize=6)

@@ -12,6 +12,7 @@ from mgreason.errors import DataError
 from mgreason.taxonomy import IMIGUE
 from mgreason.transcript import Transcript
 from mgreason.viz.timeline import (
+    Scores,
     confusion_at,
     load_scores,
     plan_timeline,
@@ -256,3 +257,24 @@ def test_real_annotations_of_video_298(real_sample, tmp_path):
     plan = fig.mgreason_plan
     assert plan.counts["match"] == 1 and plan.counts["gt"] == 2 and plan.outside["gt"] == len(gt.events) - 2
     json.dumps(plan.counts)
+
+
+def test_long_heat_strip_keeps_one_frame_peaks():
+    """14 minutes of scores at 25 fps are max-pooled to the figure's width; a one-frame peak survives."""
+    T, labels = 21000, [HEAD, "background"]
+    probs = np.zeros((T, 2))
+    probs[:, 1] = 1.0
+    probs[12345] = (1.0, 0.0)
+    scores = Scores(np.arange(T) / 25.0, probs, labels)
+    tr = Transcript(id="x", duration_s=840.0, events=[ev(100.0, 101.0, HEAD, 0.5, "recognizer")])
+    fig = plot_timeline(tr, scores=scores)
+    im = by_gid(fig, "scores")
+    arr = np.ma.getdata(im.get_array())
+    assert arr.shape[0] == 2 and arr.shape[1] < 3000
+    assert arr[0].max() == 1.0 and arr[1].max() == 1.0  # the head peak and the "any gesture" peak
+    x0, x1 = im.get_extent()[:2]
+    col = int(np.argmax(arr[0]))
+    t_col = x0 + (col + 0.5) * (x1 - x0) / arr.shape[1]
+    assert abs(t_col - 12345 / 25.0) < (x1 - x0) / arr.shape[1]
+    zoom = plot_timeline(tr, scores=scores, start_s=490.0, end_s=500.0)
+    assert np.ma.getdata(by_gid(zoom, "scores").get_array()).shape[1] <= 10 * 25 + 3  # only the shown frames
