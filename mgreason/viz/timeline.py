@@ -667,6 +667,8 @@ def write_eval_plots(
     ``tiou`` (``confusion_tiou<t>.png`` and ``.csv``). Recordings with no events on either side get
     no timeline."""
     out_dir = Path(out_dir)
+    if not 0.0 < tiou <= 1.0:
+        raise DataError(f"tIoU must be in (0, 1], got {tiou:g}", field="--plot-tiou")
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError("--plot must be a directory", file=out_dir, field="--plot")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -220,6 +220,11 @@ def test_eval_transcripts_plot(tmp_path, pair_files, monkeypatch, capsys):
     rows = (out / "confusion_tiou0.5.csv").read_text().splitlines()
     assert rows[0] == f"annotated \\ predicted,{HEAD},{EYES},{ARMS},(missed)"
     assert rows[1] == f"{HEAD},1,0,0,0" and rows[2] == f"{EYES},0,0,1,0"
+    res = run_cli(["eval-transcripts", p, g, "--plot", tmp_path / "p2", "--plot-tiou", "1.5"], monkeypatch, capsys)
+    assert_one_line_error(res, "--plot-tiou", "tIoU must be in (0, 1], got 1.5")
+    (tmp_path / "file").write_text("x")
+    res = run_cli(["eval-transcripts", p, g, "--plot", tmp_path / "file"], monkeypatch, capsys)
+    assert_one_line_error(res, "file", "--plot", "must be a directory")
 
 
 # ---------------------------------------------------------------------------- the sweep report link
