@@ -130,6 +130,27 @@ def _check_expansion(root: yaml.Node, *, max_nodes: int, max_chars: int, max_dep
         sizes[key] = (n, ch)
 
 
+class _DepthError(Exception):
+    pass
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing nesting past ``max_depth`` while it *scans* — deep flow nesting
+    (``[[[[...``) costs the scanner quadratic time long before the document is composed."""
+
+    max_depth = YAML_MAX_DEPTH
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # type: ignore[override]
+        if self.flow_level >= self.max_depth:
+            raise _DepthError(f"nested more than {self.max_depth} levels deep")
+        super().fetch_flow_collection_start(TokenClass)
+
+    def add_indent(self, column: int) -> bool:  # type: ignore[override]
+        if len(self.indents) >= self.max_depth:
+            raise _DepthError(f"nested more than {self.max_depth} levels deep")
+        return super().add_indent(column)
+
+
 def load_yaml_text(
     text: str,
     *,
@@ -139,11 +160,12 @@ def load_yaml_text(
 ) -> Any:
     """``yaml.safe_load`` with the document's expanded size bounded. Raises ``yaml.YAMLError`` for
     malformed text and :class:`ValueError` for a document over the bounds."""
-    loader = yaml.SafeLoader(text)
+    loader = _BoundedLoader(text)
+    loader.max_depth = max_depth
     try:
         try:
             node = loader.get_single_node()
-        except RecursionError:
+        except (RecursionError, _DepthError):
             raise ValueError(f"nested more than {max_depth} levels deep") from None
         if node is None:
             return None
