@@ -509,7 +509,10 @@ def link_timelines(data: dict[str, Any], run_dir: Path, dest: Path) -> int:
             it = view["items"].get(item.id)
             if it is None or item.transcript_path is None:
                 continue
-            rel = timeline_link(item.transcript_path, dest)
+            try:
+                rel = timeline_link(item.transcript_path, dest)
+            except MGReasonError:  # an unreadable transcript or unknown class: no link, the report is still written
+                rel = None
             if rel is not None:
                 it["timeline"] = rel
                 n += 1
