@@ -35,6 +35,24 @@ def _passive_omp() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def _check_run_dir(run_dir: Path, force: bool) -> None:
+    """Before training: the run directory is writable, and holds no earlier run unless ``--force``."""
+    from mgreason.errors import MGReasonError, set_interrupt_note
+    from mgreason.fileio import require_writable
+
+    require_writable(run_dir, directory=True)
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not force:
+        raise MGReasonError(
+            "holds an earlier run (checkpoints, metrics); choose another --out, or --force to overwrite it",
+            file=run_dir,
+            field="--out",
+        )
+    set_interrupt_note(
+        f"{run_dir} keeps the best checkpoint so far (best/) and the finished epochs' metrics.jsonl; "
+        "training does not resume: rerun with --force to start again"
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_cmd(
@@ -46,6 +64,7 @@ def register(app: typer.Typer) -> None:
         data: Optional[Path] = typer.Option(None, "--data", help="override data.path: a MiGA iMiGUE or SMG release folder, PYSKL .pkl, ST-GCN directory, OpenPose directory"),
         set_: Optional[List[str]] = typer.Option(None, "--set", help="override any key, e.g. --set optim.lr=0.01"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+        force: bool = typer.Option(False, "--force", help="overwrite an earlier run in the output directory"),
     ) -> None:
         """Train a recogniser; keeps the best checkpoint (a directory) under the output directory."""
         import sys
@@ -69,6 +88,7 @@ def register(app: typer.Typer) -> None:
         if data is not None:
             overrides["data.path"] = str(data.resolve())
         cfg = load_config(config, overrides)
+        _check_run_dir(cfg.resolved_out_dir(), force)
         if data is not None and cfg.data.source == "synth":
             cfg.data.source = "auto"  # --data names real data: read it whatever its format
         from mgreason.recognizer.data import load_data
