@@ -9,13 +9,18 @@
 
 Both answer with label strings, so their predictions go through the same
 :mod:`mgreason.stats` functions as the LLM conditions (paired with them item by item).
+
+The pieces are the package's one bag-of-MG feature extractor (:func:`mg_features`) and one
+cross-validated logistic regression (:class:`LogisticRegressionL2`, :func:`stratified_folds`,
+:func:`cv_accuracy`); the synthetic packs' informativeness check
+(:mod:`mgreason.authoring.informativeness`) uses them too.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal, Optional, Sequence
+from typing import Callable, Literal, Optional, Sequence
 
 import numpy as np
 from scipy import optimize
@@ -35,6 +40,9 @@ __all__ = [
     "mg_features",
     "feature_names",
     "stratified_folds",
+    "standardiser",
+    "fit_predict_logistic",
+    "cv_accuracy",
     "FEATURE_KINDS",
 ]
 
@@ -198,6 +206,53 @@ def stratified_folds(y: Sequence[int], k: int, seed: int) -> list[np.ndarray]:
     return [np.sort(np.asarray(f, dtype=np.int64)) for f in folds]
 
 
+def standardiser(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations of training data (a constant column gets scale 1)."""
+    mean = Z.mean(axis=0)
+    sd = Z.std(axis=0)
+    return mean, np.where(sd > 1e-12, sd, 1.0)
+
+
+FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def fit_predict_logistic(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, C: float = 1.0) -> np.ndarray:
+    """Standardise on the training rows, fit :class:`LogisticRegressionL2`, predict 0/1 for the test rows."""
+    mean, scale = standardiser(X_train)
+    m = LogisticRegressionL2(C=C).fit((X_train - mean) / scale, y_train)
+    return (m.predict_proba((X_test - mean) / scale) >= 0.5).astype(int)
+
+
+def cv_accuracy(
+    X: np.ndarray,
+    y: Sequence[int],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    C: float = 1.0,
+    fit_predict: Optional[FitPredict] = None,
+) -> float:
+    """Stratified ``folds``-fold cross-validated accuracy (:func:`stratified_folds`; ``folds == len(y)``
+    is leave-one-out) of ``fit_predict(X_train, y_train, X_test) -> 0/1 predictions``, by default
+    :func:`fit_predict_logistic` with ``C``. A fold whose training rows hold a single class counts as
+    wrong (no classifier can be fitted)."""
+    X = np.asarray(X, dtype=np.float64)
+    yy = np.asarray(y, dtype=int)
+    if fit_predict is None:
+        def fit_predict(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+            return fit_predict_logistic(a, b, c, C)
+    correct = 0
+    for test_idx in stratified_folds(yy, folds, seed):
+        if len(test_idx) == 0:
+            continue
+        train_idx = np.setdiff1d(np.arange(len(yy)), test_idx)
+        if len(np.unique(yy[train_idx])) < 2:
+            continue
+        pred = fit_predict(X[train_idx], yy[train_idx].astype(np.float64), X[test_idx])
+        correct += int(np.sum(pred == yy[test_idx]))
+    return correct / len(yy)
+
+
 @dataclass
 class BagOfMG:
     """Bag-of-micro-gestures classifier: features → ``log1p`` → standardised (training mean / sd) →
@@ -230,33 +285,19 @@ class BagOfMG:
     def _raw(self, transcripts: Sequence[Transcript]) -> np.ndarray:
         return np.log1p(mg_features(transcripts, self.kind, self.taxonomy))
 
-    @staticmethod
-    def _standardiser(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mean = Z.mean(axis=0)
-        sd = Z.std(axis=0)
-        return mean, np.where(sd > 1e-12, sd, 1.0)
-
     def fit(self, transcripts: Sequence[Transcript], y: Sequence[str]) -> "BagOfMG":
         yy = self._y(y)
         Z = self._raw(transcripts)
         if self.C is not None:
             self.C_ = float(self.C)
         else:
-            folds = stratified_folds(yy.astype(int), self.cv_folds, self.seed)
-            scores: dict[float, float] = {}
-            for c in self.c_grid:
-                correct = 0
-                for test_idx in folds:
-                    train_idx = np.setdiff1d(np.arange(len(yy)), test_idx)
-                    mean, scale = self._standardiser(Z[train_idx])
-                    m = LogisticRegressionL2(C=c).fit((Z[train_idx] - mean) / scale, yy[train_idx])
-                    pred = m.predict_proba((Z[test_idx] - mean) / scale) >= 0.5
-                    correct += int(np.sum(pred == (yy[test_idx] == 1)))
-                scores[float(c)] = correct / len(yy)
+            scores = {
+                float(c): cv_accuracy(Z, yy.astype(int), folds=self.cv_folds, seed=self.seed, C=c) for c in self.c_grid
+            }
             self.cv_accuracy_ = scores
             best = max(scores.values())
             self.C_ = min(c for c, s in scores.items() if s == best)
-        self.mean_, self.scale_ = self._standardiser(Z)
+        self.mean_, self.scale_ = standardiser(Z)
         self.model_ = LogisticRegressionL2(C=self.C_).fit((Z - self.mean_) / self.scale_, yy)
         return self
 

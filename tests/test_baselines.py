@@ -11,8 +11,11 @@ from mgreason.baselines import (
     BagOfMG,
     LogisticRegressionL2,
     MajorityClass,
+    cv_accuracy,
     feature_names,
+    fit_predict_logistic,
     mg_features,
+    standardiser,
     stratified_folds,
 )
 from mgreason.taxonomy import IMIGUE
@@ -88,6 +91,26 @@ def test_stratified_folds():
         assert abs(n1 - (len(f) - n1)) <= 1 and 20 <= len(f) <= 21
     assert all((a == b).all() for a, b in zip(folds, stratified_folds(y, 5, seed=3)))
     assert any((a != b).any() for a, b in zip(folds, stratified_folds(y, 5, seed=4)) if len(a) == len(b))
+
+
+def test_cv_accuracy_folds_and_leave_one_out():
+    rng = np.random.default_rng(1)
+    y = np.array([0] * 7 + [1] * 5)
+    X = rng.normal(size=(12, 2)) + y[:, None] * 3.0
+    seen = []
+
+    def spy(Xtr, ytr, Xte):
+        seen.append((len(Xtr), len(Xte), sorted(set(ytr.tolist()))))
+        return fit_predict_logistic(Xtr, ytr, Xte)
+
+    acc = cv_accuracy(X, y, folds=len(y), fit_predict=spy)  # leave-one-out: 12 fits on 11 rows each
+    assert seen == [(11, 1, [0.0, 1.0])] * 12 and acc > 0.8
+    assert cv_accuracy(X, y, folds=3, seed=2) == cv_accuracy(X, y, folds=3, seed=2)
+    # a fold whose training rows hold one class cannot be fitted: it counts as wrong
+    y1 = np.array([0] * 11 + [1])
+    assert cv_accuracy(X, y1, folds=12, fit_predict=lambda a, b, c: np.zeros(len(c), int)) == 11 / 12
+    mean, scale = standardiser(np.array([[1.0, 5.0], [3.0, 5.0]]))
+    np.testing.assert_allclose(mean, [2.0, 5.0]) and np.testing.assert_allclose(scale, [1.0, 1.0])
 
 
 def test_bag_of_mg_learns_a_planted_signal():

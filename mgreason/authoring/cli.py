@@ -57,10 +57,12 @@ def generate_items_cmd(
 ) -> None:
     """Write a SYNTHETIC item pack (dialogue + label-dependent MG transcripts) and measure what the MG evidence is worth."""
     from mgreason.authoring import generators as g
+    from mgreason.authoring import informativeness as inf
+    from mgreason.authoring.packs import PACKS
 
-    if kind not in g.PACKS:
-        raise MGReasonError(f"unknown pack {kind!r}; choose one of: {', '.join(g.PACKS)}", field="KIND")
-    pack = g.PACKS[kind]
+    if kind not in PACKS:
+        raise MGReasonError(f"unknown pack {kind!r}; choose one of: {', '.join(PACKS)}", field="KIND")
+    pack = PACKS[kind]
     n = pack.n_default if n is None else n
     seed = pack.seed_default if seed is None else seed
     out = Path(pack.items_file) if out is None else out
@@ -70,17 +72,17 @@ def generate_items_cmd(
 
     result: dict = {"command": g.generator_command(kind, n, seed, out.as_posix()), "generator_version": g.GENERATOR_VERSION}
     if measure_n:
-        sample = g.measure_sample(kind, measure_n, seed)
-        gen = g.measure_informativeness(sample, kind, folds=5, seed=seed)
+        sample = inf.measure_sample(kind, measure_n, seed)
+        gen = inf.measure_informativeness(sample, kind, folds=5, seed=seed)
         print("\ninformativeness of the generator (a separate sample):")
         print("\n".join(gen.lines()))
         result["generator"] = gen.as_dict()
-        held = g.measure_held_out(sample, items, kind)
+        held = inf.measure_held_out(sample, items, kind)
         print("\ninformativeness of the written items (classifiers from the sample above; binomial noise at this size):")
         print("\n".join(held.lines()))
         result["items"] = held.as_dict()
     if n >= 10:
-        own = g.measure_informativeness(items, kind, folds=n, seed=seed)
+        own = inf.measure_informativeness(items, kind, folds=n, seed=seed)
         result["items_loo"] = own.as_dict()  # fitted on the items themselves: very noisy, JSON report only
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)

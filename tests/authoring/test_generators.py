@@ -1,5 +1,5 @@
-"""The seeded generators of the synthetic packs: determinism, provenance, and evidence that is
-informative but not decisive (MG alone well above chance, dialogue alone near chance)."""
+"""The seeded generators of the synthetic packs: determinism, provenance, the shipped packs reproduced
+byte for byte, the pack files (text pools as data), and the generate-items command."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from mgreason.authoring import generators as g
+from mgreason.authoring import packs
+from mgreason.errors import MGReasonError
 from mgreason.scenario import load_scenario
 from mgreason.taxonomy import get_taxonomy
 from mgreason.transcript import Transcript
@@ -77,36 +79,6 @@ def test_shipped_items_are_reproduced_by_the_documented_command(kind):
     assert sc.items_path.resolve() == (REPO / out).resolve()
 
 
-@pytest.mark.parametrize("kind", sorted(g.PACKS))
-def test_mg_evidence_is_informative_but_not_decisive(kind):
-    rep = g.measure_generator(kind, n=1200, seed=0)
-    # MG alone: clearly better than chance, far from perfect
-    assert 0.63 <= rep.mg_logistic <= 0.82, rep.lines()
-    assert 0.60 <= rep.mg_centroid <= 0.82, rep.lines()
-    # the dialogue alone is ambiguous
-    assert 0.42 <= rep.dialogue_logistic <= 0.62, rep.lines()
-    assert rep.mg_logistic >= rep.dialogue_logistic + 0.08
-    neg, pos = g.get_pack(kind).labels
-    r = rep.rates
-    assert r[pos]["gestures_per_min"] > r[neg]["gestures_per_min"]
-    assert r[pos]["self_adaptor_share"] > r[neg]["self_adaptor_share"]
-    assert r[pos]["p_self_adaptor_at_pointed_answer"] > r[neg]["p_self_adaptor_at_pointed_answer"]
-    # overlap: a good share of the non-cue label still shows a self-adaptor at the pointed answer
-    assert r[neg]["p_self_adaptor_at_pointed_answer"] > 0.25
-
-
-def test_cv_accuracy_sanity():
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    y = np.repeat([0, 1], 200)
-    X_sep = np.c_[y * 5.0 + rng.normal(size=400), rng.normal(size=400)]
-    X_noise = rng.normal(size=(400, 3))
-    for model in ("logistic", "centroid"):
-        assert g.cv_accuracy(X_sep, y, model) > 0.95
-        assert 0.38 < g.cv_accuracy(X_noise, y, model) < 0.62
-
-
 def test_generate_items_cli(tmp_path, monkeypatch, capsys):
     out = tmp_path / "pack.jsonl"
     report = tmp_path / "report.json"
@@ -126,11 +98,18 @@ def test_generate_items_cli(tmp_path, monkeypatch, capsys):
     assert code == 2 and "unknown pack 'poker'" in stderr and "deception" in stderr
 
 
-@pytest.mark.parametrize("kind", sorted(g.PACKS))
-def test_held_out_measure_on_a_small_pack(kind):
-    train = g.measure_sample(kind, 600, seed=1)
-    test = g.generate_items(kind, 200, seed=7)
-    rep = g.measure_held_out(train, test, kind)
-    assert rep.folds == 0 and rep.n_train == 600 and rep.n == 200
-    assert "trained on 600 other generated items" in rep.lines()[0]
-    assert 0.6 <= rep.mg_logistic <= 0.85 and 0.38 <= rep.dialogue_logistic <= 0.65, rep.lines()
+def test_pack_files_are_package_data_with_one_shape(tmp_path):
+    assert sorted(p.name for p in packs.PACKS_DIR.glob("*.yaml")) == ["deception.yaml", "interview.yaml"]
+    dec, itv = packs.get_pack("deception"), packs.get_pack("interview")
+    assert len(dec.settings) == 3 and len(itv.settings) == 6  # one interview setting per role
+    assert "software developer position" in itv.settings[0].context and "{role}" not in itv.settings[5].context
+    q = itv.settings[0].questions[itv.settings[0].critical]
+    assert len(q.answers_by_variant) == len(q.ask) == 3 and q.answers_for(1) == q.answers_by_variant[1]
+    assert dec.mg.rate_ratio == itv.mg.rate_ratio == 1.3  # the shared defaults, not copies
+    with pytest.raises(ValueError, match="unknown pack 'poker'"):
+        packs.get_pack("poker")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((packs.PACKS_DIR / "deception.yaml").read_text().replace("id_prefix: dec", "id_prefx: dec"))
+    with pytest.raises(MGReasonError, match="id_prefix: required field is missing") as e:
+        packs.load_pack(bad)
+    assert str(e.value.file) == str(bad)
