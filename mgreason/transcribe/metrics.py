@@ -17,6 +17,18 @@ space-insensitively).
   still unmatched. Confidence plays no role. Reported at k = 0.10, 0.25, 0.50.
 * **Edit** score: ``100 * (1 - Levenshtein(pred labels, gt labels) / max(len))`` over the label
   sequences in temporal order, averaged over recordings (100 when both are empty).
+
+F1 is also reported at three **levels** (:func:`level_f1`), each next to its **chance level**:
+
+* ``fine``: the class labels, as above;
+* ``coarse``: labels replaced by their body-region group (iMiGUE: head, head-hand, body-hand, upper
+  limb, body; :mod:`mgreason.taxonomy`); a recognizer event that fell back to its group (label
+  ``"<group> (coarse)"``) counts as that group here, and as a wrong fine label at the fine level;
+* ``class-agnostic``: every event has the same label (is *something* found at the right time?).
+
+Chance level: the same predicted events, with labels drawn at random from the ground truth's class
+frequencies (pooled over recordings), F1 averaged over :data:`CHANCE_DRAWS` seeded draws. A recognizer
+that finds the right moments but not the right class sits at chance.
 """
 
 from __future__ import annotations
@@ -44,9 +56,18 @@ __all__ = [
     "evaluate",
     "load_pairs",
     "evaluate_paths",
+    "coarse_label",
+    "COARSE_SUFFIX",
+    "LEVELS",
+    "relabel_pairs",
+    "chance_f1",
+    "level_f1",
 ]
 
 TIOU_THRESHOLDS = (0.1, 0.3, 0.5)
+COARSE_SUFFIX = " (coarse)"  # a recognizer event that carries its body-region group: "head-hand (coarse)"
+LEVELS = ("fine", "coarse", "class-agnostic")
+CHANCE_DRAWS = 200
 SEGMENTAL_KS = (0.10, 0.25, 0.50)
 
 
@@ -201,6 +222,110 @@ def edit_score(pred: Transcript, gt: Transcript) -> float:
     return 100.0 * (1.0 - _levenshtein(a, b) / max(len(a), len(b)))
 
 
+# --------------------------------------------------------------------------- levels and chance
+def coarse_label(label: str) -> str:
+    """The body-region group of a class name (iMiGUE/SMG/MA-52 taxonomies); a ``"<group> (coarse)"``
+    fallback label gives its group; anything else is returned unchanged."""
+    if label.endswith(COARSE_SUFFIX):
+        return label[: -len(COARSE_SUFFIX)]
+    from mgreason.taxonomy import TAXONOMIES
+
+    for tax in TAXONOMIES.values():
+        try:
+            part = tax.by_name(label).body_part
+        except KeyError:
+            continue
+        if part:
+            return part
+    return label
+
+
+def relabel_pairs(pairs: Sequence[tuple[Transcript, Transcript]], fn: Any) -> list[tuple[Transcript, Transcript]]:
+    """Every label of predictions and ground truth mapped through ``fn``."""
+
+    def re(t: Transcript) -> Transcript:
+        return t.model_copy(update={"events": [e.model_copy(update={"label": fn(e.label)}) for e in t.events]})
+
+    return [(re(p), re(g)) for p, g in pairs]
+
+
+def _level_fn(level: str) -> Any:
+    if level == "fine":
+        return lambda s: s
+    if level == "coarse":
+        return coarse_label
+    if level == "class-agnostic":
+        return lambda s: "event"
+    raise ValueError(f"unknown level {level!r}")
+
+
+def _tp_count(iou: np.ndarray, order: np.ndarray, pl: np.ndarray, gl: np.ndarray, threshold: float) -> int:
+    """:func:`match_events` on precomputed IoUs and integer labels (same greedy rule), true positives."""
+    used = np.zeros(len(gl), dtype=bool)
+    tp = 0
+    for i in order:
+        cand = (gl == pl[i]) & ~used
+        if not cand.any():
+            continue
+        row = np.where(cand, iou[i], -1.0)
+        j = int(np.argmax(row))
+        if row[j] >= threshold - 1e-12:
+            used[j] = True
+            tp += 1
+    return tp
+
+
+def chance_f1(
+    pairs: Sequence[tuple[Transcript, Transcript]], threshold: float, level: str = "fine", draws: int = CHANCE_DRAWS,
+    seed: int = 0,
+) -> float:  # fmt: skip
+    """Mean F1 of the predicted events when their (fine) labels are drawn from the ground truth's class
+    frequencies, at ``level``."""
+    fn = _level_fn(level)
+    gt_labels = [e.label for _, g in pairs for e in g.events]
+    n_pred = sum(len(p.events) for p, _ in pairs)
+    if not gt_labels or n_pred == 0:
+        return f1_at(relabel_pairs(pairs, fn), threshold)["f1"]
+    names, counts = np.unique(np.array(gt_labels, dtype=object), return_counts=True)
+    freq = counts / counts.sum()
+    level_names = sorted({_norm_label(fn(str(n))) for n in names} | {_norm_label(fn(e.label)) for _, g in pairs for e in g.events})
+    code = {n: i for i, n in enumerate(level_names)}
+    drawn_code = np.array([code[_norm_label(fn(str(n)))] for n in names])
+    prepared = []
+    for p, g in pairs:
+        iou = np.array([[tiou((a.start_s, a.end_s), (b.start_s, b.end_s)) for b in g.events] for a in p.events])
+        iou = iou.reshape(len(p.events), len(g.events))
+        order = np.array(sorted(range(len(p.events)), key=lambda i: -p.events[i].confidence), dtype=int)
+        gl = np.array([code[_norm_label(fn(e.label))] for e in g.events], dtype=int)
+        prepared.append((iou, order, gl, len(p.events)))
+    n_gt = len(gt_labels)
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(draws):
+        draw = drawn_code[rng.choice(len(names), n_pred, p=freq)]
+        tp, k = 0, 0
+        for iou, order, gl, n in prepared:
+            tp += _tp_count(iou, order, draw[k : k + n], gl, threshold)
+            k += n
+        vals.append(_prf(tp, n_pred, n_gt)["f1"])
+    return float(np.mean(vals))
+
+
+def level_f1(
+    pairs: Sequence[tuple[Transcript, Transcript]], thresholds: Sequence[float], draws: int = CHANCE_DRAWS
+) -> dict[str, dict[float, dict[str, float]]]:
+    """``{level: {tIoU: {'f1', 'chance', 'precision', 'recall', ...}}}`` for every level of :data:`LEVELS`."""
+    out: dict[str, dict[float, dict[str, float]]] = {}
+    for level in LEVELS:
+        rp = relabel_pairs(pairs, _level_fn(level))
+        out[level] = {}
+        for t in thresholds:
+            d = dict(f1_at(rp, t))
+            d["chance"] = d["f1"] if level == "class-agnostic" else chance_f1(pairs, t, level, draws)
+            out[level][float(t)] = d
+    return out
+
+
 # --------------------------------------------------------------------------- all together
 @dataclass
 class EvalResult:
@@ -213,6 +338,7 @@ class EvalResult:
     edit: float
     per_recording: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    levels: dict[str, dict[float, dict[str, float]]] = field(default_factory=dict)  # see level_f1
 
     def to_dict(self) -> dict[str, Any]:
         def k(x: float) -> str:
@@ -230,6 +356,10 @@ class EvalResult:
                 k(t): {a: (num(b) if isinstance(b, float) else b) for a, b in d.items()} for t, d in self.segmental.items()
             },
             "edit": num(self.edit),
+            "levels": {
+                lv: {k(t): {a: (num(b) if isinstance(b, float) else b) for a, b in d.items()} for t, d in by_t.items()}
+                for lv, by_t in self.levels.items()
+            },
             "per_recording": self.per_recording,
             "warnings": self.warnings,
         }
@@ -248,6 +378,12 @@ class EvalResult:
             )
         seg = "  ".join(f"F1@{int(round(100 * k))} {pct(d['f1'])}" for k, d in self.segmental.items())
         lines.append(f"segmental: {seg}  Edit {self.edit:5.1f}")
+        if self.levels:
+            lines.append("F1 by level (chance: the same events, labels drawn from the ground-truth class frequencies)")
+            lines.append("level            " + "  ".join(f"@{t:<4g} F1 (chance)" for t in self.thresholds))
+            for lv, by_t in self.levels.items():
+                cells = "  ".join(f"{pct(by_t[t]['f1'])} ({pct(by_t[t]['chance']).strip():>5})" for t in self.thresholds)
+                lines.append(f"{lv:<16} {cells}")
         return "\n".join(lines)
 
 
@@ -256,6 +392,7 @@ def evaluate(
     thresholds: Sequence[float] = TIOU_THRESHOLDS,
     segmental_ks: Sequence[float] = SEGMENTAL_KS,
     warnings: Optional[list[str]] = None,
+    levels: bool = True,
 ) -> EvalResult:
     pairs = list(pairs)
     ths = tuple(float(t) for t in thresholds)
@@ -284,6 +421,7 @@ def evaluate(
         edit=float(np.mean(edits)) if edits else float("nan"),
         per_recording=per,
         warnings=list(warnings or []),
+        levels=level_f1(pairs, ths) if levels else {},
     )
 
 

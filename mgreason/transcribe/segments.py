@@ -18,6 +18,17 @@ Steps (all parameters in :class:`SegmentParams`):
 
 Confidence of a segment = mean smoothed probability of its label over its frames. Frame ``i`` covers
 ``[start_s + i / fps, start_s + (i + 1) / fps)``.
+
+Calibrated confidence and coarse fallback (both off by default; a checkpoint stores its values):
+
+* ``temperature`` (set by temperature scaling on validation clips, :mod:`mgreason.recognizer.calibration`):
+  when not 1, the confidence of a segment is the mean over its frames of the *calibrated probability of
+  its label among the gesture classes*: ``softmax(log p(k | gesture) / temperature)``, background left
+  out. Segmentation itself (steps 1-6) does not change.
+* ``coarse_below``: a segment whose (calibrated) confidence is below it carries its body-region group
+  instead of the fine class when the group is at least as probable (label ``"<group> (coarse)"``, e.g.
+  ``"head-hand (coarse)"``, no ``label_id``; confidence = the group's mean probability). Groups come from
+  the taxonomy (:func:`mgreason.transcribe.metrics.coarse_label`); classes without a group never fall back.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from mgreason.errors import DataError
+from mgreason.transcribe.metrics import COARSE_SUFFIX
 from mgreason.transcript import MGEvent, Transcript
 
 __all__ = [
@@ -53,8 +65,14 @@ class SegmentParams:
     merge_gap_s: float = 0.3  # same-label segments closer than this are merged
     min_label_run_s: float = 0.3  # label runs inside a region shorter than this are absorbed
     split_regions: bool = True  # False: one label per region (the class with the highest mean probability)
+    temperature: float = 1.0  # != 1: calibrated confidence among the gesture classes (see the module docstring)
+    coarse_below: float = 0.0  # events less confident than this carry their body-region group (0 = never)
 
     def __post_init__(self) -> None:
+        if not (np.isfinite(self.temperature) and self.temperature > 0):
+            raise DataError(f"must be a positive number, got {self.temperature}", field="temperature")
+        if not 0.0 <= self.coarse_below <= 1.0:
+            raise DataError(f"must be in [0, 1], got {self.coarse_below}", field="coarse_below")
         for name in ("smooth_s", "min_duration_s", "merge_gap_s", "min_label_run_s"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
@@ -209,12 +227,48 @@ def extract_segments(
         merged.append(s)
 
     min_len = prm.min_duration_s * fps - 1e-9
+    calibrated = prm.temperature != 1.0 or prm.coarse_below > 0
+    q = _gesture_probs(ps, background, prm.temperature) if calibrated else ps
+    groups = _groups(labels, background) if prm.coarse_below > 0 else None
     out = []
     for s in merged:
         if s.length < min_len:
             continue
-        conf = float(np.clip(ps[s.start : s.end, s.label_index].mean(), 0.0, 1.0))
-        out.append(Segment(s.start, s.end, s.label_index, s.label, conf))
+        conf = float(np.clip(q[s.start : s.end, s.label_index].mean(), 0.0, 1.0))
+        seg = Segment(s.start, s.end, s.label_index, s.label, conf)
+        if groups is not None and conf < prm.coarse_below and groups[s.label_index] is not None:
+            g = groups[s.label_index]
+            cols = [k for k, gk in enumerate(groups) if gk == g]
+            g_conf = float(np.clip(q[s.start : s.end, cols].sum(axis=1).mean(), 0.0, 1.0))
+            if g_conf >= conf:
+                seg = Segment(s.start, s.end, s.label_index, f"{g}{COARSE_SUFFIX}", g_conf)
+        out.append(seg)
+    return out
+
+
+def _gesture_probs(ps: np.ndarray, background: Optional[int], temperature: float) -> np.ndarray:
+    """``softmax(log p(k | gesture) / temperature)`` over the non-background classes (background column 0)."""
+    q = np.clip(ps, 1e-12, None).copy()
+    if background is not None:
+        q[:, background] = 0.0
+    q = q / q.sum(axis=1, keepdims=True)
+    if temperature != 1.0:
+        with np.errstate(divide="ignore"):
+            z = np.log(q) / temperature
+        z -= z.max(axis=1, keepdims=True)
+        q = np.exp(z)
+        q = q / q.sum(axis=1, keepdims=True)
+    return q
+
+
+def _groups(labels: Sequence[str], background: Optional[int]) -> list[Optional[str]]:
+    """The body-region group of every label (None: background or no group known)."""
+    from mgreason.transcribe.metrics import coarse_label
+
+    out: list[Optional[str]] = []
+    for k, name in enumerate(labels):
+        g = coarse_label(name) if k != background else None
+        out.append(g if g is not None and g != name else None)
     return out
 
 
