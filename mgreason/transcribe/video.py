@@ -74,6 +74,8 @@ DEFAULT_POSE_FPS = 15.0  # see benchmarks/results/video.md: transcript F1@0.5 vs
 DEFAULT_MAX_SIDE = 640  # MediaPipe's landmark models see 256 px (pose) / 224 px (hand) crops
 DEFAULT_QUEUE_SIZE = 8
 MIN_MAX_SIDE = 64
+_MP_STEP_US = 33333  # what mediapipe 0.10.21's SolutionBase.process adds to its timestamp per call
+_REAL_TIMESTAMPS = True
 
 Progress = Callable[[int, Optional[int]], None]  # (frames done, frames expected or None)
 
@@ -462,6 +464,52 @@ def read_video(
                      max_frames, progress, pose_fps, max_side, reader_thread, queue_size)  # fmt: skip
 
 
+def _holistic_without_face(mp: Any, model_complexity: int, min_det: float, min_track: float) -> Any:
+    """MediaPipe Holistic's own graph without its face-mesh branch (468 face landmarks nobody here uses):
+    the same pose and hand landmarks, bit for bit (checked in the tests), ~7 % less CPU per frame
+    (``benchmarks/results/video.md``). ``None`` when this mediapipe's graph does not look as expected
+    (then the stock Holistic is used)."""
+    try:
+        from mediapipe.framework import calculator_pb2
+        from mediapipe.python.solution_base import SolutionBase
+
+        graph = Path(mp.__file__).parent / "modules" / "holistic_landmark" / "holistic_landmark_cpu.binarypb"
+        cfg = calculator_pb2.CalculatorGraphConfig()
+        cfg.ParseFromString(graph.read_bytes())
+        face = [n for n in cfg.node if n.calculator == "FaceLandmarksFromPoseCpu"]
+        split = [n for n in cfg.node if n.calculator == "SplitNormalizedLandmarkListCalculator"
+                 and list(n.output_stream) == ["face_landmarks_from_pose"]]  # fmt: skip
+        if len(face) != 1 or len(split) != 1 or len(cfg.node) != 4:
+            return None
+        keep = [n for n in cfg.node if n is not face[0] and n is not split[0]]
+        del cfg.node[:]
+        cfg.node.extend(keep)
+        outs = [o for o in cfg.output_stream if not o.startswith("FACE_LANDMARKS:")]
+        del cfg.output_stream[:]
+        cfg.output_stream.extend(outs)
+        sides = [x for x in cfg.input_side_packet if not x.startswith("REFINE_FACE_LANDMARKS:")]
+        del cfg.input_side_packet[:]
+        cfg.input_side_packet.extend(sides)
+        return SolutionBase(
+            graph_config=cfg,
+            side_inputs={
+                "model_complexity": model_complexity,
+                "smooth_landmarks": True,
+                "enable_segmentation": False,
+                "smooth_segmentation": True,
+                "use_prev_landmarks": True,
+            },
+            calculator_params={
+                "poselandmarkcpu__posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh": min_det,
+                "poselandmarkcpu__poselandmarkbyroicpu__tensorstoposelandmarksandsegmentation__ThresholdingCalculator"
+                ".threshold": min_track,
+            },
+            outputs=["pose_landmarks", "left_hand_landmarks", "right_hand_landmarks"],
+        )
+    except Exception:  # any other mediapipe build: fall back to the stock solution
+        return None
+
+
 class _Growing:
     """Landmark arrays that grow by doubling (no per-frame Python objects kept for long videos)."""
 
@@ -517,6 +565,8 @@ def _read(
         raise DataError(f"unreadable video: no valid frame rate in the container ({fps})", file=path)
 
     if model == "holistic":
+        est = _holistic_without_face(mp, model_complexity, min_detection_confidence, min_tracking_confidence)
+    if model == "holistic" and est is None:
         est = mp.solutions.holistic.Holistic(
             static_image_mode=False,
             model_complexity=model_complexity,
@@ -525,6 +575,7 @@ def _read(
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
         )
+    if model == "holistic":
         layout, V = "mediapipe75", 75
     else:
         est = mp.solutions.pose.Pose(
@@ -536,12 +587,14 @@ def _read(
         )
         layout, V = "mediapipe33", 33
 
+    face_less = model == "holistic" and not isinstance(est, mp.solutions.holistic.Holistic)
     reader = FrameReader(cap, cv2, fps=fps, n_expected=n_expected, pose_fps=pose_fps, max_side=max_side,
                          max_frames=max_frames, thread=reader_thread, queue_size=queue_size)  # fmt: skip
     buf = _Growing(V, n_expected + 1 if n_expected else 1024)
     pose_wall = pose_cpu = lm_wall = 0.0
     n_done = 0
     next_report = 0.0
+    last_ts = -1
     h, w = height, width
     try:
         for idx, rgb in reader:
@@ -551,6 +604,12 @@ def _read(
             if rgb is not None:
                 if not (h and w) and reader.size is not None:
                     h, w = reader.size
+                if _REAL_TIMESTAMPS and isinstance(getattr(est, "_simulated_timestamp", None), int):
+                    # the legacy API stamps every call 33.3 ms after the previous one; MediaPipe's landmark
+                    # smoothing filters are time-based, so give them the frame's real time instead
+                    ts = int(round(idx * 1e6 / fps))
+                    est._simulated_timestamp = max(ts, last_ts + 1) - _MP_STEP_US
+                    last_ts = max(ts, last_ts + 1)
                 t0, c0 = time.perf_counter(), time.process_time()
                 res = est.process(rgb)
                 t1, c1 = time.perf_counter(), time.process_time()
@@ -601,6 +660,7 @@ def _read(
     tm = reader.timings
     wall = time.perf_counter() - wall0
     detector = f"mediapipe {getattr(mp, '__version__', '?')} {model} (model_complexity={model_complexity}"
+    detector += ", no face mesh" if face_less else ""
     detector += f", pose_fps={pose_fps:g}" if pose_fps is not None else ", every frame"
     detector += f", max_side={max_side})" if max_side is not None else ", original size)"
     if cap_size is None:

@@ -239,7 +239,7 @@ def test_skipping_and_scaling_stay_close_to_every_frame_at_full_size(carphone_fu
     seen = (ref.confidence >= 0.5) & (fast.confidence > 0)
     assert seen.sum() >= 0.9 * (ref.confidence >= 0.5).sum()
     err = np.linalg.norm(ref.coords - fast.coords, axis=-1)[seen]
-    assert np.median(err) < 4.0, np.median(err)  # pixels, in a 176x144 frame
+    assert np.median(err) < 2.0, np.median(err)  # pixels, in a 176x144 frame (measured: 0.85)
     assert (fast.valid.any(1)).mean() > 0.95
 
 
@@ -255,3 +255,19 @@ def test_cli_passes_the_video_options_and_records_them(tmp_path, checkpoint_dir,
     assert v["pose_fps"] == 12.0 and v["max_side"] is None and v["reader_thread"] is False
     assert 48 <= v["pose_frames"] <= 49 and set(v["cpu_s"]) == {"decode", "convert", "pose", "total"}
     assert "pose_fps=12" in meta["input"]["detector"]
+
+
+@needs_video
+@needs_clip
+def test_holistic_without_the_face_mesh_gives_the_same_landmarks(monkeypatch):
+    import mgreason.transcribe.video as video
+
+    kw = dict(model="holistic", pose_fps=10, max_frames=45, reader_thread=False)
+    lean = video.read_video(shipped_clip(), **kw)
+    assert "no face mesh" in lean.meta["detector"]
+    monkeypatch.setattr(video, "_holistic_without_face", lambda *a: None)  # the stock mp.solutions.holistic
+    stock = video.read_video(shipped_clip(), **kw)
+    assert "no face mesh" not in stock.meta["detector"]
+    assert lean.valid[:, :33].any() and lean.layout == stock.layout == "mediapipe75"
+    np.testing.assert_array_equal(lean.confidence, stock.confidence)
+    np.testing.assert_array_equal(lean.coords, stock.coords)
