@@ -42,7 +42,7 @@ def main() -> None:
           f"in {time.perf_counter() - w:.2f} s wall / {time.process_time() - c:.2f} s CPU")
 
     try:
-        from test_synth_separability import nearest_centroid_accuracy
+        from test_separability import nearest_centroid_accuracy
     except ImportError:  # tests not shipped
         return
     acc = nearest_centroid_accuracy(cs)

@@ -111,7 +111,7 @@ def test_unknown_subjects_need_the_labels_csv(release, tmp_path, monkeypatch, ca
 
 
 def test_smg_release(tmp_path):
-    from tests.skeleton.test_skeleton_io_smg import _sample
+    from tests.skeleton.test_io_smg import _sample
 
     for n in (1, 2, 3, 4, 5):
         _sample(tmp_path / "smg", n, T=60)

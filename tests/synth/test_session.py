@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from synth_test_utils import head_center, shoulder_width
+from .geometry import head_center, shoulder_width
 from mgreason.errors import DataError
 from mgreason.skeleton.sequence import SkeletonSequence
 from mgreason.synth import generate_session

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synth_test_utils import head_center, shoulder_width
+from .geometry import head_center, shoulder_width
 from mgreason.errors import DataError
 from mgreason.skeleton.io_pyskl import annotation_to_sequence, read_pyskl
 from mgreason.synth import GeneratorConfig, generate_clips, resolve_classes, supported_raw_ids
