@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
 from rich.console import Console
 
-from mgreason.errors import MGReasonError
+from mgreason.errors import MGReasonError, printable
 
 app = typer.Typer(
     add_completion=False,
@@ -134,10 +135,27 @@ def validate(paths: List[Path] = typer.Argument(..., help="scenario YAML files o
             files.append(p)
     if not files:
         raise MGReasonError("no scenario files found", file=", ".join(map(str, paths)))
-    for f in files:
-        sc = load_scenario(f)
+    if len(files) == 1:
+        sc = load_scenario(files[0])
         reqs = build_requests(sc)
+        print(f"ok  {files[0]}  ({sc.id} v{sc.spec.version}: {len(sc.items)} items, {len(sc.conditions)} conditions, {len(reqs)} prompts)")
+        return
+    # several files: check every one (one error line each), then a summary; exit 2 if any failed
+    from rich.markup import escape
+
+    failed = 0
+    for f in files:
+        try:
+            sc = load_scenario(f)
+            reqs = build_requests(sc)
+        except MGReasonError as e:
+            failed += 1
+            console.print(f"[red]error:[/] {escape(printable(str(e)))}", highlight=False, soft_wrap=True)
+            continue
         print(f"ok  {f}  ({sc.id} v{sc.spec.version}: {len(sc.items)} items, {len(sc.conditions)} conditions, {len(reqs)} prompts)")
+    print(f"{len(files)} scenario files: {len(files) - failed} valid" + (f", {failed} invalid" if failed else ""))
+    if failed:
+        raise typer.Exit(2)
 
 
 @app.command("show-prompt")
@@ -261,6 +279,9 @@ def _install_output_checks(typer_app: typer.Typer, prefix: str = "") -> None:
 _install_output_checks(app)
 
 
+_default_showwarning = warnings.showwarning
+
+
 def _interrupted() -> None:
     from rich.markup import escape
 
@@ -270,7 +291,19 @@ def _interrupted() -> None:
     sys.exit(130)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    from rich.markup import escape
+
+    from mgreason.errors import MGReasonWarning
+
+    if issubclass(category, MGReasonWarning):
+        console.print(f"[yellow]warning:[/] {escape(printable(str(message)))}", highlight=False, soft_wrap=True)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
 def main() -> None:
+    warnings.showwarning = _show_warning
     try:
         # standalone_mode=False: Typer *returns* an exit code instead of exiting — 130 when Ctrl-C
         # interrupted a command (it catches the KeyboardInterrupt itself), or the code of a
@@ -280,7 +313,7 @@ def main() -> None:
         from rich.markup import escape
 
         # escaped: a path or an item id such as "a[1]" or "[/x]" is text, not Rich markup
-        console.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(printable(str(e)))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:  # outside a command (while the CLI itself loads)
         _interrupted()

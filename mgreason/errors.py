@@ -59,3 +59,15 @@ def set_interrupt_note(note: Optional[str]) -> None:
 
 def interrupt_note() -> str:
     return _interrupt_note[0]
+
+
+class MGReasonWarning(UserWarning):
+    """Something suspicious in user input that is allowed: the CLI prints ``warning: <message>``."""
+
+
+def printable(text: str) -> str:
+    """``text`` safe for one terminal line: control characters (ANSI escape sequences from an item
+    id, a newline in a file name...) are shown escaped, as ``\\x1b`` or ``\\n``, never sent raw."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

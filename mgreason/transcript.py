@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from mgreason.fileio import atomic_write_text
 
@@ -24,11 +24,13 @@ class MGEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    start_s: float = Field(ge=0, description="start time in seconds from the start of the recording")
-    end_s: float = Field(ge=0, description="end time in seconds")
+    start_s: float = Field(ge=0, allow_inf_nan=False, description="start time in seconds from the start of the recording")
+    end_s: float = Field(ge=0, allow_inf_nan=False, description="end time in seconds")
     label: str = Field(min_length=1, description="canonical class name (see mgreason.taxonomy)")
     label_id: Optional[int] = Field(default=None, ge=0, description="0-based class index in the taxonomy")
-    confidence: float = Field(default=1.0, ge=0.0, le=1.0, description="detector confidence; 1.0 for annotations")
+    confidence: float = Field(
+        default=1.0, ge=0.0, le=1.0, allow_inf_nan=False, description="detector confidence; 1.0 for annotations"
+    )
     source: Source = "annotation"
 
     @model_validator(mode="after")
@@ -48,26 +50,46 @@ class Transcript(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1)
-    fps: Optional[float] = Field(default=None, gt=0, description="frame rate of the source recording")
-    duration_s: Optional[float] = Field(default=None, ge=0, description="length of the recording in seconds")
+    fps: Optional[float] = Field(default=None, gt=0, allow_inf_nan=False, description="frame rate of the source recording")
+    duration_s: Optional[float] = Field(
+        default=None, ge=0, allow_inf_nan=False, description="length of the recording in seconds"
+    )
     layout: Optional[str] = Field(default=None, description="skeleton joint layout of the source, e.g. imigue22")
     taxonomy: Optional[str] = Field(default=None, description="class taxonomy of the labels, e.g. imigue")
     events: list[MGEvent] = Field(default_factory=list)
 
     @field_validator("events")
     @classmethod
-    def _sort(cls, events: list[MGEvent]) -> list[MGEvent]:
+    def _inside_duration_then_sort(cls, events: list[MGEvent], info: ValidationInfo) -> list[MGEvent]:
+        # checked in the file's order, so the index is the one the user sees in the file
+        duration = info.data.get("duration_s")
+        if duration is not None:
+            for i, e in enumerate(events):
+                if e.end_s > duration + 1e-6:
+                    raise ValueError(
+                        f"events[{i}] ends at {e.end_s:.3f}s, after the recording's duration_s={duration:.3f}s"
+                    )
         return sorted(events, key=lambda e: (e.start_s, e.end_s, e.label))
 
-    @model_validator(mode="after")
-    def _inside_duration(self) -> "Transcript":
-        if self.duration_s is not None:
-            for i, e in enumerate(self.events):
-                if e.end_s > self.duration_s + 1e-6:
-                    raise ValueError(
-                        f"events[{i}] ends at {e.end_s:.3f}s, after the recording's duration_s={self.duration_s:.3f}s"
-                    )
-        return self
+    def label_problems(self) -> list[str]:
+        """What is wrong with the transcript's taxonomy and labels: an unknown taxonomy, or event
+        labels that are no class of it (by canonical name or short alias). Without a ``taxonomy``,
+        a label must be a class of some known taxonomy. Empty when everything is known."""
+        from mgreason.taxonomy import TAXONOMIES, get_taxonomy
+
+        if self.taxonomy is not None:
+            try:
+                taxonomies = [get_taxonomy(self.taxonomy)]
+            except KeyError:
+                return [f"unknown taxonomy {self.taxonomy!r} (known: {', '.join(TAXONOMIES)})"]
+        else:
+            taxonomies = list(TAXONOMIES.values())
+        unknown = sorted({e.label for e in self.events if not any(e.label in t for t in taxonomies)})
+        if not unknown:
+            return []
+        where = f"the {taxonomies[0].name} taxonomy" if self.taxonomy is not None else "any known taxonomy"
+        shown = ", ".join(repr(u) for u in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        return [f"gesture label{'s' if len(unknown) > 1 else ''} {shown} not in {where}"]
 
     # ---- I/O -------------------------------------------------------------
     @classmethod

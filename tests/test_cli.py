@@ -85,16 +85,17 @@ def test_validate_a_directory(cli, tmp_path):
     res = cli("validate", tmp_path / "sc")
     assert res.code == 0, res.err
     lines = res.out.strip().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].startswith("ok  ") and "a.yaml" in lines[0] and "6 items, 4 conditions, 24 prompts" in lines[0]
     assert "b.yml" in lines[1] and "second v1: 6 items, 2 conditions, 12 prompts" in lines[1]
+    assert lines[2] == "2 scenario files: 2 valid"
 
 
 def test_validate_files_and_directories_together(cli, tmp_path):
     a = write_scenario(tmp_path / "one")
     write_scenario(tmp_path / "two")
     res = cli("validate", a, tmp_path / "two")
-    assert res.code == 0 and len(res.out.strip().splitlines()) == 2
+    assert res.code == 0 and len(res.out.strip().splitlines()) == 3
 
 
 def test_validate_reports_a_bad_scenario_in_a_directory(cli, tmp_path):
@@ -103,6 +104,18 @@ def test_validate_reports_a_bad_scenario_in_a_directory(cli, tmp_path):
     res = cli("validate", tmp_path / "sc")
     assert_one_line_error(res, "b.yaml", "bogus", "unknown field")
     assert "a.yaml" in res.out
+
+
+def test_validate_checks_every_file_and_summarises(cli, tmp_path):
+    write_scenario(tmp_path / "sc", name="a.yaml", spec={"bogus": True})
+    write_scenario(tmp_path / "sc", name="b.yaml")
+    write_scenario(tmp_path / "sc", name="c.yaml", spec={"prompts": {"user": "prompts/c.j2"}})
+    (tmp_path / "sc" / "prompts" / "c.j2").write_text("{{ 1 / 0 }}")
+    res = cli("validate", tmp_path / "sc")
+    assert res.code == 2 and "Traceback" not in res.err
+    errs = res.err.strip().splitlines()
+    assert len(errs) == 2 and "a.yaml" in errs[0] and "bogus" in errs[0] and "c.j2" in errs[1] and "ZeroDivision" in errs[1]
+    assert "b.yaml" in res.out and res.out.strip().splitlines()[-1] == "3 scenario files: 1 valid, 2 invalid"
 
 
 def test_validate_renders_every_prompt(cli, tmp_path):

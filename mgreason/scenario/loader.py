@@ -92,6 +92,59 @@ def _drop_nulls(value: Any) -> Any:
     return value
 
 
+def _no_items(items_path: Path) -> ScenarioError:
+    return ScenarioError("the items file has no items", file=items_path, field="items")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (write a finite number, or leave the field out)")
+
+
+def _precheck(items_path: Path, fmt: str, data: bytes) -> None:
+    """What ``datasets`` reports badly, checked on the bytes first: an empty file ("no items"
+    instead of StopIteration), and a JSON / JSONL syntax error with the file's own line number."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"not UTF-8 text (byte {e.start})", file=items_path) from None
+    if not text.strip():
+        raise _no_items(items_path)
+    if fmt == "jsonl":
+        n = 0
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line, parse_constant=_refuse_constant)
+            except json.JSONDecodeError as e:
+                raise ScenarioError(f"line {lineno}, column {e.colno}: invalid JSON: {e.msg}", file=items_path) from None
+            except ValueError as e:  # NaN / Infinity: not JSON, and read as null by datasets
+                raise ScenarioError(f"line {lineno}: invalid JSON: {e}", file=items_path) from None
+            if not isinstance(obj, dict):
+                raise ScenarioError(f"line {lineno}: an item must be a JSON object", file=items_path) from None
+            n += 1
+        if n == 0:
+            raise _no_items(items_path)
+    elif fmt == "json":
+        try:
+            obj = json.loads(text, parse_constant=_refuse_constant)
+        except json.JSONDecodeError as e:
+            raise ScenarioError(f"line {e.lineno}, column {e.colno}: invalid JSON: {e.msg}", file=items_path) from None
+        except ValueError as e:
+            raise ScenarioError(f"invalid JSON: {e}", file=items_path) from None
+        if obj == [] or obj == {}:
+            raise _no_items(items_path)
+        if isinstance(obj, list):
+            for k, it in enumerate(obj):
+                if not isinstance(it, dict):
+                    raise ScenarioError(f"item #{k + 1}: an item must be a JSON object", file=items_path)
+    elif fmt == "csv":
+        rows = csv.reader(text.splitlines())
+        next(rows, None)  # header
+        if not any(any(cell.strip() for cell in row) for row in rows):
+            raise _no_items(items_path)
+
+
 def _load_rows(spec: ScenarioSpec, scenario_path: Path) -> tuple[list[dict[str, Any]], Optional[Path]]:
     if spec.items.inline is not None:
         return [dict(r) for r in spec.items.inline], None
@@ -110,6 +163,11 @@ def _load_rows(spec: ScenarioSpec, scenario_path: Path) -> tuple[list[dict[str, 
             file=scenario_path,
             field="items.format",
         )
+    try:
+        data = items_path.read_bytes()
+    except OSError as e:
+        raise ScenarioError(f"cannot read: {e.strerror or e}", file=items_path) from None
+    _precheck(items_path, fmt, data)
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
@@ -127,13 +185,22 @@ def _load_rows(spec: ScenarioSpec, scenario_path: Path) -> tuple[list[dict[str, 
             with items_path.open(newline="", encoding="utf-8-sig") as f:
                 header = next(csv.reader(f), [])
             kwargs = {"features": datasets.Features({c: datasets.Value("string") for c in header}), "na_filter": False}
-        ds = datasets.load_dataset(builder, data_files=str(items_path), split="train", **kwargs)
+        # datasets' cache identifies a local file by path, size and modification time: a file
+        # edited with the same size and a restored mtime (cp -p, rsync, tar) would give the old
+        # items while scenario_sha256 hashes the new bytes. A cache directory per content hash
+        # makes every load match the bytes hashed.
+        cache_dir = Path(datasets.config.HF_DATASETS_CACHE) / "mgreason-items" / hashlib.sha256(data).hexdigest()[:32]
+        ds = datasets.load_dataset(
+            builder, data_files=str(items_path), split="train", cache_dir=str(cache_dir), **kwargs
+        )
         rows = [_drop_nulls(r) for r in ds.to_list()]
     except Exception as e:  # datasets wraps parse errors in many types
         while e.__cause__ is not None and str(e.__cause__).strip():
             e = e.__cause__  # type: ignore[assignment]
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ScenarioError(f"cannot read items ({fmt}): {msg}", file=items_path) from None
+    if not rows:
+        raise _no_items(items_path)
     return rows, items_path
 
 
@@ -168,6 +235,24 @@ def _parse_transcript(
         ) from None
     except (json.JSONDecodeError, OSError) as e:
         raise ScenarioError(f"invalid transcript: {e}", file=where, field=f"item {item_id}: {column}") from None
+
+
+def _check_labels(transcript: Transcript, spec: ScenarioSpec, where: Path, item_id: str) -> None:
+    """An unknown taxonomy or gesture label would reach the prompt as text: refuse it (``strict``,
+    the default) or warn (``warn``); ``transcripts.labels: any`` allows free-text labels."""
+    problems = transcript.label_problems()
+    if not problems:
+        return
+    field = f"item {item_id}: {spec.items.fields.transcript}"
+    if spec.transcripts.labels == "strict":
+        raise ScenarioError(
+            f"{problems[0]} (transcripts.labels: warn or any to allow them)", file=where, field=field
+        )
+    import warnings
+
+    from mgreason.errors import MGReasonWarning
+
+    warnings.warn(MGReasonWarning(f"{where}: {field}: {problems[0]}"), stacklevel=2)
 
 
 def _hash_files(paths: list[Path], extra: bytes = b"") -> str:
@@ -222,6 +307,8 @@ def load_scenario(path: str | Path) -> Scenario:
         transcript = None
         if fmap.transcript is not None:
             transcript = _parse_transcript(row.get(fmap.transcript), spec, where, item_id, tbase)
+        if transcript is not None and spec.transcripts.labels != "any":
+            _check_labels(transcript, spec, where, item_id)
         if transcript is None and needs_transcript:
             raise ScenarioError(
                 f"item has no transcript, but conditions {', '.join(c.name for c in conditions if c.evidence != 'none')} "

@@ -70,6 +70,12 @@ class TranscriptsSpec(_Strict):
     show_confidence: Optional[bool] = Field(
         default=None, description="show detector confidence in the timeline (default: only for recognizer output)"
     )
+    labels: Literal["strict", "warn", "any"] = Field(
+        default="strict",
+        description="strict: a transcript's taxonomy must be known (imigue, smg, ma52) and every event label one of "
+        "its classes (name or short alias; without a taxonomy, a class of some known taxonomy), else the scenario is "
+        "refused; warn: the same check, a warning only; any: free-text labels",
+    )
 
 
 class ConditionSpec(_Strict):

@@ -295,8 +295,8 @@ def test_missing_template_file(tmp_path, which):
 def test_unreadable_jsonl_names_the_items_file_and_the_cause(tmp_path):
     path = write_scenario(tmp_path)
     items_path = tmp_path / "data" / "items.jsonl"
-    items_path.write_text(items_path.read_text() + "{not json\n")
-    with pytest.raises(ScenarioError, match=r"cannot read items \(jsonl\): .*JSON") as e:
+    items_path.write_text(items_path.read_text() + "{not json\n")  # the 7th line of the file
+    with pytest.raises(ScenarioError, match=r"items.jsonl: line 7, column 2: invalid JSON") as e:
         load_scenario(path)
     assert e.value.file == str(items_path)
     assert "\n" not in str(e.value)
