@@ -141,6 +141,8 @@ def _as_sequence(
         a = a[person]
         if score is not None and np.ndim(score) == 3:
             score = np.asarray(score)[person]
+    elif person != 0:
+        raise DataError(f"the array holds 1 person (shape {a.shape}), asked for --person {person}", file=path)
     if a.ndim != 3:
         raise DataError(f"keypoints must be (T, V, C) or (M, T, V, C), got shape {a.shape}", file=path)
     T, V, C = a.shape
@@ -216,6 +218,13 @@ def load_array(path: str | Path, *, layout: Optional[str] = None, fps: Optional[
         raise
     except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as e:
         raise DataError(f"cannot read keypoint array: {e}", file=path) from None
+    except Exception as e:  # zlib.error from a corrupt member, ...: a bad file is one line, never a traceback
+        raise DataError(f"cannot read keypoint array: {_describe(e)}", file=path) from None
+
+
+def _describe(e: BaseException) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__module__.split('.')[0]}.{type(e).__name__}: {text}".replace("builtins.", "").rstrip(": ")
 
 
 def _load_pyskl(path: Path, entry: Optional[str], layout: Optional[str], fps: Optional[float], person: int) -> tuple[SkeletonSequence, str]:
@@ -263,8 +272,36 @@ def load_input(
     if fps is not None and not (np.isfinite(fps) and fps > 0):
         raise DataError(f"fps must be positive, got {fps}", field="--fps")
     kind = input_kind(path)
+    try:
+        return _load_input(path, kind, fps, layout, entry, person, video_model, max_frames, progress)
+    except (DataError, KeyboardInterrupt):
+        raise
+    except MemoryError:
+        raise DataError(f"not enough memory to read this {kind} input", file=path) from None
+    except Exception as e:  # every decoding error of every input format: one line naming the file
+        raise DataError(f"cannot read {kind} input: {_describe(e)}", file=path) from None
+
+
+def _load_input(
+    path: Path,
+    kind: str,
+    fps: Optional[float],
+    layout: Optional[str],
+    entry: Optional[str],
+    person: int,
+    video_model: str,
+    max_frames: Optional[int],
+    progress: Optional[Progress],
+) -> LoadedInput:
     notes: list[str] = []
     rid = path.name if path.is_dir() else path.stem
+    if person != 0 and kind in ("openpose", "video"):
+        raise DataError(
+            f"--person applies to multi-person arrays and PYSKL entries; {kind} input is read as one person "
+            "(the most prominent one, tracked through the recording)",
+            file=path,
+            field="--person",
+        )
     if kind == "openpose":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unreadable files are reported as gaps instead
