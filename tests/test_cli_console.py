@@ -1,0 +1,21 @@
+"""The CLI's stderr in non-TTY output (logs, pipes, CI): never hard-wrapped at 80 columns, so a long
+path stays on one line and can be copied (issue 15)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def test_long_error_line_is_not_wrapped_when_stderr_is_a_pipe(tmp_path):
+    deep = tmp_path / ("a-rather-long-directory-name-" * 4) / ("another-long-segment-" * 4)
+    deep.mkdir(parents=True)
+    missing = deep / "scenario-that-does-not-exist.yaml"
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    p = subprocess.run(
+        [sys.executable, "-m", "mgreason.cli", "validate", str(missing)], capture_output=True, text=True, env=env
+    )
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(missing) in lines[0] and len(lines[0]) > 200, p.stderr
