@@ -50,6 +50,8 @@ class SynthDataConfig(_Strict):
     background_clips: Optional[int] = Field(None, ge=1, description="idle clips in all (default: clips_per_class)")
     noise: float = Field(1.0, ge=0, description="generator tracker noise / dropout level")
     amplitude: float = Field(1.0, gt=0, description="generator gesture amplitude factor")
+    still: float = Field(0.0, ge=0, le=1, description="generator tracker holds still while the body does (0 = off)")
+    jitter: float = Field(1.0, ge=0, le=5, description="generator white tracker-jitter factor")
     seed: int = 0
 
     @model_validator(mode="after")
@@ -124,6 +126,10 @@ class DataConfig(_Strict):
     time_split: Optional[TimeSplitConfig] = Field(None, description="split one recording by time instead of by subject")
     background: RealBackgroundConfig = Field(default_factory=RealBackgroundConfig)
     smg_coords: Literal["world", "pixel"] = Field("world", description="SMG: 3D world or 2D pixel coordinates")
+    repeat_train: int = Field(1, ge=1, le=100, description="real data: each training clip is seen this many times per epoch")
+    mix_synth: Optional[SynthDataConfig] = Field(
+        None, description="real data: add the training clips of this synthetic set (keeps the classes real data lack)"
+    )
     taxonomy: str = Field("imigue", description="class names for integer labels of real data")
     min_confidence: float = Field(0.0, ge=0, le=1)
     max_clips: Optional[int] = Field(None, ge=1, description="use at most this many clips per split (smoke tests)")
@@ -273,6 +279,15 @@ class TrainConfig(_Strict):
         None,
         description="fine-tune: start from this checkpoint directory ('tiny-synth' = the bundled one); its architecture "
         "and class list are kept (clips of classes it does not know are left out)",
+    )
+    tune_segmentation: bool = Field(
+        False, description="after training, choose the checkpoint's segmentation thresholds on the val time span"
+    )
+    calibrate: bool = Field(
+        False, description="after training, fit a temperature on the validation clips (ECE before/after in the checkpoint)"
+    )
+    coarse_below: float = Field(
+        0.0, ge=0, le=1, description="events less confident than this carry their body-region group (0 = never)"
     )
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)

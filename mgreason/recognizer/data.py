@@ -70,6 +70,8 @@ class DataBundle:
     coord_channels: int
     description: dict[str, Any] = field(default_factory=dict)
     val: list[Clip] = field(default_factory=list)  # picks the best epoch when not empty
+    # long validation recordings with their ground truth (time-split real data): segmentation tuning
+    val_recordings: list[tuple[SkeletonSequence, Any]] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
@@ -151,6 +153,10 @@ def load_data(cfg: TrainConfig) -> DataBundle:
         bundle = synth_data(d, cfg.seed)
     else:
         bundle = real_data(d, cfg.seed)
+    if d.source != "synth" and d.repeat_train > 1:
+        bundle.train = [c for c in bundle.train for _ in range(d.repeat_train)]
+    if d.source != "synth" and d.mix_synth is not None:
+        _mix_synth(bundle, d, cfg.seed)
     bundle.train = _subsample(bundle.train, d.max_clips, cfg.seed)
     bundle.test = _subsample(bundle.test, d.max_clips, cfg.seed + 1)
     bundle.val = _subsample(bundle.val, d.max_clips, cfg.seed + 2)
@@ -160,6 +166,23 @@ def load_data(cfg: TrainConfig) -> DataBundle:
         raise DataError("the test split is empty", field="data")
     bundle.description.update(n_train=len(bundle.train), n_val=len(bundle.val), n_test=len(bundle.test))
     return bundle
+
+
+def _mix_synth(bundle: DataBundle, d: DataConfig, seed: int) -> None:
+    """Add the training clips of a synthetic set to real training data (labels matched by name)."""
+    if bundle.coord_channels != 2:
+        raise DataError("data.mix_synth needs 2D real data (the generator makes 2D skeletons)", field="data.mix_synth")
+    sd = d.model_copy(update={"source": "synth", "synth": d.mix_synth})
+    sb = synth_data(sd, seed)
+    pos = {n: i for i, n in enumerate(bundle.labels)}
+    added = 0
+    for c in sb.train:
+        name = sb.labels[c.label]
+        if name in pos:
+            bundle.train.append(c.with_(label=pos[name], meta=dict(c.meta, synthetic=True)))
+            added += 1
+    bundle.description["mix_synth"] = {"clips": added, **{k: v for k, v in sb.description.items() if k in (
+        "seed", "subjects", "clips_per_class", "background_clips", "noise", "still", "jitter")}}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- synthetic
@@ -190,7 +213,7 @@ def synth_data(data: DataConfig, seed: int = 0) -> DataBundle:
     from mgreason.taxonomy import IMIGUE
 
     sc: SynthDataConfig = data.synth
-    gcfg = GeneratorConfig(fps=data.fps, noise=sc.noise, amplitude=sc.amplitude)
+    gcfg = GeneratorConfig(fps=data.fps, noise=sc.noise, amplitude=sc.amplitude, still=sc.still, jitter=sc.jitter)
     cs = generate_clips(
         sc.clips_per_class,
         classes=sc.classes,
@@ -250,6 +273,8 @@ def synth_data(data: DataConfig, seed: int = 0) -> DataBundle:
         "background_clips": n_bg,
         "noise": sc.noise,
         "amplitude": sc.amplitude,
+        "still": sc.still,
+        "jitter": sc.jitter,
         "classes": labels,
         "imigue_raw_ids": [int(r) for r in raws] + ([None] if sc.background else []),
         "split": "held-out synthetic subjects",
@@ -267,7 +292,10 @@ def _video_id(frame_dir: str) -> Optional[int]:
 
 
 def _imigue_videos(labels_csv: Path) -> list[Any]:
-    from mgreason.skeleton.labels import read_imigue_videos
+    try:
+        from mgreason.datasets.imigue_labels import read_imigue_videos
+    except ImportError:  # the reader's former home (it moved to mgreason.datasets during issue 16)
+        from mgreason.skeleton.labels import read_imigue_videos  # type: ignore[attr-defined,no-redef]
 
     if not Path(labels_csv).is_file():
         raise DataError("iMiGUE label CSV not found (set data.labels_csv to your copy of labels_20200831.csv)",
@@ -534,6 +562,14 @@ def recordings_data(data: DataConfig, recs: list[Recording], taxonomy: str, seed
                 for n in ([name] if not (ts is not None and ts.test is None and name == "val") else ["val", "test"]):
                     buckets[n].append(clip)
                 n_bg += 1
+    val_recs = []
+    if ts is not None and ts.val is not None:
+        for r in recs:
+            a, b = ts.val
+            gt_events = [e for e in (r.transcript.events if r.transcript is not None else [])
+                         if a - 1e-6 <= e.start_s and e.end_s <= b + 1e-6]  # fmt: skip
+            if r.transcript is not None:
+                val_recs.append((r.sequence.slice_time(a, b), r.transcript.model_copy(update={"events": gt_events})))
     coord_channels = int(recs[0].sequence.num_channels)
     desc = {
         "source": data.source,
@@ -547,7 +583,7 @@ def recordings_data(data: DataConfig, recs: list[Recording], taxonomy: str, seed
         "subjects_train": sorted({r.subject for i, r in enumerate(recs) if r.subject is not None and rec_split.get(i) == "train"}),
         "subjects_test": sorted({r.subject for i, r in enumerate(recs) if r.subject is not None and rec_split.get(i) == "test"}),
     }
-    return DataBundle(buckets["train"], buckets["test"], labels, coord_channels, desc, buckets["val"])
+    return DataBundle(buckets["train"], buckets["test"], labels, coord_channels, desc, buckets["val"], val_recs)
 
 
 def real_data(data: DataConfig, seed: int = 0) -> DataBundle:

@@ -195,7 +195,7 @@ def _from_checkpoint(
         return out
 
     new = DataBundle(relabel(data.train), relabel(data.test), ck_labels, data.coord_channels, dict(data.description),
-                     relabel(data.val))  # fmt: skip
+                     relabel(data.val), data.val_recordings)  # fmt: skip
     new.description.update(init_checkpoint=str(path), classes=ck_labels, left_out_unknown_classes=left_out,
                            n_train=len(new.train), n_val=len(new.val), n_test=len(new.test))  # fmt: skip
     if left_out:
@@ -203,6 +203,70 @@ def _from_checkpoint(
     if not new.train:
         raise MGReasonError("no training clip of a class the checkpoint knows", field="init_checkpoint")
     return new, arch, {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def finish_checkpoint(
+    checkpoint: Path,
+    data: DataBundle,
+    log: Callable[[str], None],
+    *,
+    tune: bool = True,
+    calibration: Optional[dict[str, Any]] = None,
+    coarse_below: float = 0.0,
+) -> dict[str, Any]:
+    """Write the checkpoint's event-level settings into its config.json: segmentation thresholds chosen on
+    the validation recordings (time-split real data; never on the recordings a result is reported on),
+    the calibration temperature (``calibration``) and the coarse-fallback threshold."""
+    from dataclasses import replace
+
+    from mgreason.fileio import atomic_write_text
+    from mgreason.recognizer.checkpoint import CONFIG, read_checkpoint_config
+    from mgreason.recognizer.inference import Recognizer
+    from mgreason.transcribe.segments import SegmentParams
+    from mgreason.transcribe.tuning import (
+        ScoredRecording,
+        TuneResult,
+        checkpoint_segmentation,
+        tune_segmentation,
+        write_checkpoint_segmentation,
+    )
+
+    rec = Recognizer.load(checkpoint)
+    start = checkpoint_segmentation(rec.config)
+    if calibration is not None:
+        start = replace(start, temperature=float(calibration["temperature"]))
+    result: Optional[TuneResult] = None
+    tuned_on: dict[str, Any] = {"description": "library defaults (nothing to tune on)"}
+    if tune and data.val_recordings:
+        scored = []
+        for seq, gt in data.val_recordings:
+            from mgreason.transcribe.pipeline import transcribe_sequence
+
+            res = transcribe_sequence(rec, seq, id=str(gt.id))
+            scored.append(ScoredRecording(str(gt.id), res.scores.probs, seq.fps, gt, res.mask,
+                                          float(seq.meta.get("start_s", 0.0))))  # fmt: skip
+        if any(r.gt.events for r in scored):
+            result = tune_segmentation(scored, list(rec.labels), background=rec.background_index, start=start)
+            tuned_on = {
+                "recordings": [r.id for r in scored],
+                "events": sum(len(r.gt.events) for r in scored),
+                "description": f"validation span ({data.description.get('split')}) of {data.description.get('recordings')}",
+            }
+            log(f"segmentation tuned on the validation span: F1@0.3 {result.start_score:.3f} -> {result.score:.3f}")
+    elif tune:
+        log("tune_segmentation: no validation recording (needs data.time_split with a val span); skipped")
+    params: SegmentParams = replace(result.params if result is not None else start, coarse_below=float(coarse_below))
+    if calibration is not None:
+        params = replace(params, temperature=float(calibration["temperature"]))
+    if result is not None:
+        write_checkpoint_segmentation(checkpoint, replace(result, params=params), tuned_on)
+    cfg = read_checkpoint_config(checkpoint)
+    if result is None:
+        cfg["segmentation"] = {"params": params.to_dict(), "objective": None, "tuned_on": tuned_on}
+    if calibration is not None:
+        cfg["calibration"] = calibration
+    atomic_write_text(checkpoint / CONFIG, json.dumps(cfg, indent=2) + "\n")
+    return cfg
 
 
 def _lr_factor(step: int, total: int, warmup: int) -> float:
@@ -400,6 +464,18 @@ def train(
         warning = gate_collapse_warning(best_eval.gate_per_class) if best_eval is not None else None
         if warning:
             log(f"warning: {warning}")
+    calibration = None
+    if save and cfg.calibrate and best_state is not None and has_val:
+        ev_cal = evaluate(model, sel_loader, labels, device, amp, keep_probs=True)
+        from mgreason.recognizer.calibration import calibration_report
+
+        calibration = calibration_report(ev_cal.probs, np.array([c.label for c in data.val]))
+        calibration["split"] = "val"
+        log(f"temperature {calibration['temperature']:.3f} on {calibration['n']} val clips: ECE "
+            f"{calibration['ece_before']:.3f} -> {calibration['ece_after']:.3f}")  # fmt: skip
+    if save and best_state is not None and (cfg.tune_segmentation or calibration is not None or cfg.coarse_below > 0):
+        finish_checkpoint(out_dir / "best", data, log, tune=cfg.tune_segmentation, calibration=calibration,
+                          coarse_below=cfg.coarse_below)  # fmt: skip
     seconds = time.time() - t_start
     return TrainResult(
         out_dir=out_dir,

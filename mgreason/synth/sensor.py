@@ -5,7 +5,8 @@
 * Tracker: per-joint confidence (lower for fingertips, hidden hands, far ear when the
   head turns, motion blur, hands near the face), jitter that grows as confidence
   drops, bursts of missing joints and whole hands, joints outside the image lost,
-  rare fingertip outliers and left/right hand swaps.
+  rare fingertip outliers and left/right hand swaps; optionally (``still``) keypoints that stand still
+  while the body does, as real OpenPose output does.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ class SensorConfig:
     img_shape: tuple[int, int] = (720, 1280)  # (H, W)
     drift: bool = True  # slow camera drift
     cut_every_s: float = 0.0  # mean time between camera cuts (0 = none)
+    # Real OpenPose output stands still when the body does (iMiGUE video 298: in about half of the frames
+    # the body keypoints move less than 0.3 px; see benchmarks/results/sim2real.md). ``still`` > 0 holds
+    # every reported joint until its true position has moved ``still * 0.02`` shoulder widths since the
+    # last report. 0 = the original always-jittering tracker.
+    still: float = 0.0
+    jitter: float = 1.0  # scales the white frame-to-frame jitter (on top of ``level``)
 
 
 @dataclass
@@ -133,6 +140,23 @@ def _bursts(rng: np.random.Generator, shape: tuple[int, ...], rate: np.ndarray, 
     return z > thr
 
 
+def _hold(coords: np.ndarray, true: np.ndarray, thr: np.ndarray) -> np.ndarray:
+    """Each joint keeps its last reported position until its true position has moved more than ``thr``
+    since that report; then it reports the new (noisy) position.
+
+    ``coords`` and ``true`` (N, T, V, 2), ``thr`` broadcastable to (N, T, V, 1), in pixels."""
+    out = np.empty_like(coords)
+    rep, ref = coords[:, 0].copy(), true[:, 0].copy()
+    out[:, 0] = rep
+    thr2 = np.broadcast_to(thr, coords.shape[:3] + (1,))[..., 0] ** 2
+    for t in range(1, coords.shape[1]):
+        move = ((true[:, t] - ref) ** 2).sum(-1) > thr2[:, t]
+        ref = np.where(move[..., None], true[:, t], ref)
+        rep = np.where(move[..., None], coords[:, t], rep)
+        out[:, t] = rep
+    return out
+
+
 def observe(
     rng: np.random.Generator,
     world: np.ndarray,
@@ -194,7 +218,11 @@ def observe(
     sd = (_JITTER * lev * (1.6 - conf) * S).astype(np.float32)[..., None]
     noise = rng.standard_normal((N, T, V, 2), dtype=np.float32)
     noise += 0.5 * smooth_noise(rng, (N, T, V, 2), 3.0, dtype=np.float32)
+    if cfg.jitter != 1.0:
+        sd = sd * np.float32(cfg.jitter)
     coords = img.astype(np.float32) + noise * sd
+    if cfg.still > 0:
+        coords = _hold(coords, img, (np.float32(0.02 * cfg.still) * S)[..., None])
     outl = np.nonzero(rng.random((N, T, 10), dtype=np.float32) < 0.003 * lev)
     if outl[0].size:
         jump = rng.normal(0, 0.25, (outl[0].size, 2)) * S[outl[0], outl[1]]
