@@ -26,6 +26,7 @@ from mgreason.backends.base import Backend, BackendResult, GenerationParams, rai
 from mgreason.errors import BackendError
 from mgreason.eval.cache import ResponseCache, generate_scoring, logprobs_scoring, request_key
 from mgreason.eval.plan import generation_params
+from mgreason.eval.label_mass import label_mass
 from mgreason.eval.records import SampleRecord
 from mgreason.eval.scoring import argmax_label, parse_answer
 from mgreason.eval.store import CellKey
@@ -80,6 +81,7 @@ def make_records(
                 evidence_from=req.evidence_from,
                 raw_output=res.text,
                 label_logprobs=res.label_logprobs,
+                label_mass=label_mass(res.label_logprobs) if mode == "logprobs" else None,
                 prediction=pred,
                 gold=req.gold,
                 correct=pred is not None and pred == req.gold,

@@ -27,6 +27,9 @@ class SampleRecord(BaseModel):
     evidence_from: Optional[str] = Field(default=None, description="item whose transcript was shown")
     raw_output: Optional[str] = None
     label_logprobs: Optional[dict[str, float]] = None
+    label_mass: Optional[float] = Field(
+        default=None, description="P(the answer starts with any label): exp(logsumexp(label_logprobs))"
+    )
     prediction: Optional[str] = None
     gold: str
     correct: bool
@@ -69,10 +72,24 @@ class ConditionSummary(BaseModel):
     uar: Optional[float]
     n_parse_fail: int
     n_errors: int = 0
+    label_mass_mean: Optional[float] = Field(default=None, description="mean P(answer starts with a label)")
+    label_mass_p10: Optional[float] = Field(default=None, description="10th percentile of the label mass")
 
     @classmethod
-    def from_stats(cls, condition: str, metrics: "stats.ConditionMetrics", n_errors: int) -> "ConditionSummary":
-        return cls(condition=condition, n_errors=n_errors, **metrics.to_dict())
+    def from_stats(
+        cls,
+        condition: str,
+        metrics: "stats.ConditionMetrics",
+        n_errors: int,
+        label_mass: tuple[Optional[float], Optional[float]] = (None, None),
+    ) -> "ConditionSummary":
+        return cls(
+            condition=condition,
+            n_errors=n_errors,
+            label_mass_mean=label_mass[0],
+            label_mass_p10=label_mass[1],
+            **metrics.to_dict(),
+        )
 
 
 class ComparisonSummary(BaseModel):
@@ -127,13 +144,31 @@ class RunSummary(BaseModel):
     seconds: float
     conditions: list[ConditionSummary]
     comparisons: list[ComparisonSummary]
+    warnings: list[str] = Field(default_factory=list, description="e.g. a condition whose mean label mass is < 0.5")
+
+
+def _identity_changes(old_model: dict, identity: Optional[dict]) -> list[str]:
+    """``field: then -> now`` for every field of the model identity that differs."""
+    old_ident = old_model.get("identity")
+    now = dict(identity or {})
+    if isinstance(old_ident, dict) and now:
+        keys = [k for k in dict.fromkeys([*old_ident, *now]) if old_ident.get(k) != now.get(k)]
+        return [f"{k}: {old_ident.get(k)!r} -> {now.get(k)!r}" for k in keys]
+    # older run directories keep only a few fields of the identity
+    return [
+        f"{k}: {old_model.get(k)!r} -> {now.get(k)!r}"
+        for k in ("id", "sha256", "dtype", "backend")
+        if k in old_model and k in now and old_model.get(k) != now.get(k)
+    ]
 
 
 def check_compatible(
-    config_path, scenario, *, model_key: Optional[str] = None, seeds: Optional[list[int]] = None, where: str = ""
+    config_path, scenario, *, model_key: Optional[str] = None, seeds: Optional[list[int]] = None, where: str = "",
+    identity: Optional[dict] = None,
 ) -> None:
     """Refuse to add records to a directory whose ``config.json`` was made from another version of the
-    scenario, with another model identity (``model.cache_key``) or with other seeds."""
+    scenario, with another model identity (``model.cache_key``; with ``identity``, the message names the
+    fields that changed) or with other seeds."""
     import json
     from pathlib import Path
 
@@ -151,14 +186,14 @@ def check_compatible(
     if model_key is not None:
         old_model = old.get("model") or {}
         if old_model.get("cache_key") != model_key:
-            diffs = [
-                f"{k} {old_model.get(k)!r}"
-                for k in ("id", "sha256", "dtype", "backend")
-                if k in old_model and old_model.get(k) is not None
-            ]
+            changes = _identity_changes(old_model, identity)
+            what = (
+                "changed: " + "; ".join(changes)
+                if changes
+                else "the weights, dtype or an answer-changing option differ (this directory does not record which)"
+            )
             raise MGReasonError(
-                f"{where} were made with another model identity (then: {', '.join(diffs) or 'unknown'}; "
-                "the weights, dtype or an answer-changing option differ now); use a new output directory (--out)",
+                f"{where} were made with another model identity ({what}); use a new output directory (--out)",
                 field="model",
             )
     if seeds is not None:

@@ -18,16 +18,31 @@ def summary_markdown(summary: RunSummary, config: RunConfig) -> str:
         f"- scoring: {config.scoring_mode}; items: {summary.n_items}; seed: {config.seed}; "
         f"scoring time: {summary.seconds:.1f} s",
         "",
+    ]
+    for w in summary.warnings:
+        lines.append(f"> **Warning** — {w}")
+    if summary.warnings:
+        lines.append("")
+    has_mass = any(c.label_mass_mean is not None for c in summary.conditions)
+    mass_head = " label mass mean | p10 |" if has_mass else ""
+    lines += [
         "## Per condition",
         "",
-        "| condition | n | accuracy | 95% CI (Wilson) | macro-F1 | UAR | parse failures | errors |",
-        "|---|---:|---:|---|---:|---:|---:|---:|",
+        "| condition | n | accuracy | 95% CI (Wilson) | macro-F1 | UAR | parse failures | errors |" + mass_head,
+        "|---|---:|---:|---|---:|---:|---:|---:|" + ("---:|---:|" if has_mass else ""),
     ]
     for c in summary.conditions:
         lines.append(
             f"| {c.condition} | {c.n} | {_f(c.accuracy)} | [{_f(c.acc_ci_low)}, {_f(c.acc_ci_high)}] | "
             f"{_f(c.macro_f1)} | {_f(c.uar)} | {c.n_parse_fail} | {c.n_errors} |"
+            + (f" {_f(c.label_mass_mean)} | {_f(c.label_mass_p10)} |" if has_mass else "")
         )
+    if has_mass:
+        lines += [
+            "",
+            "Label mass: the probability that the answer starts with any label (log-sum-exp of the label "
+            "log-probs); below 0.5 the model mostly answers something else and label scores are not meaningful.",
+        ]
     if summary.comparisons:
         lines += [
             "",

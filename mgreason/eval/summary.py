@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Iterable, Optional, Sequence
 
 from mgreason import stats
+from mgreason.eval.label_mass import label_mass, low_mass_warning, mass_stats
 from mgreason.eval.records import ComparisonSummary, ConditionSummary, RunSummary, SampleRecord
 
 
@@ -47,8 +48,19 @@ def condition_summaries(
     for name in names:
         rs = list(groups[name].values())
         m = stats.condition_metrics([r.gold for r in rs], [r.prediction for r in rs], labels)
-        out.append(ConditionSummary.from_stats(name, m, n_errors=sum(r.error is not None for r in rs)))
+        # records written before label mass existed carry only the log-probs: derive it from them
+        masses = [r.label_mass if r.label_mass is not None else label_mass(r.label_logprobs) for r in rs]
+        out.append(
+            ConditionSummary.from_stats(
+                name, m, n_errors=sum(r.error is not None for r in rs), label_mass=mass_stats(masses)
+            )
+        )
     return out
+
+
+def label_mass_warnings(conditions: Iterable[ConditionSummary]) -> list[str]:
+    """One line per condition whose mean label mass is below 0.5."""
+    return [w for c in conditions if (w := low_mass_warning(c.condition, c.label_mass_mean))]
 
 
 def comparison_summaries(
@@ -97,6 +109,7 @@ def summarize(
     """``summary.json`` of one (model, scenario) run; repeats are collapsed to their majority answer."""
     records = collapse_repeats(records)
     labels = scenario.labels
+    conditions = condition_summaries(records, labels)
     return RunSummary(
         run_id=run_id,
         scenario_id=scenario.id,
@@ -104,11 +117,19 @@ def summarize(
         backend=backend,
         n_items=len({r.item_id for r in records}),
         seconds=round(seconds, 3),
-        conditions=condition_summaries(records, labels),
+        conditions=conditions,
         comparisons=comparison_summaries(
             records, labels, scenario.spec.comparison_pairs(), n_boot=n_boot, seed=seed
         ),
+        warnings=label_mass_warnings(conditions),
     )
 
 
-__all__ = ["by_condition", "collapse_repeats", "comparison_summaries", "condition_summaries", "summarize"]
+__all__ = [
+    "by_condition",
+    "collapse_repeats",
+    "comparison_summaries",
+    "condition_summaries",
+    "label_mass_warnings",
+    "summarize",
+]

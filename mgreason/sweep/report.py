@@ -38,6 +38,24 @@ MAX_ITEMS_ALL = 200  # larger scenarios list only the items whose answer flips
 # --------------------------------------------------------------------------- computing
 
 
+def _current_manifest(plan, written: list) -> tuple[list, list[dict[str, Any]]]:
+    """Cell states read from the sample files as they are now (not from manifest.jsonl, written when the
+    sweep ended): a record lost to a corrupt line makes its cell "not run" again. Also the corrupt lines
+    of every samples.jsonl, counted (a torn or edited line is never dropped silently)."""
+    from mgreason.eval.store import read_jsonl
+    from mgreason.sweep.manifest import build_manifest
+
+    corrupt = []
+    for m in plan.spec.models:
+        for s in plan.scenarios:
+            path = plan.records(m.name, s.id).path
+            _, bad = read_jsonl(path, SampleRecord.model_validate)
+            if bad > 0:
+                corrupt.append({"model": m.name, "scenario": s.id, "file": str(path), "lines": bad})
+    model_errors = {c.model: c.error for c in written if c.status == PENDING and c.error}
+    return build_manifest(plan, model_errors=model_errors, repair=False).cells, corrupt
+
+
 def compute_report(run_dir: str | Path) -> dict[str, Any]:
     """Every number of the report, as JSON-able data (also written as ``report.json``)."""
     from mgreason.eval.records import RunConfig
@@ -48,7 +66,7 @@ def compute_report(run_dir: str | Path) -> dict[str, Any]:
     spec = plan.spec
     repeats = int(spec.repeats or 1)
     seed = (spec.seeds or [0])[0]
-    manifest = read_manifest(run_dir)
+    manifest, corrupt = _current_manifest(plan, read_manifest(run_dir))
     planned_cells = len(manifest) if manifest else plan.n_cells
 
     groups: list[dict[str, Any]] = []
@@ -135,6 +153,7 @@ def compute_report(run_dir: str | Path) -> dict[str, Any]:
         "bootstrap_seed": seed,
         "cells": {"total": planned_cells, "done": counts.get("done", 0), "failed": counts.get("failed", 0),
                   "pending": counts.get(PENDING, 0)},
+        "corrupt_records": corrupt,
         "groups": groups,
         "comparisons": comparisons,
         "holm_family_size": len(ps),
@@ -192,6 +211,75 @@ def forest_plot(data: dict[str, Any], path: Path) -> Optional[Path]:
 # --------------------------------------------------------------------------- Markdown
 
 
+def _label_mass_warnings(data: dict[str, Any]) -> list[str]:
+    from mgreason.eval.label_mass import low_mass_warning
+
+    out = []
+    for g in data["groups"]:
+        for c in g["conditions"]:
+            w = low_mass_warning(c["condition"], c.get("label_mass_mean"))
+            if w:
+                out.append(f"{g['model']} / {g['scenario']} / {w}")
+    return out
+
+
+def _has_label_mass(data: dict[str, Any]) -> bool:
+    return any(c.get("label_mass_mean") is not None for g in data["groups"] for c in g["conditions"])
+
+
+def _label_mass_markdown(data, models, scen, conds, look) -> list[str]:
+    """Per condition: mean and 10th percentile of P(answer starts with a label), and the low-mass warnings."""
+    if not _has_label_mass(data):
+        return []
+    L = [
+        "## Label mass per condition (P(answer starts with a label): mean / p10)",
+        "",
+        *[f"> **Warning** — {w}" for w in _label_mass_warnings(data)],
+        "",
+        "| model | scenario | " + " | ".join(conds) + " |",
+        "|---|---|" + "---:|" * len(conds),
+    ]
+    for mname in models:
+        for sid in scen:
+            cm = look.get((mname, sid), {})
+            if not cm:
+                continue
+            vals = " | ".join(
+                f"{_f(cm[c].get('label_mass_mean'))} / {_f(cm[c].get('label_mass_p10'))}" if c in cm else "—" for c in conds
+            )
+            L.append(f"| {mname} | {sid} | {vals} |")
+    L += [
+        "",
+        "Below 0.5 the model mostly answers something other than a label, and its label scores are not meaningful.",
+        "",
+    ]
+    return L
+
+
+def _label_mass_html(data, models, scen, conds, look) -> list[str]:
+    if not _has_label_mass(data):
+        return []
+    H = ["<h2>Label mass per condition (P(answer starts with a label): mean / p10)</h2>"]
+    H += [f"<p class='warn'><b>Warning</b> — {_e(w)}</p>" for w in _label_mass_warnings(data)]
+    H.append("<table><tr><th>model</th><th>scenario</th>" + "".join(f"<th>{_e(c)}</th>" for c in conds) + "</tr>")
+    for mname in models:
+        for sid in scen:
+            cm = look.get((mname, sid), {})
+            if not cm:
+                continue
+            H.append(f"<tr><td>{_e(mname)}</td><td>{_e(sid)}</td>")
+            for c in conds:
+                if c in cm:
+                    H.append(
+                        f"<td class='n'>{_f(cm[c].get('label_mass_mean'))} / {_f(cm[c].get('label_mass_p10'))}</td>"
+                    )
+                else:
+                    H.append("<td>—</td>")
+            H.append("</tr>")
+    H.append("</table>")
+    return H
+
+
 def _cond_lookup(data: dict[str, Any]) -> dict[tuple[str, str], dict[str, dict]]:
     return {(g["model"], g["scenario"]): {c["condition"]: c for c in g["conditions"]} for g in data["groups"]}
 
@@ -235,6 +323,11 @@ def render_markdown(data: dict[str, Any], png_name: Optional[str]) -> str:
         f"- scenarios: " + ", ".join(f"`{s['id']}` ({s['n_items']} items; {', '.join(s['conditions'])})" for s in data["scenarios"]),
         f"- cells: {cells['total']} planned · {cells['done']} done · {cells['failed']} failed · {cells['pending']} not run"
         + ("" if cells["pending"] == 0 else " — **the sweep is incomplete**"),
+        *[
+            f"- **{c['lines']} corrupt line(s)** in `{c['file']}`: their cells count as not run; running the sweep "
+            "again recomputes them"
+            for c in data.get("corrupt_records", [])
+        ],
         f"- repeats: {data['repeats']} (seeds {data['seeds']}); paired bootstrap over items: {data['n_boot']} resamples, "
         f"seed {data['bootstrap_seed']}; Holm adjustment across all {data['holm_family_size']} comparisons of the sweep",
         f"- generated {data['generated']} by mgreason {data['mgreason_version']}",
@@ -285,6 +378,7 @@ def render_markdown(data: dict[str, Any], png_name: Optional[str]) -> str:
             errs = sum(c["n_errors"] for c in cm.values())
             L.append(f"| {mname} | {sid} | {n} | {vals} | {errs} |")
     L.append("")
+    L += _label_mass_markdown(data, models, scen, conds, look)
 
     L += [
         f"## Paired comparisons (treatment − baseline; Holm across {data['holm_family_size']} tests)",
@@ -373,6 +467,9 @@ def render_html(data: dict[str, Any], png: Optional[bytes]) -> str:
     H.append("<li>scenarios: " + ", ".join(f"<code>{_e(s['id'])}</code> ({s['n_items']} items)" for s in data["scenarios"]) + "</li>")
     H.append(f"<li>cells: {cells['total']} planned · {cells['done']} done · {cells['failed']} failed · {cells['pending']} not run"
              + ("" if cells["pending"] == 0 else " — <b>the sweep is incomplete</b>") + "</li>")
+    for c in data.get("corrupt_records", []):
+        H.append(f"<li><b>{c['lines']} corrupt line(s)</b> in <code>{_e(c['file'])}</code>: their cells count as not run; "
+                 "running the sweep again recomputes them</li>")
     H.append(f"<li>repeats {data['repeats']} (seeds {_e(data['seeds'])}); paired bootstrap {data['n_boot']} resamples, seed "
              f"{data['bootstrap_seed']}; Holm across all {data['holm_family_size']} comparisons</li>")
     H.append(f"<li class='muted'>generated {_e(data['generated'])} by mgreason {_e(data['mgreason_version'])}</li></ul>")
@@ -418,6 +515,7 @@ def render_html(data: dict[str, Any], png: Optional[bytes]) -> str:
                     H.append("<td>—</td><td>—</td>")
             H.append(f"<td class='n'>{sum(c['n_errors'] for c in cm.values())}</td></tr>")
     H.append("</table>")
+    H += _label_mass_html(data, models, scen, conds, look)
 
     H.append(f"<h2>Paired comparisons (treatment − baseline; Holm across {data['holm_family_size']} tests)</h2>")
     H.append("<table><tr><th>model</th><th>scenario</th><th>baseline → treatment</th><th>n</th><th>Δ accuracy</th><th>95% CI</th>"
