@@ -5,7 +5,9 @@
     transcript ← scenario ← backends ← eval ← sweep                      (reasoning)
 
 plus the side packages in between (datasets' label reader sits with skeleton, its item builders with
-scenario; authoring with scenario; baselines with transcript). Command-line modules (``cli.py``) sit
+scenario; authoring with scenario; baselines with transcript; the pure transcript metrics
+``mgreason.transcribe.metrics`` and the transcript degradation ``mgreason.degrade`` just above transcript,
+below scenario). Command-line modules (``cli.py``) sit
 on top and may import anything. The test reads imports from the source (ast), so lazy imports count.
 """
 
@@ -26,14 +28,24 @@ ALLOWED: dict[str, set[str]] = {
     "recognizer": {"transcript", "skeleton", "datasets_labels", "synth"},
     "transcribe": {"transcript", "skeleton", "datasets_labels", "synth", "recognizer"},
     "viz": {"transcript", "skeleton", "datasets_labels", "recognizer", "transcribe"},
-    "scenario": {"transcript"},
+    "scenario": {"transcript", "degrade"},
     "baselines": {"transcript"},
     "datasets": {"transcript", "datasets_labels", "scenario", "baselines"},
     "authoring": {"transcript", "scenario", "baselines"},
     "backends": {"transcript", "scenario"},
     "eval": {"transcript", "scenario", "backends"},
     "sweep": {"transcript", "scenario", "backends", "eval", "viz"},
+    # transcript degradation (issue 17) sits on the transcript and its metrics
+    "degrade": {"transcript"},
 }
+# The transcript metrics (mgreason.transcribe.metrics) depend only on the transcript and numpy: their own
+# low component, usable by every component above the transcript (degrade measures F1 with them).
+ALLOWED["transcript_metrics"] = {"transcript"}
+for _c in ALLOWED:
+    if _c not in ("transcript", "transcript_metrics"):
+        ALLOWED[_c].add("transcript_metrics")
+for _c in ("datasets", "authoring", "backends", "eval", "sweep"):  # everything that may use the scenario layer
+    ALLOWED[_c].add("degrade")
 
 
 def component(module: str) -> str | None:
@@ -48,6 +60,8 @@ def component(module: str) -> str | None:
         return "backends"
     if parts[1] == "datasets" and len(parts) > 2 and parts[2] == "imigue_labels":
         return "datasets_labels"
+    if parts[1] == "transcribe" and len(parts) > 2 and parts[2] == "metrics":
+        return "transcript_metrics"
     return parts[1]
 
 
