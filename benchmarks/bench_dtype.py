@@ -212,9 +212,9 @@ def main() -> None:
         )
     lines += [
         "",
-        "Accuracy on the demo is on 12 hand-written synthetic items; on iMiGUE it is on training videos "
-        "(the prompt-development split), a handful of them: neither is a result, they only show whether "
-        "bf16 changes answers.",
+        f"Accuracy on the demo is on {n_demo} hand-written synthetic items; on iMiGUE it is on "
+        f"{args.imigue_items} training videos (the prompt-development split): neither is a result, they only "
+        "show whether bf16 changes answers.",
     ]
     text = "\n".join(lines) + "\n"
     print()
