@@ -209,6 +209,7 @@ def _register_plugins() -> None:
         "mgreason.sweep.cli",
         "mgreason.viz.cli",
         "mgreason.models.cli",
+        "mgreason.eval.calibration",
     ):
         try:
             module = importlib.import_module(mod)

@@ -1,0 +1,243 @@
+"""Calibrated scoring as an extra view of a finished logprob run, never a replacement.
+
+A small model often prefers one label whatever the prompt says (SmolLM2 answers ``positive`` to 398 of
+400 iMiGUE prompts), so the argmax never moves even when the evidence shifts the label log-probs. This
+module re-reads a run's records and adds, per condition:
+
+* **prior-calibrated accuracy**: each label's log-prob minus that label's mean log-prob under the same
+  condition in a *training-split* run of the same model and scenario (``--prior TRAIN_RUN``); the prior
+  is fitted on the training split only, so the test split stays untouched;
+* **ROC AUC** of the label margin (binary label sets): threshold-free, needs no calibration at all;
+* the paired comparisons (Δ accuracy with bootstrap CI, exact McNemar) recomputed on the calibrated
+  predictions.
+
+The raw results in ``summary.json`` are not changed; this writes ``calibrated.json`` / ``calibrated.md``
+next to them. ``mgreason calibrate RUN_DIR --prior TRAIN_RUN_DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from mgreason.errors import MGReasonError
+from mgreason.eval.records import RunConfig, SampleRecord
+
+
+def load_run(run_dir: str | Path) -> tuple[RunConfig, list[SampleRecord]]:
+    """A run directory's config and sample records (one clear error when it is not one)."""
+    d = Path(run_dir)
+    cfg_path, samples = d / "config.json", d / "samples.jsonl"
+    for p in (cfg_path, samples):
+        if not p.is_file():
+            raise MGReasonError("not a run directory (config.json and samples.jsonl are needed)", file=p)
+    try:
+        cfg = RunConfig.model_validate_json(cfg_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise MGReasonError(f"unreadable run config: {str(exc).splitlines()[0]}", file=cfg_path) from None
+    records = []
+    for n, line in enumerate(samples.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(SampleRecord.model_validate_json(line))
+        except ValueError as exc:
+            raise MGReasonError(f"line {n}: unreadable sample record: {str(exc).splitlines()[0]}", file=samples) from None
+    if cfg.scoring_mode != "logprobs":
+        raise MGReasonError(
+            f"calibration needs label log-probs; this run used scoring mode {cfg.scoring_mode!r}", file=cfg_path
+        )
+    return cfg, records
+
+
+def fit_prior(records: Sequence[SampleRecord], labels: Sequence[str]) -> dict[str, dict[str, float]]:
+    """condition -> label -> mean log-prob over the records that have log-probs (errors skipped)."""
+    sums: dict[str, dict[str, float]] = {}
+    counts: dict[str, int] = {}
+    for r in records:
+        if r.error is not None or not r.label_logprobs or set(r.label_logprobs) != set(labels):
+            continue
+        s = sums.setdefault(r.condition, {lab: 0.0 for lab in labels})
+        for lab in labels:
+            s[lab] += r.label_logprobs[lab]
+        counts[r.condition] = counts.get(r.condition, 0) + 1
+    return {c: {lab: v / counts[c] for lab, v in s.items()} for c, s in sums.items()}
+
+
+def apply_prior(
+    records: Sequence[SampleRecord], labels: Sequence[str], prior: dict[str, dict[str, float]]
+) -> list[SampleRecord]:
+    """Copies of ``records`` whose prediction is argmax(log-prob − prior) (records without log-probs stay wrong)."""
+    out = []
+    for r in records:
+        if r.error is not None or not r.label_logprobs or set(r.label_logprobs) != set(labels):
+            out.append(r)
+            continue
+        p = prior[r.condition]
+        adj = {lab: r.label_logprobs[lab] - p[lab] for lab in labels}
+        pred = max(labels, key=lambda lab: adj[lab])  # ties: the first label, as argmax_label does
+        out.append(r.model_copy(update={"prediction": pred, "correct": pred == r.gold, "parse_ok": True}))
+    return out
+
+
+def roc_auc(records: Sequence[SampleRecord], labels: Sequence[str]) -> Optional[float]:
+    """ROC AUC of log p(labels[0]) − log p(labels[1]) for gold == labels[0] (binary label sets; ties count ½)."""
+    if len(labels) != 2:
+        return None
+    pos, neg = [], []
+    for r in records:
+        if r.error is not None or not r.label_logprobs or set(r.label_logprobs) != set(labels):
+            continue
+        m = r.label_logprobs[labels[0]] - r.label_logprobs[labels[1]]
+        (pos if r.gold == labels[0] else neg).append(m)
+    if not pos or not neg:
+        return None
+    wins = sum((p > q) + 0.5 * (p == q) for p in pos for q in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def calibrate_run(run_dir: str | Path, prior_dir: Optional[str | Path], *, n_boot: int = 10000, seed: int = 0) -> dict[str, Any]:
+    """The calibrated view of ``run_dir`` (prior fitted on ``prior_dir``'s records), as a JSON-able dict."""
+    from mgreason.eval.summary import by_condition, collapse_repeats, comparison_summaries, condition_summaries
+    from mgreason.scenario.spec import ScenarioSpec
+
+    cfg, records = load_run(run_dir)
+    labels = list(cfg.labels)
+    records = collapse_repeats(records)
+    conditions = list(dict.fromkeys(r.condition for r in records))
+    prior = None
+    prior_info: Optional[dict[str, Any]] = None
+    if prior_dir is not None:
+        pcfg, precs = load_run(prior_dir)
+        if list(pcfg.labels) != labels:
+            raise MGReasonError(f"the prior run has labels {pcfg.labels}, this run {labels}", file=prior_dir)
+        for key in ("sha256", "dtype"):
+            if pcfg.model.get(key) != cfg.model.get(key):
+                raise MGReasonError(
+                    f"the prior run used another model ({key} {pcfg.model.get(key)!r} vs {cfg.model.get(key)!r}); "
+                    "fit the prior on the same model",
+                    file=prior_dir,
+                )
+        prior = fit_prior(collapse_repeats(precs), labels)
+        missing = [c for c in conditions if c not in prior]
+        if missing:
+            raise MGReasonError(f"the prior run has no scored records for condition(s) {', '.join(missing)}", file=prior_dir)
+        shared = {r.item_id for r in precs} & {r.item_id for r in records}
+        if shared:
+            raise MGReasonError(
+                f"the prior run shares {len(shared)} item(s) with this run (e.g. {sorted(shared)[0]!r}); "
+                "fit the prior on a different split (the training split)",
+                file=prior_dir,
+            )
+        prior_info = {"run_dir": str(prior_dir), "run_id": pcfg.run_id, "n_items": len({r.item_id for r in precs})}
+    pairs = [
+        (a, b) for a, b in ScenarioSpec.model_validate(cfg.scenario).comparison_pairs() if a in conditions and b in conditions
+    ]
+    raw = {c.condition: c for c in condition_summaries(records, labels, conditions)}
+    groups = by_condition(records)
+    rows = []
+    cal_records = apply_prior(records, labels, prior) if prior is not None else None
+    cal = {c.condition: c for c in condition_summaries(cal_records, labels, conditions)} if cal_records else {}
+    for c in conditions:
+        rows.append(
+            {
+                "condition": c,
+                "n": raw[c].n,
+                "accuracy": raw[c].accuracy,
+                "accuracy_calibrated": cal[c].accuracy if c in cal else None,
+                "macro_f1_calibrated": cal[c].macro_f1 if c in cal else None,
+                "roc_auc": roc_auc(list(groups[c].values()), labels),
+                "label_mass_mean": raw[c].label_mass_mean,
+                "prior": prior[c] if prior is not None else None,
+            }
+        )
+    comparisons = (
+        [x.model_dump(mode="json") for x in comparison_summaries(cal_records, labels, pairs, n_boot=n_boot, seed=seed)]
+        if cal_records
+        else []
+    )
+    return {
+        "run_dir": str(run_dir),
+        "run_id": cfg.run_id,
+        "scenario_id": cfg.scenario_id,
+        "model": cfg.model.get("id"),
+        "labels": labels,
+        "prior": prior_info,
+        "conditions": rows,
+        "comparisons_calibrated": comparisons,
+    }
+
+
+def calibrated_markdown(data: dict[str, Any]) -> str:
+    from mgreason.eval.format import fmt as _f, fmt_p as _p, fmt_signed as _s
+
+    labels = data["labels"]
+    lines = [
+        f"# Calibrated view — {data['scenario_id']} — {data['model']}",
+        "",
+        f"- run: `{data['run_id']}` (raw results: summary.md, unchanged)",
+        (
+            f"- prior: mean label log-probs per condition from `{data['prior']['run_id']}` "
+            f"({data['prior']['n_items']} items of another split), subtracted before the argmax"
+            if data["prior"]
+            else "- no prior given (--prior TRAIN_RUN): only the threshold-free ROC AUC"
+        ),
+        "",
+        "| condition | n | accuracy | accuracy (prior-calibrated) | ROC AUC of log p("
+        + (f"{labels[0]}) − log p({labels[1]})" if len(labels) == 2 else "…)")
+        + " | label mass |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in data["conditions"]:
+        lines.append(
+            f"| {r['condition']} | {r['n']} | {_f(r['accuracy'])} | {_f(r['accuracy_calibrated'])} | "
+            f"{_f(r['roc_auc'])} | {_f(r['label_mass_mean'])} |"
+        )
+    if data["comparisons_calibrated"]:
+        lines += [
+            "",
+            "## Paired comparisons on the calibrated predictions",
+            "",
+            "| baseline → treatment | n | Δ accuracy | 95% CI | McNemar b / c | exact p |",
+            "|---|---:|---:|---|---|---:|",
+        ]
+        for c in data["comparisons_calibrated"]:
+            lines.append(
+                f"| {c['baseline']} → {c['treatment']} | {c['n']} | {_s(c['delta_acc'])} | "
+                f"[{_s(c['delta_acc_ci'][0])}, {_s(c['delta_acc_ci'][1])}] | {c['mcnemar_b']} / {c['mcnemar_c']} | "
+                f"{_p(c['mcnemar_p'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_calibrated(run_dir: str | Path, prior_dir: Optional[str | Path], **kw: Any) -> tuple[Path, dict[str, Any]]:
+    from mgreason.fileio import atomic_write_text
+
+    data = calibrate_run(run_dir, prior_dir, **kw)
+    d = Path(run_dir)
+    atomic_write_text(d / "calibrated.json", json.dumps(data, indent=2))
+    atomic_write_text(d / "calibrated.md", calibrated_markdown(data))
+    return d / "calibrated.md", data
+
+
+def register(app) -> None:
+    """``mgreason calibrate RUN_DIR [--prior TRAIN_RUN_DIR]``."""
+    import typer
+
+    @app.command("calibrate")
+    def calibrate_cmd(
+        run_dir: Path = typer.Argument(..., help="a run directory (run-scenario --out) scored with log-probs"),
+        prior: Optional[Path] = typer.Option(
+            None, "--prior", help="a run of the same model on the training split: its mean label log-probs per condition are the prior"
+        ),
+        n_boot: int = typer.Option(10000, "--n-boot", min=100, help="paired-bootstrap resamples"),
+        seed: int = typer.Option(0, "--seed"),
+    ) -> None:
+        """Calibrated scoring as extra columns (prior from a training-split run; ROC AUC of the label margin)."""
+        md, _ = write_calibrated(run_dir, prior, n_boot=n_boot, seed=seed)
+        print(md.read_text(encoding="utf-8"))
+        print(f"wrote {md} and {md.with_suffix('.json').name}")
+
+
+__all__ = ["apply_prior", "calibrate_run", "calibrated_markdown", "fit_prior", "load_run", "roc_auc", "write_calibrated"]
