@@ -10,7 +10,7 @@ from typing import Any, Optional
 from mgreason import __version__
 from mgreason.backends.base import GenerationParams
 from mgreason.eval.records import RunConfig
-from mgreason.scenario.conditions import evidence_sources, transcript_of
+from mgreason.scenario.conditions import evidence_sources, evidence_transcript
 from mgreason.scenario.loader import Scenario
 from mgreason.scenario.render import PromptRequest, prompt_sha256, render_messages
 
@@ -25,7 +25,7 @@ def build_requests(scenario: Scenario, limit: Optional[int] = None, seed: int = 
     for item in items:
         for cond in conditions:
             src = sources[cond.name][item.id]
-            messages = render_messages(scenario, item, cond, transcript_of(items, src))
+            messages = render_messages(scenario, item, cond, evidence_transcript(items, cond, src, seed, scenario.items))
             out.append(
                 PromptRequest(
                     item_id=item.id,

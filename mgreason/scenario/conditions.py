@@ -2,7 +2,8 @@
 
 ``own`` shows the item's transcript; ``shuffled`` shows another item's transcript,
 chosen by a seeded derangement (no item keeps its own), so the control keeps the
-kind and amount of evidence but breaks its link to the item.
+kind and amount of evidence but breaks its link to the item; ``degraded`` shows the
+item's own transcript with seeded recognizer-like errors (:mod:`mgreason.degrade`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import random
 from typing import Optional
 
+from mgreason.degrade import DegradeResult, class_frequencies, degrade, item_seed
 from mgreason.errors import ScenarioError
 from mgreason.scenario.loader import Item
 from mgreason.scenario.spec import ConditionSpec
@@ -49,7 +51,7 @@ def evidence_sources(
         for it in items:
             if cond.evidence == "none" or it.transcript is None:
                 m[it.id] = None
-            elif cond.transcript == "own":
+            elif cond.transcript in ("own", "degraded"):  # degraded: the item's own transcript, with errors
                 m[it.id] = it.id
             else:
                 m[it.id] = shuffle[it.id]
@@ -64,3 +66,47 @@ def transcript_of(items: list[Item], item_id: Optional[str]) -> Optional[Transcr
         if it.id == item_id:
             return it.transcript
     raise KeyError(item_id)
+
+
+def degraded_seed(seed: int, condition: str, item_id: str) -> int:
+    """The seed of one item's degraded transcript under one condition (stable across runs and processes)."""
+    return item_seed("mgreason-degrade", seed, condition, item_id)
+
+
+def degraded_transcript(
+    items: list[Item], cond: ConditionSpec, item_id: str, seed: int, dataset: Optional[list[Item]] = None
+) -> DegradeResult:
+    """``item_id``'s transcript degraded as ``cond`` says; spurious and frequency-confused labels are drawn
+    from the class frequencies of all the transcripts of ``dataset`` (default: ``items``; pass the scenario's
+    full item list so that ``--limit`` does not change a video's degraded transcript)."""
+    source = transcript_of(items, item_id)
+    if source is None or cond.degrade is None:
+        raise ValueError(f"condition {cond.name} does not degrade a transcript of item {item_id}")
+    freq = _class_freq(dataset if dataset is not None else items)
+    return degrade(source, cond.degrade, degraded_seed(seed, cond.name, item_id), class_freq=freq)
+
+
+_FREQ_CACHE: dict[tuple[int, int], tuple[list[Item], dict[str, float]]] = {}
+
+
+def _class_freq(items: list[Item]) -> dict[str, float]:
+    key = (id(items), len(items))
+    hit = _FREQ_CACHE.get(key)
+    if hit is not None and hit[0] is items:
+        return hit[1]
+    freq = class_frequencies([it.transcript for it in items])
+    _FREQ_CACHE.clear()
+    _FREQ_CACHE[key] = (items, freq)
+    return freq
+
+
+def evidence_transcript(
+    items: list[Item], cond: ConditionSpec, item_id: Optional[str], seed: int, dataset: Optional[list[Item]] = None
+) -> Optional[Transcript]:
+    """The transcript a prompt shows: ``item_id``'s (from :func:`evidence_sources`), degraded for a
+    ``transcript: degraded`` condition (class frequencies from ``dataset``, default ``items``)."""
+    if item_id is None:
+        return None
+    if cond.transcript == "degraded":
+        return degraded_transcript(items, cond, item_id, seed, dataset).transcript
+    return transcript_of(items, item_id)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mgreason.configio import StrictModel
+from mgreason.degrade import LEVELS as DEGRADE_LEVELS
+from mgreason.degrade import DegradeParams
 
 EvidenceForm = Literal["none", "timeline", "aggregate"]
-TranscriptChoice = Literal["own", "shuffled"]
+TranscriptChoice = Literal["own", "shuffled", "degraded"]
 
 
 _Strict = StrictModel  # the project's one config base (extra fields forbidden)
@@ -82,9 +84,36 @@ class ConditionSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     evidence: EvidenceForm = Field(description="none | timeline (timestamped events) | aggregate (counts, durations)")
     transcript: TranscriptChoice = Field(
-        default="own", description="own: the item's transcript; shuffled: another item's (seeded derangement)"
+        default="own",
+        description="own: the item's transcript; shuffled: another item's (seeded derangement); "
+        "degraded: the item's transcript with seeded recognizer-like errors (see degrade)",
+    )
+    degrade: Optional[Union[str, DegradeParams]] = Field(
+        default=None,
+        description="for transcript: degraded: a named level (L0 exact copy ... L6 no label right; "
+        "mgreason.degrade.LEVELS) or the error parameters (miss_rate, spurious_rate, confusion_rate, confusion, "
+        "confusion_matrix, jitter, split_rate, merge_rate, merge_gap_s, confidence_noise, spurious_confidence); "
+        "seeded per item from the run seed, the condition name and the item id",
+        validate_default=True,
     )
     description: str = ""
+
+    @field_validator("degrade")
+    @classmethod
+    def _degrade_only_when_degraded(
+        cls, value: Optional[Union[str, DegradeParams]], info: ValidationInfo
+    ) -> Optional[Union[str, DegradeParams]]:
+        # a field validator (not a model validator), so an error is reported at conditions.N.degrade
+        if info.data.get("transcript") == "degraded":
+            if value is None:
+                raise ValueError("transcript: degraded needs `degrade` (a level name such as L3, or the error parameters)")
+            if info.data.get("evidence") == "none":
+                raise ValueError("transcript: degraded needs evidence timeline or aggregate (none shows no transcript)")
+            if isinstance(value, str) and value not in DEGRADE_LEVELS:
+                raise ValueError(f"unknown degrade level {value!r}; named levels are {', '.join(DEGRADE_LEVELS)}")
+        elif value is not None:
+            raise ValueError("`degrade` is only used with transcript: degraded")
+        return value
 
 
 BUILTIN_CONDITIONS: dict[str, ConditionSpec] = {
