@@ -11,8 +11,10 @@ from typing import Any, List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from mgreason.errors import MGReasonError, printable
+from mgreason.errors import MGReasonError, printable, set_interrupt_note
+from mgreason.fileio import require_writable
 
 app = typer.Typer(
     add_completion=False,
@@ -76,6 +78,12 @@ def run_scenario_cmd(
         raise MGReasonError(f"unknown backend {backend!r}; choose one of: {', '.join(backend_names())}", field="--backend")
     if out is not None:
         check_out_dir(out)
+    # writable before the model loads and everything is scored (the default: a new runs/<run-id>/)
+    require_writable(out if out is not None else Path("runs"), directory=True, field="--out")
+    set_interrupt_note(
+        "no run directory was written; the answers computed so far are in the response cache, so the same "
+        "command again skips them" if cache else "no run directory was written; run the same command again"
+    )
     sc = load_scenario(scenario)
     requests = build_requests(sc, limit=limit, seed=seed)  # renders (and so validates) every prompt first
     console.print(
@@ -119,6 +127,16 @@ def run_scenario_cmd(
     if result.totals.cached:
         console.print(f"{result.totals.cached} of {len(requests)} answers came from the response cache (--no-cache to recompute)")
     console.print(f"wrote {result.run_dir}/ (config.json, samples.jsonl, summary.json, summary.md)")
+    failed = [r for r in result.records if r.error is not None]
+    if result.records and len(failed) == len(result.records):
+        console.print(
+            f"[red]error:[/] every request failed ({len(failed)} of {len(failed)}), e.g. {escape(printable(str(failed[0].error)))}; "
+            "the statistics above mean nothing",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    if failed:
+        console.print(f"[yellow]warning:[/] {len(failed)} of {len(result.records)} requests failed (counted wrong)")
 
 
 @app.command()

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         from mgreason.sweep.execute import plan_sweep, run_sweep
         from mgreason.sweep.manifest import build_manifest
 
-        console = Console(stderr=True)
+        console = Console(stderr=True, soft_wrap=True)  # long paths stay on one line in logs and pipes
         if dry_run:
             plan = plan_sweep(sweep_file, out=out, retries=retries)
             reps = int(plan.spec.repeats or 1)
@@ -42,6 +42,12 @@ def register(app: typer.Typer) -> None:
                 done = sum(1 for c in build_manifest(plan).cells if c.status != "pending")
             print(f"{plan.n_cells} cells; {done} already finished")
             return
+        from mgreason.errors import set_interrupt_note
+
+        set_interrupt_note(
+            "the records answered so far are kept (models/*/*/samples.jsonl, written as they come); run the same "
+            f"command again (mgreason sweep {sweep_file}) to resume: nothing is lost or computed twice"
+        )
         res = run_sweep(sweep_file, out=out, retries=retries, retry_failed=retry_failed, report=report, console=console)
         console.print(
             f"sweep finished in {res.seconds:.1f} s: {res.total} cells, {res.done} answered, {res.failed} failed, "
@@ -75,13 +81,28 @@ def register(app: typer.Typer) -> None:
 
         from mgreason.sweep.report import write_report
 
+        import json
+
         md = write_report(run_dir, out=out)
         if not quiet:
             print(md.read_text(encoding="utf-8"))
-        Console(stderr=True).print(
+        console = Console(stderr=True, soft_wrap=True)
+        console.print(
             f"wrote {md}, {md.with_suffix('.html')}, {md.parent / 'report_forest.png'} and {md.with_suffix('.json')}",
             highlight=False,
         )
+        corrupt = json.loads(md.with_suffix(".json").read_text(encoding="utf-8")).get("corrupt_records") or []
+        if corrupt:
+            n = sum(c["lines"] for c in corrupt)
+            from rich.markup import escape
+
+            console.print(
+                f"[red]error:[/] {n} corrupt record line(s) in "
+                + escape(", ".join(f"{c['file']} ({c['lines']})" for c in corrupt))
+                + "; their cells count as not run: run the sweep again to recompute them",
+                highlight=False,
+            )
+            raise SystemExit(1)
 
 
 __all__ = ["register"]

@@ -123,7 +123,7 @@ def _run_scenario(plan, model_name: str, sp, backend, info, identity, mkey: str,
     # ---- what is already on disk must come from this scenario version and this model identity
     cfg_path = cdir / "config.json"
     if cfg_path.exists():
-        check_compatible(cfg_path, sc, model_key=mkey, where=f"records in {cdir}")
+        check_compatible(cfg_path, sc, model_key=mkey, where=f"records in {cdir}", identity=identity)
     else:
         params0 = generation_params(sc, seed=sc.spec.generation.seed + seeds[0])
         cfg = make_run_config(

@@ -153,7 +153,8 @@ def test_evidence_reaches_the_backend(tmp_path):
     items = make_items(6)
     for it in items:
         it["transcript"]["events"][0]["label"] = f"[gold:{it['label']}]"
-    sc = load_scenario(write_scenario(tmp_path, items=items, spec={"conditions": ["without_mg", "with_mg", "shuffled_mg"]}))
+    spec = {"conditions": ["without_mg", "with_mg", "shuffled_mg"], "transcripts": {"labels": "any"}}  # free-text marker
+    sc = load_scenario(write_scenario(tmp_path, items=items, spec=spec))
     res = run_scenario(sc, MockBackend(), out_dir=tmp_path / "run", n_boot=N_BOOT)
     acc = {c.condition: c.accuracy for c in res.summary.conditions}
     assert acc["with_mg"] == 1.0

@@ -1,0 +1,156 @@
+"""Evaluation-engine side of issue 15: run-scenario checks its output before loading the model and
+fails when every request failed; ``report`` counts corrupt record lines, marks their cells not done
+and exits non-zero; the sweep's changed-model message names what changed; SIGINT to real
+subprocesses of run-scenario and sweep exits 130 with a resume hint (mock backend)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from helpers import make_items, run_cli, write_scenario
+from mgreason.sweep.execute import run_sweep
+
+
+# --------------------------------------------------------------------------- run-scenario
+def test_run_scenario_checks_out_before_loading_anything(tmp_path, monkeypatch, capsys):
+    sc = write_scenario(tmp_path / "sc", n_items=2, fmt="inline")
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    for out, why in ((a_file / "run", "is a file, not a directory"), (Path("/proc/run"), "cannot write in /proc")):
+        code, _, err = run_cli(["run-scenario", sc, "--backend", "mock", "--out", out, "--no-cache"], monkeypatch, capsys)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and str(out) in lines[0] and why in lines[0], err
+    # the default runs/ under an unwritable working directory: refused before the scenario loads
+    monkeypatch.chdir("/proc")
+    code, _, err = run_cli(["run-scenario", sc, "--backend", "mock", "--no-cache"], monkeypatch, capsys)
+    assert code == 2 and "runs" in err and "--out" in err and "items ×" not in err, err
+
+
+def test_run_scenario_exits_nonzero_when_every_request_failed(tmp_path, monkeypatch, capsys):
+    sc = write_scenario(tmp_path / "sc", n_items=2, fmt="inline")
+    out = tmp_path / "run"
+    args = ["run-scenario", sc, "--backend", "mock", "--out", out, "--no-cache", "--n-boot", "100"]
+    code, _, err = run_cli([*args, "-E", "fail_every=1"], monkeypatch, capsys)
+    assert code == 1 and "every request failed (8 of 8)" in err and "mock failure" in err, err
+    assert (out / "samples.jsonl").exists()  # the failed records are kept, as evidence
+    code, _, err = run_cli([*args[:-5], "--out", tmp_path / "run2", "--no-cache", "-E", "fail_every=2"], monkeypatch, capsys)
+    assert code == 0 and "4 of 8 requests failed" in err, err
+
+
+# --------------------------------------------------------------------------- sweeps
+def _sweep(tmp_path: Path, model: str = "mock-a", n_items: int = 4) -> Path:
+    scen = tmp_path / "scen"
+    if not (scen / "scenario.yaml").exists():
+        write_scenario(scen, fmt="inline", items=make_items(n_items), spec={"id": "sc_a"})
+    data = {
+        "id": "rel", "models": [{"name": "m1", "backend": "mock", "model": model}], "scenarios": ["scen/scenario.yaml"],
+        "output_dir": str(tmp_path / "out"), "cache": False, "batch_size": 4, "n_boot": 100,
+    }  # fmt: skip
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_report_counts_a_corrupt_record_line_marks_its_cell_and_exits_nonzero(tmp_path, monkeypatch, capsys):
+    sweep = _sweep(tmp_path)
+    res = run_sweep(sweep, report=False, progress=False)
+    assert res.ok and res.done == 16
+    samples = next((tmp_path / "out").glob("models/*/*/samples.jsonl"))
+    lines = samples.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[5] = lines[5][: len(lines[5]) // 2] + "\n"  # a truncated record in the middle of a finished sweep
+    samples.write_text("".join(lines), encoding="utf-8")
+
+    code, out, err = run_cli(["report", tmp_path / "out", "--quiet"], monkeypatch, capsys)
+    assert code == 1, err
+    assert "1 corrupt record line(s)" in err and str(samples) in err and "run the sweep again" in err, err
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["cells"] == {"total": 16, "done": 15, "failed": 0, "pending": 1}
+    assert data["corrupt_records"] == [{"model": "m1", "scenario": "sc_a", "file": str(samples), "lines": 1}]
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "1 not run" in md and "**1 corrupt line(s)**" in md and "the sweep is incomplete" in md
+    assert samples.read_text(encoding="utf-8").count("\n") == 16  # report never rewrites the records
+
+    res = run_sweep(sweep, report=False, progress=False)  # the sweep recomputes the lost cell
+    assert res.ok and res.done == 16 and res.computed == 1
+    code, _, err = run_cli(["report", tmp_path / "out", "--quiet"], monkeypatch, capsys)
+    assert code == 0 and "corrupt record" not in err, err
+
+
+def test_changed_model_message_names_what_changed(tmp_path):
+    res = run_sweep(_sweep(tmp_path, model="mock-a"), report=False, progress=False)
+    assert res.ok
+    samples = next((tmp_path / "out").glob("models/*/*/samples.jsonl"))  # leave cells to run: the model loads
+    samples.write_text("".join(samples.read_text(encoding="utf-8").splitlines(keepends=True)[:8]), encoding="utf-8")
+    res = run_sweep(_sweep(tmp_path, model="mock-b"), report=False, progress=False)
+    msg = res.model_errors["m1"]
+    assert "another model identity" in msg and "id: 'mock-a' -> 'mock-b'" in msg, msg
+    assert "None vs None" not in msg and "other options" not in msg
+
+
+# --------------------------------------------------------------------------- SIGINT
+def _env() -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if k not in ("MGREASON_PROGRESS", "COLUMNS")}
+    e.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONUNBUFFERED="1")
+    return e
+
+
+def _sigint_when(cmd: list[str], cwd: Path, marker: str, stream: str = "stderr", timeout: float = 120):
+    p = subprocess.Popen(
+        [sys.executable, "-m", "mgreason.cli", *cmd], cwd=cwd, env=_env(), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    seen = []
+    src = p.stderr if stream == "stderr" else p.stdout
+    for line in src:
+        seen.append(line)
+        if marker in line:
+            p.send_signal(signal.SIGINT)
+            break
+    out, err = p.communicate(timeout=timeout)
+    return p.returncode, out, "".join(seen) + err if stream == "stderr" else err
+
+
+def _one_interrupt_line(err: str) -> str:
+    assert "Traceback" not in err, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("interrupted:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_sigint_run_scenario_exits_130_writes_no_run_directory(tmp_path):
+    items = make_items(150)
+    for it in items:
+        it["transcript"]["duration_s"] = 1000.0
+    sc = write_scenario(tmp_path / "sc", items=items, fmt="inline")
+    out = tmp_path / "run"
+    code, _, err = _sigint_when(
+        ["run-scenario", str(sc), "--backend", "mock", "--out", str(out), "--n-boot", "200000"], tmp_path, "prompts; backend"
+    )
+    assert code == 130, err
+    line = _one_interrupt_line(err)
+    assert "no run directory was written" in line and "same command again" in line
+    assert not out.exists() and not (tmp_path / ".run.partial").exists()
+
+
+def test_sigint_sweep_exits_130_with_a_resume_hint_and_resumes(tmp_path):
+    items = make_items(30)
+    for it in items:
+        it["transcript"]["duration_s"] = 1000.0
+    write_scenario(tmp_path / "scen", fmt="inline", items=items, spec={"id": "sc_a"})
+    sweep = _sweep(tmp_path)
+    data = yaml.safe_load(sweep.read_text())
+    data["models"][0]["request_delay_s"] = 0.02
+    sweep.write_text(yaml.safe_dump(data))
+    code, _, err = _sigint_when(["sweep", str(sweep), "--no-report"], tmp_path, "to run")
+    assert code == 130, err
+    line = _one_interrupt_line(err)
+    assert "records answered so far are kept" in line and f"mgreason sweep {sweep}" in line
+    res = run_sweep(sweep, report=False, progress=False)
+    assert res.ok and res.done == 120
