@@ -72,6 +72,47 @@ def test_sigint_synth_session_exits_130_and_leaves_only_complete_files(tmp_path)
             assert z["coords"].shape[0] == 4 * 60 * 25
 
 
+TRAIN_CFG = """name: t
+data:
+  source: synth
+  layout: imigue22
+  clip_len: 24
+  synth: {subjects: 4, test_subjects: 1, val_subjects: 1, clips_per_class: 8, classes: [1, 2, 3], background: false}
+model: {size: tiny}
+optim: {epochs: 500, batch_size: 8}
+"""
+
+
+def _interrupt_after_stderr_line(proc: subprocess.Popen, marker: str, timeout: float = 120.0) -> tuple[int, str]:
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if marker in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, "".join(seen) + err
+
+
+def test_sigint_train_exits_130_keeps_a_complete_best_checkpoint(tmp_path):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(TRAIN_CFG)
+    run = tmp_path / "run"
+    proc = _start(["train", str(cfg), "--out", str(run), "--quiet"], tmp_path)
+    code, err = _interrupt_after_stderr_line(proc, "epoch 3:")
+    assert code == 130, err
+    assert "Traceback" not in err
+    line = [ln for ln in err.splitlines() if ln.startswith("interrupted:")]
+    assert len(line) == 1 and "best/" in line[0] and "--force" in line[0], err
+    best = run / "best"
+    assert (best / "model.safetensors").is_file() and (best / "config.json").is_file()
+    assert not [p for p in run.rglob("*") if p.name.endswith(".tmp") or ".tmp." in p.name]
+    from mgreason.recognizer.inference import Recognizer
+
+    Recognizer.load(best)  # the kept checkpoint loads
+
+
 def test_atomic_path_removes_the_temporary_on_interrupt_and_keeps_the_old_file(tmp_path):
     target = tmp_path / "x.npz"
     with atomic_path(target) as tmp:

@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         from mgreason.recognizer.config import load_config
         from mgreason.recognizer.train import train
 
-        console = Console(stderr=True)
+        console = Console(stderr=True, soft_wrap=True)  # log lines are never hard-wrapped in non-TTY output
         overrides = _parse_sets(set_)
         if epochs is not None:
             overrides["optim.epochs"] = epochs
