@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
             15.0, "--pose-fps", help="video: run MediaPipe at this rate, interpolate the frames between (0 = every frame)"
         ),
         video_max_side: int = typer.Option(
-            640, "--video-max-side", help="video: scale frames to at most this many pixels before MediaPipe (0 = original)"
+            1920, "--video-max-side", help="video: scale frames to at most this many pixels before MediaPipe (0 = original)"
         ),
         video_reader_thread: bool = typer.Option(
             True, "--video-reader-thread/--no-video-reader-thread", help="video: decode in a second thread (bounded queue)"

@@ -27,8 +27,9 @@ Speed (issue 19; measured in ``benchmarks/results/video.md``):
   linearly from the two nearest processed frames (see :func:`interpolate_skipped`). ``None`` or ``0``:
   every frame.
 * ``max_side``: frames are scaled down (bilinear) so their longer side is at most this many pixels
-  before MediaPipe (whose landmark models look at 256/224-pixel crops); landmarks are scaled back to
-  the original pixels. ``None`` or ``0``: the original size.
+  before MediaPipe (default :data:`DEFAULT_MAX_SIDE`: only 4K is scaled, to 1080p; MediaPipe's own
+  cost does not depend on the frame size, and small frames lose hands in wide shots); landmarks are
+  scaled back to the original pixels. ``None`` or ``0``: the original size.
 * ``reader_thread``: decoding and scaling run in a second thread that feeds a bounded queue of at most
   ``queue_size`` frames, so decoding overlaps MediaPipe and a video of any length holds at most
   ``queue_size + 2`` decoded frames in memory.
@@ -71,7 +72,9 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".m
 VIDEO_EXTRA = "pip install 'mgreason[video]' && pip install --no-deps mediapipe==0.10.21"
 HAND_CONFIDENCE = 1.0
 DEFAULT_POSE_FPS = 15.0  # see benchmarks/results/video.md: transcript F1@0.5 vs every frame, x real time
-DEFAULT_MAX_SIDE = 640  # MediaPipe's landmark models see 256 px (pose) / 224 px (hand) crops
+# Frames are scaled only above 1920 px (4K -> 1080p). Scaling 1080p to 640 px saved no measurable CPU (MediaPipe's
+# cost does not depend on the frame size) and halved the hands found in a wide real shot (benchmarks/results/video.md).
+DEFAULT_MAX_SIDE = 1920
 DEFAULT_QUEUE_SIZE = 8
 MIN_MAX_SIDE = 64
 _MP_STEP_US = 33333  # what mediapipe 0.10.21's SolutionBase.process adds to its timestamp per call
