@@ -11,6 +11,7 @@ from mgreason import __version__
 from mgreason.backends.base import GenerationParams
 from mgreason.eval.records import RunConfig
 from mgreason.scenario.conditions import evidence_sources, evidence_transcript
+from mgreason.scenario.demonstrations import pick_demonstrations
 from mgreason.scenario.loader import Scenario
 from mgreason.scenario.render import PromptRequest, prompt_sha256, render_messages
 
@@ -21,11 +22,19 @@ def build_requests(scenario: Scenario, limit: Optional[int] = None, seed: int = 
     items = scenario.items[:limit] if limit else list(scenario.items)
     conditions = scenario.conditions
     sources = evidence_sources(items, conditions, seed)
+    demo_spec, pool = scenario.spec.demonstrations, scenario.demo_items
+    demo_sources = evidence_sources(pool, conditions, seed) if demo_spec is not None else {}
     out: list[PromptRequest] = []
     for item in items:
+        demos = (
+            pick_demonstrations(pool, scenario.labels, demo_spec.k, demo_spec.seed, item.id) if demo_spec is not None else []
+        )
         for cond in conditions:
             src = sources[cond.name][item.id]
-            messages = render_messages(scenario, item, cond, evidence_transcript(items, cond, src, seed, scenario.items))
+            shots = [(d, evidence_transcript(pool, cond, demo_sources[cond.name][d.id], seed, pool)) for d in demos]
+            messages = render_messages(
+                scenario, item, cond, evidence_transcript(items, cond, src, seed, scenario.items), shots
+            )
             out.append(
                 PromptRequest(
                     item_id=item.id,

@@ -43,6 +43,7 @@ class Scenario:
     sha256: str  # hash of the scenario file, its templates and items
     items_path: Optional[Path] = None
     conditions: list[ConditionSpec] = field(default_factory=list)
+    demo_items: list[Item] = field(default_factory=list)  # the demonstrations' split (spec.demonstrations)
 
     @property
     def id(self) -> str:
@@ -280,10 +281,54 @@ def load_scenario(path: str | Path) -> Scenario:
             raise ScenarioError(f"template not found: {system_t}", file=path, field="prompts.system")
 
     rows, items_path = _load_rows(spec, path)
+    conditions = spec.condition_specs()
+    items = _parse_items(rows, spec, path, items_path, conditions)
+    if any(c.transcript == "shuffled" for c in conditions) and len(items) < 2:
+        raise ScenarioError("a shuffled-transcript condition needs at least 2 items", file=path, field="conditions")
+
+    demo_items: list[Item] = []
+    demo_path: Optional[Path] = None
+    if spec.demonstrations is not None:
+        d = spec.demonstrations
+        demo_spec = spec.model_copy(
+            update={"items": spec.items.model_copy(update={"path": d.path, "inline": None, "format": d.format})}
+        )
+        try:
+            demo_rows, demo_path = _load_rows(demo_spec, path)
+        except ScenarioError as e:
+            raise ScenarioError(e.message.replace("items file", "demonstrations file"), file=e.file, field="demonstrations.path") from None
+        demo_items = _parse_items(demo_rows, spec, path, demo_path, conditions)
+        if len(demo_items) < d.k + 1:
+            raise ScenarioError(
+                f"k is {d.k} but the demonstrations file has {len(demo_items)} item(s) "
+                f"(k + 1 are needed so that a query from the same split is never its own demonstration)",
+                file=path,
+                field="demonstrations.k",
+            )
+
+    files = [path, user_t] + ([system_t] if system_t else []) + ([items_path] if items_path else [])
+    files += [demo_path] if demo_path else []
+    return Scenario(
+        spec=spec,
+        path=path,
+        items=items,
+        system_template=system_t,
+        user_template=user_t,
+        sha256=_hash_files(files),
+        items_path=items_path,
+        conditions=conditions,
+        demo_items=demo_items,
+    )
+
+
+def _parse_items(
+    rows: list[dict[str, Any]], spec: ScenarioSpec, path: Path, items_path: Optional[Path], conditions: list
+) -> list[Item]:
+    """Validated items (id, gold label, transcript) from the rows of an items file."""
+    base = path.parent
     where = items_path or path
     fmap = spec.items.fields
     labels = {lab.name for lab in spec.labels}
-    conditions = spec.condition_specs()
     needs_transcript = any(c.evidence != "none" for c in conditions)
     tbase = _resolve(base, spec.transcripts.base_dir) if spec.transcripts.base_dir else (items_path or path).parent
 
@@ -322,20 +367,7 @@ def load_scenario(path: str | Path) -> Scenario:
         items.append(Item(id=item_id, gold=gold, transcript=transcript, fields=row, transcript_path=tpath))
     if not items:
         raise ScenarioError("the scenario has no items", file=where, field="items")
-    if any(c.transcript == "shuffled" for c in conditions) and len(items) < 2:
-        raise ScenarioError("a shuffled-transcript condition needs at least 2 items", file=path, field="conditions")
-
-    files = [path, user_t] + ([system_t] if system_t else []) + ([items_path] if items_path else [])
-    return Scenario(
-        spec=spec,
-        path=path,
-        items=items,
-        system_template=system_t,
-        user_template=user_t,
-        sha256=_hash_files(files),
-        items_path=items_path,
-        conditions=conditions,
-    )
+    return items
 
 
 def write_items(items: Any, path: str | Path) -> Path:

@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache, update_wrapper
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import jinja2
 from jinja2 import nodes
@@ -391,14 +391,24 @@ def _render_one(path: Path, variables: dict[str, Any], item_id: str, condition: 
 
 
 def render_messages(
-    scenario: Scenario, item: Item, condition: ConditionSpec, evidence_transcript: Optional[Transcript]
+    scenario: Scenario,
+    item: Item,
+    condition: ConditionSpec,
+    evidence_transcript: Optional[Transcript],
+    demonstrations: Sequence[tuple[Item, Optional[Transcript]]] = (),
 ) -> list[Message]:
+    """System message, then each demonstration (its user turn rendered under ``condition`` with its own
+    evidence, and an assistant turn with its gold label), then the query's user turn."""
     variables = template_variables(scenario, item, condition, evidence_transcript)
     messages: list[Message] = []
     if scenario.system_template is not None:
         messages.append(
             {"role": "system", "content": _render_one(scenario.system_template, variables, item.id, condition.name)}
         )
+    for demo, demo_transcript in demonstrations:
+        dv = template_variables(scenario, demo, condition, demo_transcript)
+        messages.append({"role": "user", "content": _render_one(scenario.user_template, dv, demo.id, condition.name)})
+        messages.append({"role": "assistant", "content": demo.gold})
     messages.append({"role": "user", "content": _render_one(scenario.user_template, variables, item.id, condition.name)})
     return messages
 

@@ -134,6 +134,16 @@ BUILTIN_CONDITIONS: dict[str, ConditionSpec] = {
 }
 
 
+class DemonstrationsSpec(_Strict):
+    path: str = Field(
+        description="items file of the split the demonstrations are drawn from (e.g. the training split), relative "
+        "to the scenario file; same columns as items.path"
+    )
+    format: Optional[Literal["jsonl", "json", "csv"]] = Field(default=None, description="default: from the suffix")
+    k: int = Field(ge=1, le=32, description="demonstrations before each query, label-balanced")
+    seed: int = Field(default=0, description="seed of the draw (drawn per query item, the same under every condition)")
+
+
 class ScoringSpec(_Strict):
     mode: Literal["logprobs", "generate"] = Field(
         default="logprobs",
@@ -167,6 +177,11 @@ class ScenarioSpec(_Strict):
     comparisons: Optional[list[tuple[str, str]]] = Field(
         default=None,
         description="(baseline, treatment) pairs; default: every condition vs without_mg, and with_mg vs shuffled_mg",
+    )
+    demonstrations: Optional[DemonstrationsSpec] = Field(
+        default=None,
+        description="k-shot: solved examples from a named split, rendered in the query's condition before it "
+        "(off by default)",
     )
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
     generation: GenerationSpec = Field(default_factory=GenerationSpec)
