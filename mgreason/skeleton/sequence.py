@@ -183,10 +183,11 @@ class SkeletonSequence:
     # ---- files ------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Write a compressed ``.npz`` (coords, confidence, fps, layout, meta as JSON)."""
+        from mgreason.fileio import atomic_path
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = json.dumps(self.meta, default=_json_default)
-        with open(path, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:  # never a truncated file under the final name
             np.savez_compressed(
                 f,
                 coords=self.coords,

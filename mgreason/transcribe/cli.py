@@ -16,6 +16,7 @@ from typing import Any, Optional
 import typer
 
 from mgreason.errors import DataError
+from mgreason.fileio import atomic_path, atomic_write_text
 
 __all__ = ["register"]
 
@@ -207,25 +208,24 @@ def register(app: typer.Typer) -> None:
         tr = res.transcript
         tr.write(out)
         meta_path = meta_path_for(out)
-        meta_path.write_text(json.dumps(res.meta, indent=2) + "\n", encoding="utf-8")
+        atomic_write_text(meta_path, json.dumps(res.meta, indent=2) + "\n")
         rendering = tr.render()
         if text == "-":
             print(rendering)
         elif text is not None:
-            Path(text).parent.mkdir(parents=True, exist_ok=True)
-            Path(text).write_text(rendering + "\n", encoding="utf-8")
+            atomic_write_text(Path(text), rendering + "\n")
         if scores is not None:
             import numpy as np
 
-            scores.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(
-                scores,
-                times=res.scores.times.astype(np.float32),
-                probs=res.scores.probs.astype(np.float32),
-                labels=np.array(res.scores.labels),
-                mask=res.mask,
-                fps=np.float64(loaded.sequence.fps),
-            )
+            with atomic_path(scores) as tmp_scores:
+                np.savez_compressed(
+                    tmp_scores,
+                    times=res.scores.times.astype(np.float32),
+                    probs=res.scores.probs.astype(np.float32),
+                    labels=np.array(res.scores.labels),
+                    mask=res.mask,
+                    fps=np.float64(loaded.sequence.fps),
+                )
 
         from rich.markup import escape
 
@@ -277,8 +277,7 @@ def register(app: typer.Typer) -> None:
             return
         print(res.render())
         if json_out is not None:
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps(res.to_dict(), indent=2) + "\n", encoding="utf-8")
+            atomic_write_text(json_out, json.dumps(res.to_dict(), indent=2) + "\n")
         sys.stdout.flush()
 
     @app.command("tune-segmentation")
@@ -333,8 +332,7 @@ def register(app: typer.Typer) -> None:
             print(f"       {prm}")
         print(f"{len(recs)} recording(s); {res.evaluations} settings tried in {res.rounds} round(s), {took:.1f} s")
         if json_out is not None:
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps(res.to_dict(), indent=2) + "\n", encoding="utf-8")
+            atomic_write_text(json_out, json.dumps(res.to_dict(), indent=2) + "\n")
         if write:
             tuned_on = {"recordings": sorted(r.id for r in recs), "events": n_gt, "description": describe}
             path = write_checkpoint_segmentation(ckpt, res, tuned_on)

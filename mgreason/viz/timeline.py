@@ -26,6 +26,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from mgreason.errors import DataError
+from mgreason.fileio import atomic_path, atomic_write_text
 from mgreason.taxonomy import IMIGUE, Taxonomy, get_taxonomy
 from mgreason.transcript import MGEvent, Transcript, format_time
 
@@ -464,9 +465,10 @@ def save_figure(fig: Any, out: str | Path, *, dpi: int = 100, html_title: str = 
                 ".match{color:#1a9641}.false_alarm{color:#d7191c}.miss{color:#f46d43}</style></head><body>\n"
                 + svg + "\n" + html_extra + "\n</body></html>\n"
             )  # fmt: skip
-            out.write_text(page, encoding="utf-8")
+            atomic_write_text(out, page)
         else:
-            fig.savefig(out, dpi=dpi, metadata=None if suf == ".svg" else {"Software": None})
+            with atomic_path(out) as tmp:  # never a truncated figure under the final name
+                fig.savefig(tmp, format=suf[1:], dpi=dpi, metadata=None if suf == ".svg" else {"Software": None})
     finally:
         plt.close(fig)
     return out
