@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from mgreason.errors import DataError, set_interrupt_note
-from mgreason.fileio import atomic_path, atomic_write_text
+from mgreason.fileio import atomic_write_text
 
 # numpy/scipy and the generator are imported inside the commands: ``mgreason --help`` and every other
 # command load this module to register the group, and should not pay for them.
@@ -154,12 +154,9 @@ def register(app: typer.Typer) -> None:
                 camera_cuts_s=camera_cuts,
                 config=cfg,
             )
-            # .npz then transcript, each to a temporary name renamed when complete: Ctrl-C or a
-            # crash never leaves a truncated file under the final name
-            seq_path, tr_path = out / f"{s.transcript.id}.npz", out / f"{s.transcript.id}.transcript.json"
-            with atomic_path(seq_path) as tmp:
-                s.sequence.save(tmp)
-            s.transcript.write(tr_path)
+            # .npz then transcript, each written to a temporary name and renamed when complete
+            # (SkeletonSequence.save, Transcript.write): Ctrl-C never leaves a truncated file
+            seq_path, tr_path = s.write(out)
             typer.echo(f"wrote {seq_path.name} ({s.sequence.num_frames} frames) and {tr_path.name} "
                        f"({len(s.transcript.events)} gestures)")  # fmt: skip
             if pyskl:
