@@ -199,7 +199,7 @@ def show_prompt(
         print(json.dumps([{"condition": r.condition, "prompt_sha256": r.prompt_sha256, "messages": r.messages} for r in reqs], indent=2, ensure_ascii=False))
         return
     for r in reqs:
-        print(f"===== item {r.item_id} · condition {r.condition} · sha256 {r.prompt_sha256[:16]} =====")
+        print(f"===== item {printable(r.item_id)} · condition {r.condition} · sha256 {r.prompt_sha256[:16]} =====")
         for m in r.messages:
             print(f"--- {m['role']} ---")
             print(m["content"])

@@ -152,3 +152,13 @@ def test_ansi_escapes_in_an_item_id_reach_the_terminal_escaped(tmp_path, monkeyp
     code, out, err = run_cli(["validate", path], monkeypatch, capsys)
     assert code == 2 and "\x1b" not in err and "\x07" not in err and "evil\\x1b]0;title\\x07" in err, err
     assert printable("a\nb\tc") == "a\\nb\\tc" and printable("plain é") == "plain é"
+
+
+def test_show_prompt_header_escapes_an_item_id(tmp_path, monkeypatch, capsys):
+    items = make_items(3)
+    items[0]["id"] = "x\x1b[2Jy"
+    path = write_scenario(tmp_path, items=items)
+    code, out, err = run_cli(["show-prompt", path, "--condition", "without_mg"], monkeypatch, capsys)
+    assert code == 0, err
+    header = out.splitlines()[0]
+    assert "\x1b" not in header and "x\\x1b[2Jy" in header, header
