@@ -203,8 +203,10 @@ def forest_plot(data: dict[str, Any], path: Path) -> Optional[Path]:
     axes[0].set_ylim(-0.7, len(rows) - 0.3)
     fig.suptitle(f"sweep {data['sweep']}: treatment − baseline (◆ = Holm-adjusted McNemar p < 0.05)", fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(str(path), format="png", metadata={"Software": None})
+    from mgreason.fileio import atomic_path
+
+    with atomic_path(path) as tmp:  # never a truncated PNG under the final name
+        fig.savefig(str(tmp), format="png", metadata={"Software": None})
     return path
 
 
