@@ -277,7 +277,7 @@ class TrainConfig(_Strict):
     description: str = ""
     init_checkpoint: Optional[str] = Field(
         None,
-        description="fine-tune: start from this checkpoint directory ('tiny-synth' = the bundled one); its architecture "
+        description="fine-tune: start from this checkpoint directory, or a bundled checkpoint by name ('tiny-synth'); its architecture "
         "and class list are kept (clips of classes it does not know are left out)",
     )
     tune_segmentation: bool = Field(
@@ -286,9 +286,18 @@ class TrainConfig(_Strict):
     calibrate: bool = Field(
         False, description="after training, fit a temperature on the validation clips (ECE before/after in the checkpoint)"
     )
-    coarse_below: float = Field(
-        0.0, ge=0, le=1, description="events less confident than this carry their body-region group (0 = never)"
+    coarse_below: Union[float, Literal["tune"]] = Field(
+        0.0,
+        description="events less confident than this carry their body-region group (0 = never); 'tune': chosen on "
+        "the validation span (the threshold that maximises the mean of fine and coarse F1@0.3; ties: the lower)",
     )
+
+    @field_validator("coarse_below")
+    @classmethod
+    def _coarse(cls, v: Union[float, str]) -> Union[float, str]:
+        if v != "tune" and not 0.0 <= float(v) <= 1.0:
+            raise ValueError("must be in [0, 1] or 'tune'")
+        return v
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
@@ -344,7 +353,8 @@ def load_config(path: str | Path, overrides: Optional[dict[str, Any]] = None) ->
         d.labels_csv = _resolve(base, d.labels_csv)
     if d.splits_json is not None and not Path(d.splits_json).is_absolute():
         d.splits_json = _resolve(base, d.splits_json)
-    if cfg.init_checkpoint and cfg.init_checkpoint != "tiny-synth" and not Path(cfg.init_checkpoint).is_absolute():
+    ck = cfg.init_checkpoint
+    if ck and ("/" in ck or "\\" in ck) and not Path(ck).is_absolute():  # a path (a bare name is a bundled checkpoint)
         cfg.init_checkpoint = str(_resolve(base, Path(cfg.init_checkpoint)))
     return cfg
 

@@ -50,7 +50,10 @@ def test_finetune_on_a_time_split_recording(tmp_path):
     base = Recognizer.load(bundled_checkpoint_path())
     assert conf["labels"] == list(base.labels) and conf["arch"] == base.config["arch"]
     seg = conf["segmentation"]["params"]
-    assert seg["coarse_below"] == 0.4 and seg["temperature"] == conf["calibration"]["temperature"] > 0
+    assert seg["temperature"] == conf["calibration"]["temperature"] > 0
+    table = conf["segmentation"]["coarse_below_tuning"]
+    assert [r["coarse_below"] for r in table] == [0.0, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5]
+    assert seg["coarse_below"] in {r["coarse_below"] for r in table}
     assert conf["segmentation"]["tuned_on"]["events"] == 1  # the one annotation inside 20-30 s
     data = conf["training"]["data"]
     assert data["split"].startswith("time") and data["mix_synth"]["clips"] > 0
