@@ -125,7 +125,7 @@ def run_read(path: Path, **kw: Any) -> tuple[Any, float, float]:
     stock, sim_ts = kw.pop("stock", False), kw.pop("sim_ts", False)
     saved = video._holistic_without_face, video._REAL_TIMESTAMPS
     if stock:
-        video._holistic_without_face = lambda *a: None
+        video._holistic_without_face = lambda *a, **k: None
     if sim_ts:
         video._REAL_TIMESTAMPS = False
     try:
@@ -207,12 +207,13 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [
      dict(pose_fps=0, max_side=0, reader_thread=False, stock=True, sim_ts=True)),
     ("default (15 fps, frames up to 1920 px, reader thread)", dict()),
     ("default, 1 thread", dict(reader_thread=False)),
-    ("default with the stock Holistic (face mesh), 1 thread", dict(reader_thread=False, stock=True)),
+    ("default with hand models on every processed frame (--video-hands always), 1 thread",
+     dict(reader_thread=False, hands="always")),
+    ("default with the stock Holistic (face mesh, hands always), 1 thread", dict(reader_thread=False, stock=True)),
     ("default with MediaPipe's simulated 30 fps timestamps", dict(sim_ts=True)),
     ("pose at 25 fps", dict(pose_fps=25)),
     ("pose at 10 fps", dict(pose_fps=10)),
     ("15 fps, scaled to 640 px", dict(max_side=640)),
-    ("every frame, scaled to 640 px", dict(pose_fps=0, max_side=640)),
     ("--video-model pose (no hands), 1 thread", dict(model="pose", reader_thread=False)),
 ]  # fmt: skip
 

@@ -108,6 +108,9 @@ def register(app: typer.Typer) -> None:
         video_reader_thread: bool = typer.Option(
             True, "--video-reader-thread/--no-video-reader-thread", help="video: decode in a second thread (bounded queue)"
         ),
+        video_hands: str = typer.Option(
+            "auto", "--video-hands", help="video, holistic: hand models 'auto' (only where the pose sees a hand) or 'always'"
+        ),
         text: Optional[str] = typer.Option(None, "--text", help="also write the text rendering to this file ('-' = stdout)"),
         scores: Optional[Path] = typer.Option(None, "--scores", help="also save per-frame class probabilities (.npz)"),
         high: Optional[float] = typer.Option(
@@ -161,7 +164,9 @@ def register(app: typer.Typer) -> None:
             from mgreason.transcribe.video import check_video_options
 
             vfps, vside, _ = check_video_options(pose_fps, video_max_side)
-            video_options = {"pose_fps": vfps, "max_side": vside, "reader_thread": video_reader_thread}
+            if video_hands not in ("auto", "always"):
+                raise DataError(f"choose 'auto' or 'always', got {video_hands!r}", field="--video-hands")
+            video_options = {"pose_fps": vfps, "max_side": vside, "reader_thread": video_reader_thread, "hands": video_hands}
         from mgreason.recognizer.inference import Recognizer
 
         from mgreason.transcribe.online import threads as torch_threads

@@ -77,6 +77,9 @@ DEFAULT_POSE_FPS = 15.0  # see benchmarks/results/video.md: transcript F1@0.5 vs
 DEFAULT_MAX_SIDE = 1920
 DEFAULT_QUEUE_SIZE = 8
 MIN_MAX_SIDE = 64
+HAND_VISIBILITY = 0.5  # hands="auto": the hand models run when a pose hand point was this visible ...
+HAND_RECHECK = 15  # ... or a hand was found on the previous processed frame, or on every 15th processed frame
+_POSE_HAND_POINTS = list(range(15, 23))  # mediapipe33 wrists, pinkies, index fingers, thumbs
 _MP_STEP_US = 33333  # what mediapipe 0.10.21's SolutionBase.process adds to its timestamp per call
 _REAL_TIMESTAMPS = True
 
@@ -439,8 +442,13 @@ def read_video(
     max_side: Optional[int] = DEFAULT_MAX_SIDE,
     reader_thread: bool = True,
     queue_size: int = DEFAULT_QUEUE_SIZE,
+    hands: str = "auto",
 ) -> SkeletonSequence:
     """Pose (+ hands) of the most prominent person in every frame of a video file.
+
+    ``hands`` (holistic only): ``"auto"`` runs the hand models on a processed frame only when the previous
+    one showed a hand point of the pose (wrist, fingers) with visibility >= :data:`HAND_VISIBILITY` or a
+    found hand, and on every :data:`HAND_RECHECK`-th processed frame; ``"always"`` on every one.
 
     MediaPipe runs on frames picked at ``pose_fps`` (``None``/0: every frame), scaled to at most
     ``max_side`` pixels (``None``/0: original size); see the module docstring. ``meta['video']`` says
@@ -455,6 +463,8 @@ def read_video(
         # complexity 2 (pose_landmark_heavy) is not shipped in the wheel and would be downloaded
         raise DataError("model_complexity must be 0 or 1 (the heavy model is not shipped offline)", field="model_complexity")
     pose_fps, max_side, queue_size = check_video_options(pose_fps, max_side, queue_size)
+    if hands not in ("auto", "always"):
+        raise DataError(f"unknown hands mode {hands!r}; choose 'auto' or 'always'", field="--video-hands")
     with _quiet_native_stderr():
         mp, cv2 = require_video_backend()
         if model_complexity == 0 and not _shipped(mp, "modules/pose_landmark/pose_landmark_lite.tflite"):
@@ -464,14 +474,16 @@ def read_video(
                 field="model_complexity",
             )
         return _read(path, mp, cv2, model, model_complexity, min_detection_confidence, min_tracking_confidence,
-                     max_frames, progress, pose_fps, max_side, reader_thread, queue_size)  # fmt: skip
+                     max_frames, progress, pose_fps, max_side, reader_thread, queue_size, hands)  # fmt: skip
 
 
-def _holistic_without_face(mp: Any, model_complexity: int, min_det: float, min_track: float) -> Any:
+def _holistic_without_face(mp: Any, model_complexity: int, min_det: float, min_track: float, gate_hands: bool = False) -> Any:
     """MediaPipe Holistic's own graph without its face-mesh branch (468 face landmarks nobody here uses):
-    the same pose and hand landmarks, bit for bit (checked in the tests), ~7 % less CPU per frame
-    (``benchmarks/results/video.md``). ``None`` when this mediapipe's graph does not look as expected
-    (then the stock Holistic is used)."""
+    the same pose and hand landmarks, bit for bit (checked in the tests), less CPU per frame
+    (``benchmarks/results/video.md``). With ``gate_hands`` the pose landmarks reach the hand models only
+    when the input stream ``allow_hands`` is true (a ``GateCalculator``), so the caller can skip the hand
+    models on frames where no hand can be seen. ``None`` when this mediapipe's graph does not look as
+    expected (then the stock Holistic is used)."""
     try:
         from mediapipe.framework import calculator_pb2
         from mediapipe.python.solution_base import SolutionBase
@@ -493,6 +505,17 @@ def _holistic_without_face(mp: Any, model_complexity: int, min_det: float, min_t
         sides = [x for x in cfg.input_side_packet if not x.startswith("REFINE_FACE_LANDMARKS:")]
         del cfg.input_side_packet[:]
         cfg.input_side_packet.extend(sides)
+        if gate_hands:
+            hands = [n for n in cfg.node if n.calculator == "HandLandmarksLeftAndRightCpu"]
+            if len(hands) != 1 or list(hands[0].input_stream) != ["IMAGE:image", "POSE_LANDMARKS:pose_landmarks"]:
+                return None
+            cfg.input_stream.append("ALLOW_HANDS:allow_hands")
+            gate = cfg.node.add()
+            gate.calculator = "GateCalculator"
+            gate.input_stream.extend(["pose_landmarks", "ALLOW:allow_hands"])
+            gate.output_stream.append("pose_landmarks_for_hands")
+            del hands[0].input_stream[:]
+            hands[0].input_stream.extend(["IMAGE:image", "POSE_LANDMARKS:pose_landmarks_for_hands"])
         return SolutionBase(
             graph_config=cfg,
             side_inputs={
@@ -549,6 +572,7 @@ def _read(
     max_side: Optional[int],
     reader_thread: bool,
     queue_size: int,
+    hands: str = "always",
 ) -> SkeletonSequence:
     wall0, cpu0 = time.perf_counter(), os.times()
     cap = cv2.VideoCapture(str(path))
@@ -568,7 +592,8 @@ def _read(
         raise DataError(f"unreadable video: no valid frame rate in the container ({fps})", file=path)
 
     if model == "holistic":
-        est = _holistic_without_face(mp, model_complexity, min_detection_confidence, min_tracking_confidence)
+        est = _holistic_without_face(mp, model_complexity, min_detection_confidence, min_tracking_confidence,
+                                     gate_hands=hands == "auto")  # fmt: skip
     if model == "holistic" and est is None:
         est = mp.solutions.holistic.Holistic(
             static_image_mode=False,
@@ -591,6 +616,10 @@ def _read(
         layout, V = "mediapipe33", 33
 
     face_less = model == "holistic" and not isinstance(est, mp.solutions.holistic.Holistic)
+    gated = face_less and hands == "auto"
+    allow_hands = True
+    hand_frames = 0
+    processed_n = 0
     reader = FrameReader(cap, cv2, fps=fps, n_expected=n_expected, pose_fps=pose_fps, max_side=max_side,
                          max_frames=max_frames, thread=reader_thread, queue_size=queue_size)  # fmt: skip
     buf = _Growing(V, n_expected + 1 if n_expected else 1024)
@@ -614,8 +643,14 @@ def _read(
                     est._simulated_timestamp = max(ts, last_ts + 1) - _MP_STEP_US
                     last_ts = max(ts, last_ts + 1)
                 t0, c0 = time.perf_counter(), time.process_time()
-                res = est.process(rgb)
+                if gated:
+                    allow_hands = allow_hands or processed_n % HAND_RECHECK == 0
+                    res = est.process({"image": rgb, "allow_hands": bool(allow_hands)})
+                else:
+                    res = est.process(rgb)
                 t1, c1 = time.perf_counter(), time.process_time()
+                processed_n += 1
+                hand_frames += bool(model == "holistic" and allow_hands)
                 del rgb
                 reader.release()
                 pxy, pc = _landmarks(getattr(res, "pose_landmarks", None), 33, w, h, True)
@@ -624,6 +659,10 @@ def _read(
                     rxy, rc = _landmarks(getattr(res, "right_hand_landmarks", None), 21, w, h, False)
                     buf.coords[idx] = np.concatenate([pxy, lxy, rxy])
                     buf.conf[idx] = np.concatenate([pc, lc, rc])
+                    # hands on the next processed frame: a hand was found, or the pose sees a hand point
+                    if gated:
+                        allow_hands = bool(lc.any() or rc.any() or pc[_POSE_HAND_POINTS].max() >= HAND_VISIBILITY
+                                           or not pc.any())  # fmt: skip
                 else:
                     buf.coords[idx], buf.conf[idx] = pxy, pc
                 buf.processed[idx] = True
@@ -664,6 +703,7 @@ def _read(
     wall = time.perf_counter() - wall0
     detector = f"mediapipe {getattr(mp, '__version__', '?')} {model} (model_complexity={model_complexity}"
     detector += ", no face mesh" if face_less else ""
+    detector += ", hands where visible" if gated else ""
     detector += f", pose_fps={pose_fps:g}" if pose_fps is not None else ", every frame"
     detector += f", max_side={max_side})" if max_side is not None else ", original size)"
     if cap_size is None:
@@ -684,6 +724,8 @@ def _read(
             "pose_input_shape": list(reader.scaled_size) if reader.scaled_size else None,
             "pose_frames": int(processed.sum()),
             "interpolated_frames": int(filled.sum()),
+            "hands": ("auto" if gated else "always") if model == "holistic" else None,
+            "hand_model_frames": hand_frames if model == "holistic" else 0,
             "reader_thread": bool(reader_thread),
             "queue_size": queue_size if reader_thread else None,
             "peak_frames_in_memory": reader.peak_images,

@@ -262,12 +262,40 @@ def test_cli_passes_the_video_options_and_records_them(tmp_path, checkpoint_dir,
 def test_holistic_without_the_face_mesh_gives_the_same_landmarks(monkeypatch):
     import mgreason.transcribe.video as video
 
-    kw = dict(model="holistic", pose_fps=10, max_frames=45, reader_thread=False)
+    kw = dict(model="holistic", pose_fps=10, max_frames=45, reader_thread=False, hands="always")
     lean = video.read_video(shipped_clip(), **kw)
-    assert "no face mesh" in lean.meta["detector"]
-    monkeypatch.setattr(video, "_holistic_without_face", lambda *a: None)  # the stock mp.solutions.holistic
+    assert "no face mesh" in lean.meta["detector"] and lean.meta["video"]["hand_model_frames"] == 15
+    monkeypatch.setattr(video, "_holistic_without_face", lambda *a, **k: None)  # the stock mp.solutions.holistic
     stock = video.read_video(shipped_clip(), **kw)
     assert "no face mesh" not in stock.meta["detector"]
     assert lean.valid[:, :33].any() and lean.layout == stock.layout == "mediapipe75"
     np.testing.assert_array_equal(lean.confidence, stock.confidence)
     np.testing.assert_array_equal(lean.coords, stock.coords)
+
+
+@needs_video
+@needs_clip
+def test_hand_models_only_where_the_pose_sees_a_hand():
+    from mgreason.transcribe.video import HAND_RECHECK, read_video
+
+    kw = dict(model="holistic", pose_fps=15, max_frames=90, reader_thread=False)
+    always = read_video(shipped_clip(), hands="always", **kw)
+    auto = read_video(shipped_clip(), hands="auto", **kw)
+    va, vb = always.meta["video"], auto.meta["video"]
+    assert va["hand_model_frames"] == va["pose_frames"] == vb["pose_frames"] == 45
+    # the carphone talker's wrists are out of view (pose visibility ~0.01-0.1): the hand models run only on
+    # the periodic re-checks
+    assert vb["hands"] == "auto" and vb["hand_model_frames"] == -(-45 // HAND_RECHECK)
+    assert "hands where visible" in auto.meta["detector"]
+    # the gate sits after the pose model: the body is the same, and no hand is lost here
+    np.testing.assert_array_equal(auto.coords[:, :33], always.coords[:, :33])
+    np.testing.assert_array_equal(auto.confidence, always.confidence)
+    with pytest.raises(DataError, match="--video-hands"):
+        read_video(shipped_clip(), hands="sometimes")
+
+
+def test_cli_rejects_an_unknown_hands_mode(tmp_path, checkpoint_dir, monkeypatch, capsys):
+    v = tmp_path / "clip.mp4"
+    v.write_bytes(b"not read: the options are checked first")
+    res = run_cli(["transcribe", v, "-o", tmp_path / "t.json", "-c", checkpoint_dir, "--video-hands", "maybe"], monkeypatch, capsys)
+    assert_one_line_error(res, "--video-hands")
