@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # the names below are loaded on first use (PEP 562), so impor
     )
     from mgreason.synth.gestures import MOTIONS, supported_raw_ids
 
-_WHERE = {"MOTIONS": "gestures", "supported_raw_ids": "gestures"}
 
 __all__ = [
     "ClipSet",
@@ -38,9 +37,16 @@ __all__ = [
 ]
 
 
+_LAZY = {name: "mgreason.synth.generate" for name in __all__} | {
+    "MOTIONS": "mgreason.synth.gestures",
+    "supported_raw_ids": "mgreason.synth.gestures",
+}
+
+
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        value = getattr(importlib.import_module(f"mgreason.synth.{_WHERE.get(name, 'generate')}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mgreason.synth' has no attribute {name!r}")
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'mgreason.synth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
