@@ -4,11 +4,12 @@ The summary models are built from :mod:`mgreason.stats` results (``from_stats``)
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mgreason import stats
+if TYPE_CHECKING:  # only for annotations: importing stats (scipy) here would slow the CLI start-up
+    from mgreason import stats
 
 
 class SampleRecord(BaseModel):
