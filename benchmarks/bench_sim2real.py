@@ -154,6 +154,14 @@ def gap_stats(seq, transcript) -> dict:
         "frames whose body joints move < 0.001 shoulder widths (median joint)": float(np.nanmean(per_frame < 0.001)),
         "frames whose body joints move < 0.003 shoulder widths (median joint)": float(np.nanmean(per_frame < 0.003)),
     }
+    # raw pixel steps of the body joints: OpenPose reports positions on its heatmap grid
+    raw = seq.coords[:, body, 0]
+    dx = np.abs(np.diff(raw, axis=0))
+    dx = dx[np.isfinite(dx)]
+    moving = dx[dx >= 0.2]
+    hist, edges = np.histogram(moving, bins=np.arange(0.2, 8.01, 0.2)) if moving.size else (np.zeros(1), np.zeros(2))
+    out["still"]["frame-to-frame x steps of body joints < 0.2 px (share)"] = float(np.mean(dx < 0.2)) if dx.size else None
+    out["still"]["most common x step >= 0.2 px (px)"] = float(edges[int(np.argmax(hist))] + 0.1) if moving.size else None
     out["idle_speed_samples"] = (d[:, idx["right_wrist"]] * seq.fps)[~gm[1:] & okd[:, idx["right_wrist"]]]
     out["gesture_frac"] = float(gm.mean())
     return out
