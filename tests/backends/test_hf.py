@@ -294,7 +294,7 @@ def test_embedded_hf_dir_is_a_complete_loadable_model(hf_backend):
     # loading the directory as a local model gives the same scores as the embedded alias
     from mgreason.backends import create_backend
 
-    local = create_backend("hf", str(d))
+    local = create_backend("hf", str(d), dtype="float32")  # the fixture is float32; the default is auto
     try:
         info = local.model_info()
         assert info.resolved == str(d) and info.extra["kind"] == "hf_dir"
