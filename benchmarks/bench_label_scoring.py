@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     from mgreason.backends.hf import HFBackend
 
     t0 = time.perf_counter()
-    backend = HFBackend(args.model, threads=args.threads)
+    backend = HFBackend(args.model, dtype="float32", threads=args.threads)  # lm-eval below runs float32 too
     info = backend.model_info()
     print(f"model: {info.id} -> {info.resolved} (sha256 {str(info.sha256)[:12]}, {info.dtype})")
     print(
