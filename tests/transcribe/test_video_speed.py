@@ -228,7 +228,10 @@ def test_skipping_and_scaling_stay_close_to_every_frame_at_full_size(carphone_fu
     from mgreason.transcribe.video import read_video
 
     ref = carphone_full
-    fast = read_video(shipped_clip(), model="pose", pose_fps=10, max_side=128, reader_thread=True, queue_size=2)
+    calls = []
+    fast = read_video(shipped_clip(), model="pose", pose_fps=10, max_side=128, reader_thread=True, queue_size=2,
+                      progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    assert calls[-1] == (120, 120) and all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))  # frames read, for the ETA
     v = fast.meta["video"]
     assert fast.num_frames == ref.num_frames == 120 and fast.fps == ref.fps
     assert 40 <= v["pose_frames"] <= 41 and v["pose_frames"] + v["interpolated_frames"] == 120
