@@ -66,12 +66,12 @@ def load_real(tmp: Path):
     return seq137, seq, gt
 
 
-def synth_sessions(n: int, minutes: float, still: float, jitter: float = 1.0):
+def synth_sessions(n: int, minutes: float, still: float, jitter: float = 1.0, grid_px: float = 0.0):
     from mgreason.synth import GeneratorConfig, generate_session
 
     out = []
     for k in range(n):
-        s = generate_session(minutes, seed=500 + k, rate_per_min=4.0, config=GeneratorConfig(still=still, jitter=jitter))
+        s = generate_session(minutes, seed=500 + k, rate_per_min=4.0, config=GeneratorConfig(still=still, jitter=jitter, grid_px=grid_px))
         out.append((s.sequence, s.transcript))
     return out
 
@@ -381,7 +381,7 @@ def write_report(real: dict, synth: list[dict], fixed: list[dict], still: float,
           "OpenPose-137 -> imigue22 exactly as the recognizer does. Synthetic: "
           f"{meta['n_synth']} sessions of {meta['minutes']} min (seeds 500..), default generator (`noise 1.0`, the "
           "tiny-synth training setting); synthetic cells give the median and (min-max) over those sessions. "
-          f"'after' = the same generator with the still-tracker fix (`GeneratorConfig(still={still}, jitter={meta['jitter']})`).", ""]  # fmt: skip
+          f"'after' = the same generator with the still-tracker fix (`GeneratorConfig(still={still}, jitter={meta['jitter']}, grid_px={meta['grid']})`).", ""]  # fmt: skip
     L += [f"Command: `{meta['command']}`; {meta['machine']}.", ""]
     if meta.get("notes"):
         L += ["## Reading", ""] + [f"- {n}" for n in meta["notes"]] + [""]
@@ -444,6 +444,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--still", type=float, default=0.12, help="the generator's still-tracker setting to compare (0 = skip)")
     ap.add_argument("--jitter", type=float, default=0.4, help="the generator's jitter factor that goes with --still")
+    ap.add_argument("--grid", type=float, default=1.95, help="the generator's pixel grid that goes with --still")
     ap.add_argument("--sessions", type=int, default=4)
     ap.add_argument("--minutes", type=float, default=2.0)
     ap.add_argument("--checkpoint", action="append", default=[], help="[NAME=]DIR: score on the real span (repeatable; tiny-synth = bundled)")
@@ -482,7 +483,7 @@ def main() -> int:
         _, real_seq, gt = load_real(Path(tmp))
     real = gap_stats(real_seq, gt)
     synth = [gap_stats(s, t) for s, t in synth_sessions(args.sessions, args.minutes, 0.0)]
-    fixed = [gap_stats(s, t) for s, t in synth_sessions(args.sessions, args.minutes, args.still, args.jitter)] if args.still > 0 else []
+    fixed = [gap_stats(s, t) for s, t in synth_sessions(args.sessions, args.minutes, args.still, args.jitter, args.grid)] if args.still > 0 else []
     pngs = plots(real, synth, fixed, args.out)
     scores = [score_on_span(c, real_seq, gt) for c in args.checkpoint]
     for s in scores:
@@ -491,6 +492,7 @@ def main() -> int:
     meta = {
         "n_synth": args.sessions,
         "jitter": args.jitter,
+        "grid": args.grid,
         "minutes": args.minutes,
         "command": _command(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, load average {load:.1f} at the end "

@@ -52,6 +52,7 @@ class SynthDataConfig(_Strict):
     amplitude: float = Field(1.0, gt=0, description="generator gesture amplitude factor")
     still: float = Field(0.0, ge=0, le=1, description="generator tracker holds still while the body does (0 = off)")
     jitter: float = Field(1.0, ge=0, le=5, description="generator white tracker-jitter factor")
+    grid_px: float = Field(0.0, ge=0, le=20, description="generator reports positions on this pixel grid (0 = off)")
     seed: int = 0
 
     @model_validator(mode="after")

@@ -213,7 +213,8 @@ def synth_data(data: DataConfig, seed: int = 0) -> DataBundle:
     from mgreason.taxonomy import IMIGUE
 
     sc: SynthDataConfig = data.synth
-    gcfg = GeneratorConfig(fps=data.fps, noise=sc.noise, amplitude=sc.amplitude, still=sc.still, jitter=sc.jitter)
+    gcfg = GeneratorConfig(fps=data.fps, noise=sc.noise, amplitude=sc.amplitude, still=sc.still, jitter=sc.jitter,
+                           grid_px=sc.grid_px)
     cs = generate_clips(
         sc.clips_per_class,
         classes=sc.classes,
@@ -275,6 +276,7 @@ def synth_data(data: DataConfig, seed: int = 0) -> DataBundle:
         "amplitude": sc.amplitude,
         "still": sc.still,
         "jitter": sc.jitter,
+        "grid_px": sc.grid_px,
         "classes": labels,
         "imigue_raw_ids": [int(r) for r in raws] + ([None] if sc.background else []),
         "split": "held-out synthetic subjects",

@@ -67,12 +67,15 @@ class GeneratorConfig:
     camera_jitter: float = 1.0  # per-clip deviation from the subject's camera
     still: float = 0.0  # tracker output holds still while the body does (0 = off; see sensor.SensorConfig)
     jitter: float = 1.0  # white tracker jitter factor (on top of noise)
+    grid_px: float = 0.0  # reported positions on a grid of this many px per 1280 px width (OpenPose heatmap; 0 = off)
 
     def __post_init__(self) -> None:
         if self.fps <= 0:
             raise DataError(f"fps must be positive, got {self.fps}", field="fps")
         if not 0 <= self.jitter <= 5:
             raise DataError(f"jitter must be in [0, 5], got {self.jitter}", field="jitter")
+        if not 0 <= self.grid_px <= 20:
+            raise DataError(f"grid_px must be in [0, 20], got {self.grid_px}", field="grid_px")
         if not 0 <= self.still <= 1:
             raise DataError(f"still must be in [0, 1], got {self.still}", field="still")
         if self.noise < 0 or self.amplitude <= 0 or self.fidget < 0:
@@ -315,7 +318,7 @@ def generate_clips(
     onset = pre.copy()
 
     # simulate in chunks of similar length (less padding, bounded memory)
-    sensor = SensorConfig(level=cfg.noise, img_shape=cfg.img_shape, still=cfg.still, jitter=cfg.jitter)
+    sensor = SensorConfig(level=cfg.noise, img_shape=cfg.img_shape, still=cfg.still, jitter=cfg.jitter, grid_px=cfg.grid_px)
     coords = np.full((N, T, 22, 2), np.nan, dtype=np.float32)
     conf = np.zeros((N, T, 22), dtype=np.float32)
     order = np.argsort(lengths, kind="stable")
@@ -460,7 +463,7 @@ def generate_session(
         events.append((raw, one, np.array([t - a / fps]), np.array([d]), a, b - a))
         schedule.append((raw, t, d))
         t += d + rng.exponential(mean_gap) + 2 * margin + 0.2
-    sensor = SensorConfig(level=cfg.noise, img_shape=cfg.img_shape, cut_every_s=camera_cuts_s, still=cfg.still, jitter=cfg.jitter)
+    sensor = SensorConfig(level=cfg.noise, img_shape=cfg.img_shape, cut_every_s=camera_cuts_s, still=cfg.still, jitter=cfg.jitter, grid_px=cfg.grid_px)
     coords, conf, _ = _simulate(events, body, style, cam, T, rng, cfg, sensor, 12.0, [seed, 6])
 
     sid = id or (f"synth_session_{seed}" + ("" if subject is None else f"_s{subject:03d}"))

@@ -49,6 +49,10 @@ class SensorConfig:
     # last report. 0 = the original always-jittering tracker.
     still: float = 0.0
     jitter: float = 1.0  # scales the white frame-to-frame jitter (on top of ``level``)
+    # Real OpenPose positions lie on its heatmap grid: iMiGUE 298's joints move by 0 or by multiples of ~1.9 px
+    # (1280 / 656 at the default net resolution). ``grid_px`` > 0 rounds the reported positions (after jitter)
+    # to a grid of that many pixels per 1280 px of image width. 0 = off.
+    grid_px: float = 0.0
 
 
 @dataclass
@@ -235,6 +239,9 @@ def observe(
         coords[..., 12:17, :] = np.where(swap[..., None, None], b, a)
         coords[..., 17:22, :] = np.where(swap[..., None, None], a, b)
 
+    if cfg.grid_px > 0:  # every reported position on the heatmap grid
+        g = np.float32(cfg.grid_px * cfg.img_shape[1] / 1280.0)
+        coords = np.round(coords / g) * g
     conf = np.where(missing, 0.0, conf).astype(np.float32)
     coords = np.where(missing[..., None], np.nan, coords).astype(np.float32)
     return coords, conf

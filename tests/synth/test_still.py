@@ -37,8 +37,19 @@ def test_still_tracker_holds_keypoints_and_keeps_gestures():
     assert np.nanmedian(np.abs(s.sequence.coords - base.sequence.coords)) < 0.05 * sw
 
 
+def test_grid_puts_positions_on_the_heatmap_grid():
+    s = generate_session(0.3, seed=5, config=GeneratorConfig(grid_px=1.95, jitter=0.2))
+    x = s.sequence.coords[np.isfinite(s.sequence.coords)]
+    np.testing.assert_allclose(x / 1.95, np.round(x / 1.95), atol=1e-3)
+    d = np.abs(np.diff(s.sequence.coords[:, :8, 0], axis=0))
+    d = d[np.isfinite(d)]
+    assert 0.3 < np.mean(d < 0.2) < 0.95 and np.all((d < 0.01) | (d > 1.9))
+
+
 def test_still_and_jitter_are_checked():
     with pytest.raises(DataError, match="still"):
         GeneratorConfig(still=2.0)
     with pytest.raises(DataError, match="jitter"):
         GeneratorConfig(jitter=-1.0)
+    with pytest.raises(DataError, match="grid_px"):
+        GeneratorConfig(grid_px=-1.0)
