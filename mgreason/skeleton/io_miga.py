@@ -22,7 +22,11 @@ Skeleton tables (both formats):
   error (:class:`~mgreason.errors.DataError`) naming the file and the row.
 
 For ``_openpose.xlsx`` the first worksheet is read unless ``sheet`` names another one (an unknown
-sheet name is an error that lists the sheets there are).
+sheet name is an error that lists the sheets there are). Parsing a workbook is slow (about 1.7 s per
+1,000 frames on a shared 2-core machine), so the parsed sequence is cached under
+``$MGREASON_CACHE_DIR/skeletons`` (default ``~/.cache/mgreason``), keyed by the file's path, size and
+modification time and the sheet: the next read of an unchanged file takes milliseconds (``cache=False``
+reads the workbook every time).
 """
 
 from __future__ import annotations
@@ -243,17 +247,53 @@ def read_miga_light_hand_csv(path: str | Path, *, fps: float = MIGA_FPS, layout:
     return _map(read_miga_table(rows, "miga35", file=path, fps=fps, source="miga_light_hand"), layout)
 
 
+def _cache_file(path: Path, sheet: Optional[str], fps: float) -> Optional[Path]:
+    import hashlib
+
+    from mgreason.backends.models import cache_dir
+
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = f"miga-xlsx-v1|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{sheet}|{fps}"
+    return cache_dir() / "skeletons" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".npz")
+
+
 def read_miga_openpose_xlsx(
-    path: str | Path, *, fps: float = MIGA_FPS, layout: Optional[str] = None, sheet: Optional[str] = None
+    path: str | Path,
+    *,
+    fps: float = MIGA_FPS,
+    layout: Optional[str] = None,
+    sheet: Optional[str] = None,
+    cache: bool = True,
 ) -> SkeletonSequence:
     """``<vid>_openpose.xlsx`` (137 keypoints x (x, y, c)) -> ``openpose137`` (or ``layout``)."""
     path = Path(path)
+    if not path.is_file():
+        raise DataError("skeleton file not found", file=path)
+    cached = _cache_file(path, sheet, fps) if cache else None
+    if cached is not None and cached.is_file():
+        try:
+            seq = SkeletonSequence.load(cached)
+            seq.meta["path"] = str(path)
+            return _map(seq, layout)
+        except DataError:
+            pass  # a damaged cache entry: read the workbook again
+    seq = _read_xlsx(path, fps, sheet)
+    if cached is not None:
+        try:
+            seq.save(cached)
+        except OSError:
+            pass  # a read-only or full cache directory only costs speed
+    return _map(seq, layout)
+
+
+def _read_xlsx(path: Path, fps: float, sheet: Optional[str]) -> SkeletonSequence:
     try:
         import openpyxl
     except ImportError:  # pragma: no cover - a main dependency
         raise DataError("reading .xlsx needs openpyxl (pip install openpyxl)", file=path) from None
-    if not path.is_file():
-        raise DataError("skeleton file not found", file=path)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # zipfile.BadZipFile, KeyError, InvalidFileException, ...
@@ -272,7 +312,7 @@ def read_miga_openpose_xlsx(
         wb.close()
     seq.meta["path"] = str(path)
     seq.meta["sheet"] = name
-    return _map(seq, layout)
+    return seq
 
 
 # --------------------------------------------------------------------------- labels

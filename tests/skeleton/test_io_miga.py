@@ -107,6 +107,34 @@ def test_all_nan_file_is_an_error(tmp_path):
         read_miga_light_hand_csv(p)
 
 
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MGREASON_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_openpose_xlsx_is_cached_until_the_file_changes(tmp_path, monkeypatch):
+    import os
+
+    import openpyxl
+
+    rows = [[t] + _person(640 + t, 137).ravel().round(2).tolist() for t in range(4)]
+    p = _write_xlsx(tmp_path / "0009_openpose.xlsx", rows)
+    first = read_miga_openpose_xlsx(p)
+    assert list((tmp_path / "cache" / "skeletons").glob("*.npz"))
+
+    def boom(*a, **k):
+        raise AssertionError("the workbook was parsed again")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", boom)
+    again = read_miga_openpose_xlsx(p, layout="imigue22")
+    assert again.num_joints == 22 and again.meta["path"] == str(p)
+    np.testing.assert_array_equal(read_miga_openpose_xlsx(p).coords, first.coords)
+    st = p.stat()
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the file changed: parsed again
+    with pytest.raises(DataError, match="parsed again"):  # (the reader wraps whatever openpyxl raises)
+        read_miga_openpose_xlsx(p)
+
+
 def test_openpose_xlsx_reads_137_keypoints(tmp_path):
     rows = [[t] + _person(640 + t, 137).ravel().round(2).tolist() for t in range(5)]
     rows[1][1 + 3 * 95 : 1 + 3 * 96] = [None, None, None]  # empty cells: left hand root missing
