@@ -294,10 +294,7 @@ def _video_id(frame_dir: str) -> Optional[int]:
 
 
 def _imigue_videos(labels_csv: Path) -> list[Any]:
-    try:
-        from mgreason.datasets.imigue_labels import read_imigue_videos
-    except ImportError:  # the reader's former home (it moved to mgreason.datasets during issue 16)
-        from mgreason.skeleton.labels import read_imigue_videos  # type: ignore[attr-defined,no-redef]
+    from mgreason.datasets.imigue_labels import read_imigue_videos
 
     if not Path(labels_csv).is_file():
         raise DataError("iMiGUE label CSV not found (set data.labels_csv to your copy of labels_20200831.csv)",
