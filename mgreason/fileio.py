@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "fsync_dir", "output_problem", "require_writable"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "cache_dir", "fsync_dir", "output_problem", "require_writable"]
 
 
 def fsync_dir(path: Path) -> None:
@@ -141,3 +141,14 @@ def require_writable(path: str | Path, *, directory: bool = False, field: Option
         from mgreason.errors import MGReasonError
 
         raise MGReasonError(f"cannot write the output here: {problem}", file=path, field=field)
+
+
+def cache_dir() -> Path:
+    """Root of mgreason's cache (``$MGREASON_CACHE_DIR`` or ``~/.cache/mgreason``): converted models, parsed
+    skeleton files, the response cache."""
+    env = os.environ.get("MGREASON_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "mgreason"

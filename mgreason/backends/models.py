@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from mgreason.errors import BackendError, MGReasonError
-from mgreason.fileio import atomic_write_text
+from mgreason.fileio import atomic_write_text, cache_dir  # noqa: F401 - cache_dir re-exported
 
 EMBEDDED_MODEL = "smollm2-135m-instruct"
 EMBEDDED_ALIASES = (EMBEDDED_MODEL, "embedded")
@@ -70,16 +70,6 @@ class ResolvedModel:
         if self.kind == "hf_dir":
             return Path(self.path_or_id)
         return None
-
-
-def cache_dir() -> Path:
-    """Root of mgreason's cache (``$MGREASON_CACHE_DIR`` or ``~/.cache/mgreason``)."""
-    env = os.environ.get("MGREASON_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "mgreason"
 
 
 def embedded_gguf_path() -> Path:

@@ -149,7 +149,7 @@ def default_cache_path() -> Path:
     env = os.environ.get("MGREASON_RESPONSE_CACHE")
     if env:
         return Path(env).expanduser().resolve()
-    from mgreason.backends.models import cache_dir
+    from mgreason.fileio import cache_dir
 
     return (cache_dir() / "responses.sqlite").resolve()
 

@@ -46,7 +46,7 @@ ProgressFactory = Callable[[str, int], "object"]
 
 
 def models_dir() -> Path:
-    from mgreason.backends.models import cache_dir
+    from mgreason.fileio import cache_dir
 
     return cache_dir() / "models"
 

@@ -73,7 +73,6 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from mgreason.recognizer.config import load_config
-        from mgreason.recognizer.train import train
 
         console = Console(stderr=True, soft_wrap=True)  # log lines are never hard-wrapped in non-TTY output
         overrides = _parse_sets(set_)
@@ -94,7 +93,11 @@ def register(app: typer.Typer) -> None:
         from mgreason.recognizer.data import load_data
 
         bundle = load_data(cfg)  # bad data stop here, before any progress output (one line, exit code 2)
-        res = train(cfg, data=bundle, progress=not quiet and sys.stderr.isatty(), log=lambda s: console.print(s, highlight=False))
+        from mgreason.transcribe.finish import train_and_finish
+
+        res = train_and_finish(
+            cfg, data=bundle, progress=not quiet and sys.stderr.isatty(), log=lambda s: console.print(s, highlight=False)
+        )
         summary = {
             "out_dir": str(res.out_dir),
             "best_checkpoint": str(res.out_dir / "best"),

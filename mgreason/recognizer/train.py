@@ -68,6 +68,8 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     final: Optional[EvalResult] = None
     labels: list[str] = field(default_factory=list)
+    calibration: Optional[dict[str, Any]] = None  # temperature scaling on the val split (cfg.calibrate)
+    data: Optional[DataBundle] = field(default=None, repr=False)  # what was trained on (for finishing the checkpoint)
 
 
 def seed_everything(seed: int) -> None:
@@ -205,99 +207,6 @@ def _from_checkpoint(
     if not new.train:
         raise MGReasonError("no training clip of a class the checkpoint knows", field="init_checkpoint")
     return new, arch, {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def finish_checkpoint(
-    checkpoint: Path,
-    data: DataBundle,
-    log: Callable[[str], None],
-    *,
-    tune: bool = True,
-    calibration: Optional[dict[str, Any]] = None,
-    coarse_below: float | str = 0.0,
-) -> dict[str, Any]:
-    """Write the checkpoint's event-level settings into its config.json: segmentation thresholds chosen on
-    the validation recordings (time-split real data; never on the recordings a result is reported on),
-    the calibration temperature (``calibration``) and the coarse-fallback threshold."""
-    from dataclasses import replace
-
-    from mgreason.fileio import atomic_write_text
-    from mgreason.recognizer.checkpoint import CONFIG, read_checkpoint_config
-    from mgreason.recognizer.inference import Recognizer
-    from mgreason.transcribe.segments import SegmentParams
-    from mgreason.transcribe.tuning import (
-        ScoredRecording,
-        TuneResult,
-        checkpoint_segmentation,
-        tune_segmentation,
-        write_checkpoint_segmentation,
-    )
-
-    rec = Recognizer.load(checkpoint)
-    start = checkpoint_segmentation(rec.config)
-    if calibration is not None:
-        start = replace(start, temperature=float(calibration["temperature"]))
-    result: Optional[TuneResult] = None
-    tuned_on: dict[str, Any] = {"description": "library defaults (nothing to tune on)"}
-    scored: list[Any] = []
-    if (tune or coarse_below == "tune") and data.val_recordings:
-        for seq, gt in data.val_recordings:
-            from mgreason.transcribe.pipeline import transcribe_sequence
-
-            res = transcribe_sequence(rec, seq, id=str(gt.id))
-            scored.append(ScoredRecording(str(gt.id), res.scores.probs, seq.fps, gt, res.mask,
-                                          float(seq.meta.get("start_s", 0.0))))  # fmt: skip
-    if tune and scored:
-        if any(r.gt.events for r in scored):
-            result = tune_segmentation(scored, list(rec.labels), background=rec.background_index, start=start)
-            tuned_on = {
-                "recordings": [r.id for r in scored],
-                "events": sum(len(r.gt.events) for r in scored),
-                "description": f"validation span ({data.description.get('split')}) of {data.description.get('recordings')}",
-            }
-            log(f"segmentation tuned on the validation span: F1@0.3 {result.start_score:.3f} -> {result.score:.3f}")
-    elif tune:
-        log("tune_segmentation: no validation recording (needs data.time_split with a val span); skipped")
-    coarse_table = None
-    if coarse_below == "tune":
-        coarse_below, coarse_table = _tune_coarse(scored, rec, result.params if result is not None else start)
-        log(f"coarse fallback threshold chosen on the validation span: {coarse_below}")
-    params: SegmentParams = replace(result.params if result is not None else start, coarse_below=float(coarse_below))
-    if calibration is not None:
-        params = replace(params, temperature=float(calibration["temperature"]))
-    if result is not None:
-        write_checkpoint_segmentation(checkpoint, replace(result, params=params), tuned_on)
-    cfg = read_checkpoint_config(checkpoint)
-    if result is None:
-        cfg["segmentation"] = {"params": params.to_dict(), "objective": None, "tuned_on": tuned_on}
-    if calibration is not None:
-        cfg["calibration"] = calibration
-    if coarse_table is not None:
-        cfg["segmentation"]["coarse_below_tuning"] = coarse_table
-    atomic_write_text(checkpoint / CONFIG, json.dumps(cfg, indent=2) + "\n")
-    return cfg
-
-
-COARSE_GRID = (0.0, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
-
-
-def _tune_coarse(scored: list[Any], rec: Any, params: Any) -> tuple[float, list[dict[str, float]]]:
-    """The coarse-fallback threshold with the best mean of fine and coarse F1@0.3 on the validation recordings."""
-    from dataclasses import replace
-
-    from mgreason.transcribe.metrics import coarse_label, f1_at, relabel_pairs
-    from mgreason.transcribe.tuning import segment_recordings
-
-    if not scored or not any(r.gt.events for r in scored):
-        return 0.0, []
-    table = []
-    for cb in COARSE_GRID:
-        pairs = segment_recordings(scored, list(rec.labels), rec.background_index, replace(params, coarse_below=cb))
-        fine = f1_at(pairs, 0.3)["f1"]
-        coarse = f1_at(relabel_pairs(pairs, coarse_label), 0.3)["f1"]
-        table.append({"coarse_below": cb, "fine_f1": round(fine, 4), "coarse_f1": round(coarse, 4)})
-    best = max(table, key=lambda r: (r["fine_f1"] + r["coarse_f1"], -r["coarse_below"]))
-    return float(best["coarse_below"]), table
 
 
 def _lr_factor(step: int, total: int, warmup: int) -> float:
@@ -504,9 +413,8 @@ def train(
         calibration["split"] = "val"
         log(f"temperature {calibration['temperature']:.3f} on {calibration['n']} val clips: ECE "
             f"{calibration['ece_before']:.3f} -> {calibration['ece_after']:.3f}")  # fmt: skip
-    if save and best_state is not None and (cfg.tune_segmentation or calibration is not None or cfg.coarse_below != 0):
-        finish_checkpoint(out_dir / "best", data, log, tune=cfg.tune_segmentation, calibration=calibration,
-                          coarse_below=cfg.coarse_below)  # fmt: skip
+    # event-level settings (segmentation thresholds, calibrated confidence, coarse fallback) are chosen by
+    # mgreason.transcribe.finish.finish_checkpoint: segmentation belongs to transcribe, which imports this module
     seconds = time.time() - t_start
     return TrainResult(
         out_dir=out_dir,
@@ -519,4 +427,6 @@ def train(
         history=history,
         final=test_eval,
         labels=labels,
+        calibration=calibration,
+        data=data,
     )

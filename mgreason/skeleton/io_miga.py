@@ -250,7 +250,7 @@ def read_miga_light_hand_csv(path: str | Path, *, fps: float = MIGA_FPS, layout:
 def _cache_file(path: Path, sheet: Optional[str], fps: float) -> Optional[Path]:
     import hashlib
 
-    from mgreason.backends.models import cache_dir
+    from mgreason.fileio import cache_dir
 
     try:
         st = path.stat()

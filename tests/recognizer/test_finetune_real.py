@@ -13,7 +13,7 @@ import pytest
 from mgreason.recognizer.calibration import apply_temperature, calibration_report, expected_calibration_error, fit_temperature
 from mgreason.recognizer.config import load_config
 from mgreason.recognizer.inference import Recognizer, bundled_checkpoint_path
-from mgreason.recognizer.train import train
+from mgreason.transcribe.finish import train_and_finish
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "configs" / "recognizer" / "tiny-real298.yaml"
@@ -44,7 +44,7 @@ def test_finetune_on_a_time_split_recording(tmp_path):
         "optim.epochs": 1, "optim.max_steps": 2, "optim.batch_size": 8, "optim.num_threads": 1,
         "out_dir": str(tmp_path / "ft"),
     })  # fmt: skip
-    res = train(cfg, progress=False)
+    res = train_and_finish(cfg, progress=False)
     ck = res.out_dir / "best"
     conf = json.loads((ck / "config.json").read_text())
     base = Recognizer.load(bundled_checkpoint_path())
