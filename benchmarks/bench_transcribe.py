@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from mgreason.recognizer.inference import Recognizer  # noqa: E402
+from mgreason.recognizer.inference import Recognizer, bundled_checkpoint_path  # noqa: E402
 from mgreason.synth import generate_session  # noqa: E402
 from mgreason.transcribe.metrics import evaluate  # noqa: E402
 from mgreason.transcribe.online import naive_frame_scores  # noqa: E402
@@ -73,13 +73,14 @@ def main() -> None:
     ap.add_argument("--heldout", type=int, default=6, help="held-out sessions for F1")
     ap.add_argument("--heldout-minutes", type=float, default=5.0)
     ap.add_argument("--naive-f1", action="store_true", help="also score the naive baseline on the held-out sessions")
-    ap.add_argument("--checkpoint", type=Path, default=None, help="default: the bundled tiny-synth")
+    ap.add_argument("--checkpoint", type=Path, default=None,
+                    help="default: the bundled tiny-synth (the checkpoint of the synthetic sessions)")
     ap.add_argument("--seed", type=int, default=4242, help="seed of the speed-test session")
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers as JSON")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
-    rec = Recognizer.load(args.checkpoint)
+    rec = Recognizer.load(args.checkpoint or bundled_checkpoint_path("tiny-synth"))
     seg = checkpoint_segmentation(rec.config)  # what `mgreason transcribe` uses
     out: dict = {
         "checkpoint": str(getattr(rec, "path", args.checkpoint)),

@@ -4,7 +4,7 @@ fusion plug-in, MG-aware augmentations, training and checkpoints.
 Inference in three lines::
 
     from mgreason.recognizer import Recognizer
-    rec = Recognizer.load()                 # the bundled tiny-synth checkpoint (CPU)
+    rec = Recognizer.load()                 # the bundled default checkpoint, tiny-real298 (CPU)
     scores = rec.classify(seq)              # one clip  -> ClipScores (probs over rec.labels)
     dense = rec.frame_scores(long_seq)      # any length -> FrameScores (per-frame probs, features, gate)
 

@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("eval-model")
     def eval_cmd(
-        checkpoint: Optional[Path] = typer.Argument(None, help="checkpoint directory (default: the bundled tiny-synth)"),
+        checkpoint: Optional[Path] = typer.Argument(None, help="checkpoint directory (default: the bundled tiny-real298)"),
         config: Optional[Path] = typer.Option(None, "--config", "-c", help="data from this training config (default: the checkpoint's own)"),
         data: Optional[Path] = typer.Option(None, "--data", help="PYSKL .pkl or ST-GCN directory to evaluate on"),
         source: Optional[str] = typer.Option(None, "--source", help="synth | pyskl | stgcn (with --data)"),
@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("model-info")
     def info_cmd(
-        checkpoint: Optional[Path] = typer.Argument(None, help="checkpoint directory (default: the bundled tiny-synth)"),
+        checkpoint: Optional[Path] = typer.Argument(None, help="checkpoint directory (default: the bundled tiny-real298)"),
     ) -> None:
         """Print a checkpoint's architecture, labels, preprocessing and training summary."""
         from mgreason.recognizer.checkpoint import read_checkpoint_config

@@ -3,7 +3,7 @@
 ::
 
     from mgreason.recognizer import Recognizer
-    rec = Recognizer.load()                       # bundled tiny-synth checkpoint
+    rec = Recognizer.load()                       # the bundled default checkpoint (tiny-real298)
     clip = rec.classify(seq)                      # ClipScores: probs (K,), label, top(k)
     dense = rec.frame_scores(long_seq)            # FrameScores: probs (T, K), features (T, C), gate, times (T,)
 
@@ -43,7 +43,7 @@ __all__ = [
     "softmax_rows",
 ]
 
-BUNDLED_CHECKPOINT = "tiny-synth"
+BUNDLED_CHECKPOINT = "tiny-real298"  # tiny-synth adapted to one real recording (see its README); "tiny-synth" ships too
 DEFAULT_CHUNK_S = 60.0  # ~1500 frames at 25 fps: the fastest chunk size per frame on CPU (caches), measured
 
 Progress = Callable[[int, int], None]  # (frames done, frames in all) at the network's frame rate
@@ -119,7 +119,7 @@ class Recognizer:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, path: Optional[str | Path] = None, device: str | torch.device = "cpu") -> "Recognizer":
-        """Load a checkpoint directory (default: the bundled ``tiny-synth``)."""
+        """Load a checkpoint directory (default: the bundled ``tiny-real298``)."""
         p = Path(path) if path is not None else bundled_checkpoint_path()
         model, cfg = load_checkpoint(p, device)
         rec = cls(model, cfg, device)

@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
         ),
         out: Path = typer.Option(..., "--out", "-o", help="transcript JSON to write (metadata goes to <out>.meta.json)"),
         checkpoint: Optional[Path] = typer.Option(
-            None, "--checkpoint", "-c", help="recognizer checkpoint directory (default: the bundled tiny-synth)"
+            None, "--checkpoint", "-c", help="recognizer checkpoint directory (default: the bundled tiny-real298)"
         ),
         fps: Optional[float] = typer.Option(None, "--fps", help="frame rate of skeleton input without one (default 25)"),
         layout: Optional[str] = typer.Option(None, "--layout", help="joint layout of .npy/.npz/.pkl input, e.g. imigue22"),
@@ -290,7 +290,7 @@ def register(app: typer.Typer) -> None:
         scores: Path = typer.Argument(..., help="per-frame scores (.npz from 'transcribe --scores'), or a directory of them"),
         gt: Path = typer.Argument(..., help="ground-truth transcript JSON, or a directory of them (paired by name or id)"),
         checkpoint: Optional[Path] = typer.Option(
-            None, "--checkpoint", "-c", help="start from this checkpoint's parameters (default: the bundled tiny-synth)"
+            None, "--checkpoint", "-c", help="start from this checkpoint's parameters (default: the bundled tiny-real298)"
         ),
         tiou: float = typer.Option(0.3, "--tiou", help="objective: F1 at this tIoU (labels must match)"),
         write: bool = typer.Option(False, "--write", help="store the tuned parameters in the checkpoint's config.json"),

@@ -1,4 +1,5 @@
-"""The bundled tiny-synth checkpoint: loads on the CPU, classifies fresh generator clips, scores frames.
+"""The bundled tiny-synth checkpoint (synthetic-only; the default is tiny-real298, adapted from it): loads on
+the CPU, classifies fresh generator clips, scores frames.
 
 The accuracy floors below are well under what the checkpoint measured on its held-out synthetic
 subjects (see its config.json, ``training.test``) and far above chance (1/32), so the test catches a
@@ -22,12 +23,16 @@ BACKGROUND_FLOOR = 0.3  # idle windows recognised as background (chance 1/32)
 
 @pytest.fixture(scope="module")
 def rec() -> Recognizer:
-    return Recognizer.load()
+    return Recognizer.load(bundled_checkpoint_path("tiny-synth"))
+
+
+def test_the_default_checkpoint_is_the_real_adapted_one():
+    assert BUNDLED_CHECKPOINT == "tiny-real298" and bundled_checkpoint_path().name == "tiny-real298"
+    assert Recognizer.load().path == bundled_checkpoint_path()
 
 
 def test_bundled_checkpoint_is_small_and_self_describing(rec):
-    p = bundled_checkpoint_path()
-    assert p.name == BUNDLED_CHECKPOINT
+    p = bundled_checkpoint_path("tiny-synth")
     assert {f.name for f in p.iterdir()} >= {"model.safetensors", "config.json"}
     assert sum(f.stat().st_size for f in p.iterdir()) <= 10 * 2**20
     cfg = rec.config

@@ -8,14 +8,14 @@ import pytest
 import torch
 
 from mgreason.errors import DataError
-from mgreason.recognizer.inference import Recognizer
+from mgreason.recognizer.inference import Recognizer, bundled_checkpoint_path
 
 ATOL = 2e-4
 
 
 @pytest.fixture(scope="module")
 def rec() -> Recognizer:
-    return Recognizer.load()  # the bundled tiny-synth checkpoint (stride 4, fusion gate)
+    return Recognizer.load(bundled_checkpoint_path("tiny-synth"))  # stride 4, fusion gate
 
 
 @pytest.fixture(scope="module")
