@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# a recognizer event that carries its body-region group instead of a fine class: "head-hand (coarse)"
+COARSE_SUFFIX = " (coarse)"
+
 
 @dataclass(frozen=True)
 class MGClass:

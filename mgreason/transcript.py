@@ -75,7 +75,7 @@ class Transcript(BaseModel):
         """What is wrong with the transcript's taxonomy and labels: an unknown taxonomy, or event
         labels that are no class of it (by canonical name or short alias). Without a ``taxonomy``,
         a label must be a class of some known taxonomy. Empty when everything is known."""
-        from mgreason.taxonomy import TAXONOMIES, get_taxonomy
+        from mgreason.taxonomy import COARSE_SUFFIX, TAXONOMIES, get_taxonomy
 
         if self.taxonomy is not None:
             try:
@@ -84,7 +84,13 @@ class Transcript(BaseModel):
                 return [f"unknown taxonomy {self.taxonomy!r} (known: {', '.join(TAXONOMIES)})"]
         else:
             taxonomies = list(TAXONOMIES.values())
-        unknown = sorted({e.label for e in self.events if not any(e.label in t for t in taxonomies)})
+        def known(label: str) -> bool:
+            if label.endswith(COARSE_SUFFIX):  # a recognizer's body-region fallback, e.g. "head-hand (coarse)"
+                group = label[: -len(COARSE_SUFFIX)]
+                return any(group == c.body_part for t in taxonomies for c in t.classes)
+            return any(label in t for t in taxonomies)
+
+        unknown = sorted({e.label for e in self.events if not known(e.label)})
         if not unknown:
             return []
         where = f"the {taxonomies[0].name} taxonomy" if self.taxonomy is not None else "any known taxonomy"

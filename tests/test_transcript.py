@@ -218,3 +218,14 @@ def test_aggregate_counts_durations_and_order():
 def test_aggregate_without_duration_has_no_length_line():
     t = Transcript(id="t", events=[ev(0, 1, "a"), ev(2, 3, "b")])
     assert t.render_aggregate() == "a: 1× (total 1.0 s)\nb: 1× (total 1.0 s)"
+
+
+def test_coarse_fallback_labels_are_known_labels():
+    """A recognizer's body-region fallback ("<group> (coarse)") passes the label check; an unknown group does not."""
+    from mgreason.taxonomy import COARSE_SUFFIX, IMIGUE
+
+    group = next(c.body_part for c in IMIGUE.classes if c.body_part)
+    ok = Transcript(id="c", taxonomy="imigue", events=[MGEvent(start_s=0, end_s=1, label=group + COARSE_SUFFIX)])
+    assert ok.label_problems() == []
+    bad = Transcript(id="c", taxonomy="imigue", events=[MGEvent(start_s=0, end_s=1, label="elbows" + COARSE_SUFFIX)])
+    assert bad.label_problems()

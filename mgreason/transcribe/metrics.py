@@ -40,6 +40,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from mgreason.errors import DataError
+from mgreason.taxonomy import COARSE_SUFFIX  # noqa: F401 - re-exported
 from mgreason.transcript import MGEvent, Transcript
 
 __all__ = [
@@ -65,7 +66,6 @@ __all__ = [
 ]
 
 TIOU_THRESHOLDS = (0.1, 0.3, 0.5)
-COARSE_SUFFIX = " (coarse)"  # a recognizer event that carries its body-region group: "head-hand (coarse)"
 LEVELS = ("fine", "coarse", "class-agnostic")
 CHANCE_DRAWS = 200
 SEGMENTAL_KS = (0.10, 0.25, 0.50)
