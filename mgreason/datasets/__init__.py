@@ -10,7 +10,8 @@ loaded on first use, so importing the reader does not import the scenario layer.
 
 from __future__ import annotations
 
-from typing import Any
+from mgreason.lazy import lazy_exports
+
 
 __all__ = [
     "IMIGUE_FPS",
@@ -39,10 +40,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'mgreason.datasets' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(mod), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

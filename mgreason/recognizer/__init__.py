@@ -13,7 +13,8 @@ Heavy modules (torch) are imported lazily so ``import mgreason.recognizer`` stay
 
 from __future__ import annotations
 
-from typing import Any
+from mgreason.lazy import lazy_exports
+
 
 __all__ = [
     "Recognizer",
@@ -40,10 +41,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(name)
-    import importlib
-
-    return getattr(importlib.import_module(mod), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

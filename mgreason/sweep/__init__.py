@@ -10,18 +10,13 @@ response cache keyed by model identity, and a comparison report.
 
 from __future__ import annotations
 
+from mgreason.lazy import lazy_exports
+
 from mgreason.sweep.spec import ModelEntry, SweepError, SweepSpec, load_sweep
 
 __all__ = ["ModelEntry", "SweepError", "SweepSpec", "load_sweep", "run_sweep", "write_report"]
 
 
-def __getattr__(name: str):  # lazy: the CLI imports this package at start-up
-    if name == "run_sweep":
-        from mgreason.sweep.execute import run_sweep
-
-        return run_sweep
-    if name == "write_report":
-        from mgreason.sweep.report import write_report
-
-        return write_report
-    raise AttributeError(name)
+__getattr__ = lazy_exports(  # the CLI imports this package at start-up: the runner and report load on first use
+    __name__, {"run_sweep": "mgreason.sweep.execute", "write_report": "mgreason.sweep.report"}
+)

@@ -8,8 +8,9 @@ gesture classes are in :mod:`.gestures` (each registers itself where it is defin
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mgreason.lazy import lazy_exports
 
 if TYPE_CHECKING:  # the names below are loaded on first use (PEP 562), so importing mgreason.synth.cli is cheap
     from mgreason.synth.generate import (
@@ -43,10 +44,4 @@ _LAZY = {name: "mgreason.synth.generate" for name in __all__} | {
 }
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'mgreason.synth' has no attribute {name!r}")
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)

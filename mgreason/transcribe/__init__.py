@@ -15,7 +15,8 @@ Importing this package is cheap: torch and MediaPipe are imported only where the
 
 from __future__ import annotations
 
-from typing import Any
+from mgreason.lazy import lazy_exports
+
 
 __all__ = ["SegmentParams", "extract_segments", "scores_to_transcript", "load_input", "evaluate_paths"]
 
@@ -28,10 +29,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(name)
-    import importlib
-
-    return getattr(importlib.import_module(mod), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

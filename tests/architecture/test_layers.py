@@ -18,7 +18,7 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[2] / "mgreason"
 
-FOUNDATION = {"errors", "fileio", "configio", "taxonomy", "stats", "root"}
+FOUNDATION = {"errors", "fileio", "configio", "taxonomy", "stats", "lazy", "root"}
 # component -> the components it may import (besides itself and the foundation)
 ALLOWED: dict[str, set[str]] = {
     "transcript": set(),
