@@ -127,7 +127,7 @@ def run_hf(sc, prompts, mode: str, params) -> dict:
     from mgreason.backends import create_backend
 
     t0 = time.perf_counter()
-    be = create_backend("hf", None)
+    be = create_backend("hf", None, dtype="float32")  # compared with vLLM in float32
     load = time.perf_counter() - t0
     try:
         t1 = time.perf_counter()

@@ -206,7 +206,7 @@ def hf_records(tmp_path_factory) -> dict[str, list[dict]]:
     from mgreason.scenario import load_scenario
 
     root = tmp_path_factory.mktemp("hf")
-    be = create_backend("hf", None)
+    be = create_backend("hf", None, dtype="float32")  # compared with vLLM in float32
     try:
         out = run_scenario(load_scenario(DEMO), be, out_dir=root / "logprobs", limit=LIMIT, n_boot=200)
         gen = run_scenario(load_scenario(generate_variant(root)), be, out_dir=root / "generate", limit=GEN_LIMIT, n_boot=200)

@@ -99,7 +99,9 @@ def test_missing_label_file_is_one_line(release, tmp_path, monkeypatch, capsys):
     rel = tmp_path / "rel"
     shutil.copytree(release / "release", rel)
     (rel / "0003" / "0003_label.csv").unlink()
-    res = run_cli(["train", BASE, "--data", rel, "--out", tmp_path / "o", *FAST], monkeypatch, capsys)
+    res = run_cli(["train", BASE, "--data", rel, "--out", tmp_path / "o", "--set",
+                   f"data.labels_csv={release / 'labels.csv'}", "--set", "data.splits_json=null", *FAST],
+                  monkeypatch, capsys)  # fmt: skip  (independent of ../shared)
     assert_one_line_error(res, "0003_label.csv", "label file missing")
 
 
