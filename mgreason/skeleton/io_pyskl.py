@@ -21,6 +21,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from mgreason.errors import DataError
+from mgreason.fileio import atomic_path
 from mgreason.skeleton.sequence import SkeletonSequence
 
 __all__ = [
@@ -145,11 +146,8 @@ def write_pyskl(
     data = {"split": {k: list(v) for k, v in split.items()}, "annotations": anns}
     data.update(extra)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:  # no truncated pickle under the final name
         pickle.dump(data, f, protocol=4)
-    tmp.replace(path)
     return path
 
 

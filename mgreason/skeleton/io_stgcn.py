@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from mgreason.errors import DataError
+from mgreason.fileio import atomic_path
 from mgreason.skeleton.io_pyskl import safe_pickle_load
 from mgreason.skeleton.layouts import get_layout
 from mgreason.skeleton.sequence import SkeletonSequence
@@ -166,8 +167,8 @@ def write_stgcn(
     data_path, label_path = Path(data_path), Path(label_path)
     data_path.parent.mkdir(parents=True, exist_ok=True)
     label_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(data_path, "wb") as f:
+    with atomic_path(data_path) as tmp, open(tmp, "wb") as f:  # no truncated file under a final name
         np.save(f, out)
-    with open(label_path, "wb") as f:
+    with atomic_path(label_path) as tmp, open(tmp, "wb") as f:
         pickle.dump((list(names), [int(x) for x in labels]), f, protocol=4)
     return data_path, label_path
