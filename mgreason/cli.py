@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from mgreason.backends import DEFAULT_BACKEND  # cheap: a backend module loads only when it is created
 from mgreason.errors import MGReasonError, printable, set_interrupt_note
 from mgreason.fileio import require_writable
 
@@ -49,7 +50,7 @@ def run_scenario_cmd(
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="model: 'smollm2-135m-instruct' (embedded default), a local HF dir, a .gguf file or a hub id"
     ),
-    backend: str = typer.Option("hf", "--backend", "-b", help="backend: hf | vllm | openai | mock (tests only)"),
+    backend: str = typer.Option(DEFAULT_BACKEND, "--backend", "-b", help="backend: hf | vllm | openai | mock (tests only)"),
     limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="only the first N items"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="run directory (default: runs/<run-id>)"),
     seed: int = typer.Option(0, "--seed", help="seed for the shuffled control and the bootstrap"),
