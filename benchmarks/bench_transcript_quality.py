@@ -453,8 +453,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     full = args.split == "test" and args.limit is None and not args.skip_llm and not args.no_report
     if full:
         png = RESULTS / "transcript_quality.png"
-        plot(rows, png, real, f"iMiGUE emotion, {n} test videos: gain from MG evidence vs transcript quality "
-             f"(one curve each, computed once; {Path(str(run_dir)).name})")
+        plot(rows, png, real, f"iMiGUE emotion test split ({n} videos): gain from MG evidence vs transcript quality, "
+             "computed once")
         (RESULTS / "transcript_quality.json").write_text(json.dumps(
             {"n": n, "split": args.split, "seed": args.seed, "x_tiou": X_TIOU, "run": str(run_dir), "real_f1": real,
              "quality": {k: {kk: vv for kk, vv in v.items() if kk != "per_item_f1"} for k, v in quality.items()},
