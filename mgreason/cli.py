@@ -63,6 +63,10 @@ def run_scenario_cmd(
     base_url: Optional[str] = typer.Option(None, "--base-url", help="openai backend: server URL, e.g. http://127.0.0.1:8000/v1"),
     api_key: Optional[str] = typer.Option(None, "--api-key", help="openai backend: API key (default: $OPENAI_API_KEY)"),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="openai backend: requests in flight"),
+    batch_size: int = typer.Option(
+        64, "--batch-size", min=0, help="prompts per backend call (whole items); each batch's answers reach the "
+        "response cache when it is done, so Ctrl-C keeps them; 0 = all prompts in one call"
+    ),
     cache: bool = typer.Option(
         True, "--cache/--no-cache", help="answer repeated prompts from the response cache shared with sweeps "
         "($MGREASON_RESPONSE_CACHE, default ~/.cache/mgreason/responses.sqlite)"
@@ -117,6 +121,7 @@ def run_scenario_cmd(
                 progress=lambda n: prog.advance(task, n),
                 n_boot=n_boot,
                 cache=rcache,
+                batch_size=batch_size or None,
                 options=options,
                 engine_args=engine_args,
             )

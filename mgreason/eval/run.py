@@ -26,6 +26,9 @@ from mgreason.scenario.loader import Scenario
 from mgreason.scenario.render import PromptRequest
 
 
+DEFAULT_BATCH = 64  # prompts per backend call: large enough for batching engines, small enough to lose little on Ctrl-C
+
+
 @dataclass
 class RunOutput:
     run_dir: Path
@@ -59,9 +62,12 @@ def run_scenario(
     options: Optional[Mapping[str, Any]] = None,
     engine_args: Optional[Mapping[str, Any]] = None,
     retries: int = 0,
+    batch_size: Optional[int] = DEFAULT_BATCH,
 ) -> RunOutput:
     """Run every item under every condition and write the run directory.
 
+    Prompts go to the backend in batches of about ``batch_size`` (whole items; None = all at once), and each
+    batch's answers reach the cache as soon as it is done, so an interrupted run keeps them.
     With ``cache``, answers are looked up under the model identity (``backend.model_info()`` plus the
     ``options``/``engine_args`` the backend was created with) and new ones are stored.
     """
@@ -87,7 +93,7 @@ def run_scenario(
     store = MemoryStore()
     engine = Engine(
         backend=backend, scenario=scenario, run_id=run_id, store=store, attempts=MemoryAttempts(), cache=cache,
-        model_key=mkey, retries=retries, progress=progress, on_batch=on_batch,
+        model_key=mkey, retries=retries, batch_size=batch_size, progress=progress, on_batch=on_batch,
     )  # fmt: skip
     cells = [Cell((r.condition, r.item_id, 0), r) for r in requests]
     totals = engine.run(cells)

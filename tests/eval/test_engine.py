@@ -129,3 +129,20 @@ def test_batches_keep_an_items_conditions_together(scenario):
         for i, a in enumerate(items):
             for b in items[i + 1 :]:
                 assert not (a & b)
+
+
+class InterruptedOnThirdCall(CountingMock):
+    def score_labels(self, prompts, labels, progress=None):
+        if self.asked >= 8:  # two batches (of one item x 4 conditions) answered: Ctrl-C during the third
+            raise KeyboardInterrupt
+        return super().score_labels(prompts, labels, progress)
+
+
+def test_an_interrupted_run_keeps_the_finished_batches_in_the_cache(scenario, tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(scenario, InterruptedOnThirdCall(), out_dir=tmp_path / "a", n_boot=100, cache=cache, batch_size=4)
+    assert not (tmp_path / "a").exists()  # no run directory for an unfinished run
+    again = CountingMock()
+    out = run_scenario(scenario, again, out_dir=tmp_path / "b", n_boot=100, cache=cache, batch_size=4)
+    assert out.totals.cached == 8 and again.asked == len(out.records) - 8  # the two finished batches
