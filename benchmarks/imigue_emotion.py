@@ -48,6 +48,7 @@ BEGIN, END = "<!-- BEGIN GENERATED: benchmarks/imigue_emotion.py -->", "<!-- END
 LABELS = ["positive", "negative"]
 
 from mgreason.eval.format import fmt as _f, fmt_p as _p, fmt_signed as _s  # noqa: E402 - the shared formatters
+from mgreason.stats import roc_auc  # noqa: E402 - the one rank-based AUC
 
 ANCHORS = [
     ("ST-GCN (skeleton)", "0.50", "iMiGUE paper / linuxsino/iMiGUE README, emotion table"),
@@ -82,19 +83,6 @@ def scenario_for(split: str, items_dir: Path) -> Path:
 # --------------------------------------------------------------------------- metrics
 
 
-def roc_auc(gold: Sequence[str], score: Sequence[float], positive: str = "positive") -> float:
-    """P(score of a random positive item > a random negative one), ties counted 1/2."""
-    from scipy.stats import rankdata
-
-    y = np.asarray([g == positive for g in gold])
-    s = np.asarray(score, dtype=float)
-    n1, n0 = int(y.sum()), int((~y).sum())
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    r = rankdata(s)
-    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
 def auc_ci(gold: Sequence[str], score: Sequence[float], n_boot: int, seed: int) -> tuple[float, float, float]:
     rng = np.random.default_rng(seed)
     gold = np.asarray(gold)
@@ -102,11 +90,11 @@ def auc_ci(gold: Sequence[str], score: Sequence[float], n_boot: int, seed: int) 
     reps = []
     for _ in range(n_boot):
         idx = rng.integers(0, len(gold), len(gold))
-        a = roc_auc(gold[idx], score[idx])
+        a = roc_auc(gold[idx], score[idx], positive="positive")
         if not math.isnan(a):
             reps.append(a)
     lo, hi = np.quantile(reps, [0.025, 0.975])
-    return roc_auc(gold, score), float(lo), float(hi)
+    return roc_auc(gold, score, positive="positive"), float(lo), float(hi)
 
 
 # --------------------------------------------------------------------------- main

@@ -41,6 +41,7 @@ __all__ = [
     "paired_bootstrap",
     "compare_conditions",
     "holm_adjust",
+    "roc_auc",
 ]
 
 Metric = Literal["accuracy", "macro_f1"]
@@ -461,3 +462,19 @@ def holm_adjust(pvalues: Sequence[float]) -> list[float]:
     adj = np.empty(m)
     adj[order] = adj_sorted
     return [float(x) for x in adj]
+
+
+# --------------------------------------------------------------------------- ranking
+
+
+def roc_auc(gold: Sequence[str], score: Sequence[float], positive: str) -> float:
+    """ROC AUC of ``score`` for ``gold == positive``: P(a random positive item scores above a random
+    negative one), ties counted 1/2 (Mann-Whitney U / (n1 n0)). NaN when one class is absent."""
+    y = np.asarray([g == positive for g in gold], dtype=bool)
+    s = np.asarray(score, dtype=float)
+    _check_same_length(gold=y, score=s)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    r = _sps.rankdata(s)  # average ranks: a tie contributes 1/2
+    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))

@@ -348,3 +348,19 @@ def test_holm_hand_computed():
     assert holm_adjust([]) == []
     with pytest.raises(ValueError):
         holm_adjust([0.1, float("nan")])
+
+
+def test_roc_auc_equals_the_pairwise_count_with_ties_as_half():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(2, 40))
+        gold = list(rng.choice(["pos", "neg"], n))
+        score = list(rng.choice([0.0, 1.0, 2.0, 0.5], n))  # many ties
+        pos = [s for s, g in zip(score, gold) if g == "pos"]
+        neg = [s for s, g in zip(score, gold) if g == "neg"]
+        got = S.roc_auc(gold, score, positive="pos")
+        if not pos or not neg:
+            assert math.isnan(got)
+            continue
+        ref = sum((p > q) + 0.5 * (p == q) for p in pos for q in neg) / (len(pos) * len(neg))
+        assert got == pytest.approx(ref, abs=1e-12)

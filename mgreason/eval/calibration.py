@@ -85,16 +85,14 @@ def roc_auc(records: Sequence[SampleRecord], labels: Sequence[str]) -> Optional[
     """ROC AUC of log p(labels[0]) − log p(labels[1]) for gold == labels[0] (binary label sets; ties count ½)."""
     if len(labels) != 2:
         return None
-    pos, neg = [], []
-    for r in records:
-        if r.error is not None or not r.label_logprobs or set(r.label_logprobs) != set(labels):
-            continue
-        m = r.label_logprobs[labels[0]] - r.label_logprobs[labels[1]]
-        (pos if r.gold == labels[0] else neg).append(m)
-    if not pos or not neg:
-        return None
-    wins = sum((p > q) + 0.5 * (p == q) for p in pos for q in neg)
-    return wins / (len(pos) * len(neg))
+    import math
+
+    from mgreason import stats  # scipy: imported when used, not when the CLI starts
+
+    ok = [r for r in records if r.error is None and r.label_logprobs and set(r.label_logprobs) == set(labels)]
+    auc = stats.roc_auc([r.gold for r in ok], [r.label_logprobs[labels[0]] - r.label_logprobs[labels[1]] for r in ok],
+                        positive=labels[0])  # fmt: skip
+    return None if math.isnan(auc) else auc
 
 
 def calibrate_run(run_dir: str | Path, prior_dir: Optional[str | Path], *, n_boot: int = 10000, seed: int = 0) -> dict[str, Any]:
