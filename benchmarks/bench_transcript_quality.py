@@ -38,11 +38,9 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "imigue"
-SCENARIO = REPO / "scenarios" / "imigue_emotion.yaml"
 RESULTS = REPO / "benchmarks" / "results"
 REPORT = RESULTS / "transcript_quality.md"
 BEGIN, END = "<!-- BEGIN GENERATED: benchmarks/bench_transcript_quality.py -->", "<!-- END GENERATED -->"
@@ -59,7 +57,7 @@ MIGA = [(0.276, "MiGA 2024 best online F1 0.276"), (0.380, "MiGA 2025 best onlin
 TINY_SYNTH_F1 = 0.024
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from imigue_emotion import auc_ci  # noqa: E402 - same AUC + bootstrap as the iMiGUE benchmark
+from imigue_emotion import auc_ci, write_derived_scenario  # noqa: E402 - shared with the iMiGUE benchmark
 
 from mgreason.eval.format import fmt as _f, fmt_p as _p, fmt_signed as _s  # noqa: E402
 
@@ -106,24 +104,16 @@ def project_real_f1() -> list[tuple[float, str, str]]:
 
 def derived_scenario(split: str, items_dir: Path, levels: list[str]) -> Path:
     """imigue_emotion.yaml's prompts and labels, the split's items, and the transcript-quality conditions."""
-    spec = yaml.safe_load(SCENARIO.read_text(encoding="utf-8"))
-    for k in ("system", "user"):
-        spec["prompts"][k] = str((SCENARIO.parent / spec["prompts"][k]).resolve())
-    spec["id"] = "imigue_transcript_quality"
-    spec["items"]["path"] = str((items_dir / f"{split}.jsonl").resolve())
-    spec["conditions"] = ["without_mg", "with_mg"] + [
+    conditions = ["without_mg", "with_mg"] + [
         {"name": f"degraded_{lv}", "evidence": "timeline", "transcript": "degraded", "degrade": lv,
          "description": f"the video's annotations degraded at level {lv}"}
         for lv in levels
     ]
-    spec["comparisons"] = [["without_mg", "with_mg"]] + [["without_mg", f"degraded_{lv}"] for lv in levels]
-    out = items_dir / f"imigue_transcript_quality.{split}.yaml"
-    out.write_text(
-        f"# derived from {SCENARIO.relative_to(REPO)} by benchmarks/bench_transcript_quality.py: {split} items\n"
-        + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True),
-        encoding="utf-8",
-    )
-    return out
+    comparisons = [["without_mg", "with_mg"]] + [["without_mg", f"degraded_{lv}"] for lv in levels]
+    return write_derived_scenario(
+        split, items_dir, "imigue_transcript_quality", "benchmarks/bench_transcript_quality.py",
+        id="imigue_transcript_quality", conditions=conditions, comparisons=comparisons,
+    )  # fmt: skip
 
 
 def plot(rows: list[dict], out: Path, real_f1: list[tuple[float, str, str]], title: str) -> None:

@@ -67,13 +67,20 @@ def scenario_for(split: str, items_dir: Path) -> Path:
     derived copy (same prompts, train items) written beside the train items."""
     if split == "test" and (items_dir.resolve() == (REPO / "data" / "imigue").resolve()):
         return SCENARIO
+    return write_derived_scenario(split, items_dir, "imigue_emotion", "benchmarks/imigue_emotion.py")
+
+
+def write_derived_scenario(split: str, items_dir: Path, name: str, by: str, **changes) -> Path:
+    """``imigue_emotion.yaml`` with absolute template paths, the split's items and ``changes`` (spec fields),
+    written as ``items_dir/<name>.<split>.yaml``."""
     spec = yaml.safe_load(SCENARIO.read_text(encoding="utf-8"))
     for k in ("system", "user"):
         spec["prompts"][k] = str((SCENARIO.parent / spec["prompts"][k]).resolve())
     spec["items"]["path"] = str((items_dir / f"{split}.jsonl").resolve())
-    out = items_dir / f"imigue_emotion.{split}.yaml"
+    spec.update(changes)
+    out = items_dir / f"{name}.{split}.yaml"
     out.write_text(
-        f"# derived from {SCENARIO.relative_to(REPO)} by benchmarks/imigue_emotion.py: {split} items\n"
+        f"# derived from {SCENARIO.relative_to(REPO)} by {by}: {split} items\n"
         + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True),
         encoding="utf-8",
     )
