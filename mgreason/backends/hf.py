@@ -39,6 +39,7 @@ from mgreason.backends.base import (
     hub_sha256,
     raise_if_fatal,
     render_chat,
+    request_error,
 )
 from mgreason.backends.models import (
     EMBEDDED_MODEL,
@@ -327,11 +328,8 @@ class HFBackend(BackendBase):
             try:
                 text, ids, c = self._prepare(messages, labels, seen)
             except Exception as exc:  # noqa: BLE001 - per-request failure
-                raise_if_fatal(exc)
                 ids = seen.get("ids")
-                results[i] = BackendResult(
-                    prompt_text=seen.get("text"), n_prompt_tokens=len(ids) if ids else None, error=_first_line(exc)
-                )
+                results[i] = request_error(exc, prompt_text=seen.get("text"), n_prompt_tokens=len(ids) if ids else None)
                 if progress:
                     progress(1)
                 continue
@@ -515,12 +513,9 @@ class HFBackend(BackendBase):
                         scores[lab] = float(logp[pos, torch.tensor(c)].sum())
                     results.append(BackendResult(label_logprobs=scores, prompt_text=text, n_prompt_tokens=len(ids)))
                 except Exception as exc:  # noqa: BLE001 - per-request failure
-                    raise_if_fatal(exc)
                     ids = seen.get("ids")
                     results.append(
-                        BackendResult(
-                            prompt_text=seen.get("text"), n_prompt_tokens=len(ids) if ids else None, error=_first_line(exc)
-                        )
+                        request_error(exc, prompt_text=seen.get("text"), n_prompt_tokens=len(ids) if ids else None)
                     )
                 if progress:
                     progress(1)
@@ -560,10 +555,7 @@ class HFBackend(BackendBase):
             except BackendError:
                 raise
             except Exception as exc:  # noqa: BLE001 - per-request failure
-                raise_if_fatal(exc)
-                results.append(
-                    BackendResult(prompt_text=text, n_prompt_tokens=len(ids) if ids else None, error=_first_line(exc))
-                )
+                results.append(request_error(exc, prompt_text=text, n_prompt_tokens=len(ids) if ids else None))
             if progress:
                 progress(1)
         return results

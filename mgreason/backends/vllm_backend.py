@@ -63,6 +63,7 @@ from mgreason.backends.base import (
     hub_sha256 as _hub_sha256,
     raise_if_fatal,
     render_chat,
+    request_error,
 )
 from mgreason.backends.models import (
     EMBEDDED_MODEL,
@@ -276,8 +277,7 @@ class VLLMBackend(BackendBase):
                     )
                 prepared[i] = (text, ids, conts)
             except Exception as exc:  # noqa: BLE001 - per-request failure
-                raise_if_fatal(exc)
-                results[i] = BackendResult(error=_first_line(exc))
+                results[i] = request_error(exc)
         if prepared:
             if self.label_scoring == "next_token":
                 scores = self._score_next_token(prepared)
@@ -416,8 +416,7 @@ class VLLMBackend(BackendBase):
                     )
                 todo.append(i)
             except Exception as exc:  # noqa: BLE001 - per-request failure
-                raise_if_fatal(exc)
-                results[i] = BackendResult(error=_first_line(exc))
+                results[i] = request_error(exc)
         if todo:
             try:
                 outs = self.llm.chat(
