@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from mgreason.backends.base import Backend
 from mgreason.errors import MGReasonError
-from mgreason.eval.cache import ResponseCache, model_identity, model_key
+from mgreason.eval.cache import ResponseCache, model_identity
 from mgreason.eval.engine import BatchReport, Cell, Engine, Totals
 from mgreason.eval.plan import build_requests, generation_params, make_run_config, new_run_id
 from mgreason.eval.records import RunSummary, SampleRecord

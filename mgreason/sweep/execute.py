@@ -37,11 +37,11 @@ from mgreason.sweep.manifest import (
     PENDING,
     CellState,
     SweepPlan,
-    atomic_write_json,
     build_manifest,
     build_plan,
     write_manifest,
 )
+from mgreason.eval.store import atomic_write_json
 from mgreason.sweep.spec import SweepError, cache_path, load_sweep, output_dir, python_path, scenario_paths
 
 LOCK_WAIT_S = 60.0

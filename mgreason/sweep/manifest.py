@@ -21,21 +21,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
-from pydantic import ValidationError
-
-from mgreason.eval.records import SampleRecord
-from mgreason.eval.store import (  # noqa: F401 - re-exported for the sweep modules
-    AttemptLog,
-    Attempts,
-    CellKey,
-    RecordStore,
-    append_lines,
-    atomic_write_json,
-    read_jsonl,
-)
-from mgreason.fileio import atomic_write_text, fsync_dir  # noqa: F401 - re-exported
+from mgreason.eval.store import AttemptLog, Attempts, CellKey, RecordStore, atomic_write_json, read_jsonl
+from mgreason.fileio import atomic_write_text
 from mgreason.sweep.spec import SweepError, SweepSpec
 
 PENDING, DONE, FAILED = "pending", "done", "failed"

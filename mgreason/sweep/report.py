@@ -30,7 +30,9 @@ from mgreason.errors import MGReasonError
 from mgreason.eval.format import fmt as _f, fmt_ci as _ci, fmt_p as _p, fmt_signed as _s, is_missing as _nan
 from mgreason.eval.records import SampleRecord
 from mgreason.eval.summary import by_condition, collapse_repeats, comparison_summaries, condition_summaries
-from mgreason.sweep.manifest import PENDING, atomic_write_json, atomic_write_text, load_plan, read_manifest
+from mgreason.eval.store import atomic_write_json
+from mgreason.fileio import atomic_write_text
+from mgreason.sweep.manifest import PENDING, load_plan, read_manifest
 
 MAX_ITEMS_ALL = 200  # larger scenarios list only the items whose answer flips
 

@@ -111,7 +111,7 @@ def _run_scenario(plan, model_name: str, sp, backend, info, identity, mkey: str,
     from mgreason.eval.engine import BatchReport, Cell, Engine
     from mgreason.eval.plan import build_requests, generation_params, make_run_config
     from mgreason.eval.records import check_compatible
-    from mgreason.sweep.manifest import atomic_write_json
+    from mgreason.eval.store import atomic_write_json
 
     spec, sc = plan.spec, sp.scenario
     entry = spec.model(model_name)
@@ -169,7 +169,8 @@ def _write_summary(plan, model_name: str, sp, model_id: str, backend: str, secon
     from mgreason.eval.records import RunConfig
     from mgreason.eval.report import summary_markdown
     from mgreason.eval.summary import summarize
-    from mgreason.sweep.manifest import atomic_write_json, atomic_write_text
+    from mgreason.eval.store import atomic_write_json
+    from mgreason.fileio import atomic_write_text
 
     cdir = plan.cell_dir(model_name, sp.id)
     recs = plan.records(model_name, sp.id).load(repair=False)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from helpers import make_items, run_cli, write_scenario
-from mgreason.backends.base import BackendResult, OutOfMemory
+from mgreason.backends.base import OutOfMemory
 from mgreason.backends.mock import MockBackend
 from mgreason.eval.cache import ResponseCache
 from mgreason.eval.engine import Cell, Engine, batches
