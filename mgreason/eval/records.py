@@ -110,6 +110,9 @@ class ComparisonSummary(BaseModel):
     mcnemar_b: int = Field(description="baseline correct, treatment wrong")
     mcnemar_c: int = Field(description="baseline wrong, treatment correct")
     mcnemar_p: Optional[float]
+    p_holm: Optional[float] = Field(
+        default=None, description="McNemar p Holm-adjusted across the run's comparisons (one family per run)"
+    )
     n_boot: int
     seed: int
 

@@ -49,19 +49,20 @@ def summary_markdown(summary: RunSummary, config: RunConfig) -> str:
             "## Paired comparisons (treatment − baseline, same items)",
             "",
             "| baseline → treatment | n | Δ accuracy | 95% CI (paired bootstrap) | Δ macro-F1 | 95% CI | "
-            "McNemar b / c | exact p |",
-            "|---|---:|---:|---|---:|---|---|---:|",
+            "McNemar b / c | exact p | p (Holm) |",
+            "|---|---:|---:|---|---:|---|---|---:|---:|",
         ]
         for c in summary.comparisons:
             lines.append(
                 f"| {c.baseline} → {c.treatment} | {c.n} | {_signed(c.delta_acc)} | "
                 f"[{_signed(c.delta_acc_ci[0])}, {_signed(c.delta_acc_ci[1])}] | {_signed(c.delta_macro_f1)} | "
                 f"[{_signed(c.delta_macro_f1_ci[0])}, {_signed(c.delta_macro_f1_ci[1])}] | "
-                f"{c.mcnemar_b} / {c.mcnemar_c} | {_p(c.mcnemar_p)} |"
+                f"{c.mcnemar_b} / {c.mcnemar_c} | {_p(c.mcnemar_p)} | {_p(c.p_holm)} |"
             )
         lines += [
             "",
-            f"b = baseline right and treatment wrong, c = the reverse; bootstrap over items, "
+            f"b = baseline right and treatment wrong, c = the reverse; p (Holm): McNemar p Holm-adjusted across "
+            f"the {len(summary.comparisons)} comparisons of this run; bootstrap over items, "
             f"{summary.comparisons[0].n_boot} resamples, seed {summary.comparisons[0].seed}.",
         ]
     return "\n".join(lines) + "\n"

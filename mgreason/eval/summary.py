@@ -93,6 +93,16 @@ def comparison_summaries(
             seed=seed,
         )
         out.append(ComparisonSummary.from_stats(c))
+    return with_holm(out)
+
+
+def with_holm(comparisons: list[ComparisonSummary]) -> list[ComparisonSummary]:
+    """The comparisons with ``p_holm``: McNemar p Holm-adjusted across them (one family; None stays None)."""
+    idx = [i for i, c in enumerate(comparisons) if c.mcnemar_p is not None]
+    adjusted = stats.holm_adjust([comparisons[i].mcnemar_p for i in idx]) if idx else []
+    out = list(comparisons)
+    for i, a in zip(idx, adjusted):
+        out[i] = out[i].model_copy(update={"p_holm": a})
     return out
 
 
@@ -126,6 +136,7 @@ def summarize(
 
 
 __all__ = [
+    "with_holm",
     "by_condition",
     "collapse_repeats",
     "comparison_summaries",
