@@ -113,6 +113,27 @@ def test_sigint_train_exits_130_keeps_a_complete_best_checkpoint(tmp_path):
     Recognizer.load(best)  # the kept checkpoint loads
 
 
+def test_sigint_transcribe_exits_130_and_writes_nothing_under_the_final_names(tmp_path):
+    sessions = tmp_path / "sessions"
+    gen = _start(["synth", "session", "--out", str(sessions), "--minutes", "30"], tmp_path)
+    _, gen_err = gen.communicate(timeout=300)
+    assert gen.returncode == 0, gen_err
+    out = tmp_path / "tr" / "session.json"
+    out.parent.mkdir()
+    args = ["transcribe", str(sessions / "synth_session_0.npz"), "--out", str(out), "--threads", "1",
+            "--scores", str(tmp_path / "tr" / "scores.npz"), "--text", str(tmp_path / "tr" / "session.txt")]  # fmt: skip
+    proc = _start(args, tmp_path)
+    # the line printed when scoring begins (45,000 frames: seconds of work even on an idle machine)
+    code, err = _interrupt_after_stderr_line(proc, "scoring 45000 frames")
+    assert code == 130, err
+    assert "Traceback" not in err, err
+    after = err.split("scoring 45000 frames", 1)[1].splitlines()[1:]  # what came after the progress line
+    lines = [ln for ln in after if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted:"), err
+    assert "nothing was written" in lines[0] and str(out) in lines[0] and "run the same command again" in lines[0]
+    assert sorted(p.name for p in out.parent.iterdir()) == []  # no transcript, metadata, scores or temporary
+
+
 def test_atomic_path_removes_the_temporary_on_interrupt_and_keeps_the_old_file(tmp_path):
     target = tmp_path / "x.npz"
     with atomic_path(target) as tmp:

@@ -21,6 +21,12 @@ from mgreason.fileio import atomic_path, atomic_write_text
 __all__ = ["register"]
 
 
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def _console():
     from rich.console import Console
 
@@ -173,6 +179,12 @@ def register(app: typer.Typer) -> None:
         from mgreason.transcribe.pipeline import meta_path_for, transcribe_input
         from mgreason.transcribe.tuning import checkpoint_segmentation
 
+        from mgreason.errors import set_interrupt_note
+
+        set_interrupt_note(
+            f"nothing was written: {out} and its metadata are written only when the whole recording is "
+            "transcribed; run the same command again"
+        )
         t0 = time.perf_counter()
         rec = Recognizer.load(checkpoint)
         prm = dataclasses.replace(checkpoint_segmentation(rec.config), **overrides)
@@ -200,6 +212,9 @@ def register(app: typer.Typer) -> None:
                     progress=bar.callback("reading video"),
                 )
             t2 = time.perf_counter()
+            if not quiet:  # also the sign, in logs and pipes (no progress bar there), that the long part began
+                con.print(f"scoring {loaded.sequence.num_frames} frames ({loaded.sequence.duration_s:.1f} s) of "
+                          f"{_escape(str(input))} ...")  # fmt: skip
             res = transcribe_input(
                 rec, loaded, id=rid, params=prm, min_gap_s=min_gap, chunk_s=chunk_s, progress=bar.callback("scoring")
             )
