@@ -68,11 +68,13 @@ The possible answers are:
 {% for label in labels %}
 - {{ label.name }}: {{ label.description }}
 {% endfor %}
+{% if answer_format == "one_word" %}
 Reply with the answer only, in one word.
+{% endif %}
 """
 
 _USER = """\
-{# Variables: item (every column of the item), question, labels, label_names, condition,
+{# Variables: item (every column of the item), question, labels, label_names, answer_format, condition,
    evidence (rendered MG transcript, or none without evidence), evidence_form, evidence_events.
    Keep the evidence after the shared context: all conditions then share the prompt prefix. #}
 Setting: {{ item.context }}
@@ -88,7 +90,11 @@ Micro-gestures of the speaker ({{ "start–end, gesture" if evidence_form == "ti
 {% endif %}
 
 Question: {{ question }}
+{% if answer_format == "one_word" %}
 Answer with one word: {{ label_names | join(" or ") }}.
+{% else %}
+Answer:
+{% endif %}
 """
 
 

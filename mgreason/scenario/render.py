@@ -361,6 +361,7 @@ def template_variables(
         "question": spec.question,
         "labels": [{"name": lab.name, "description": lab.description} for lab in spec.labels],
         "label_names": spec.label_names,
+        "answer_format": spec.answer_format,
         "condition": condition.name,
         "evidence_form": None if evidence is None else condition.evidence,
         "evidence": evidence,

@@ -183,6 +183,13 @@ class ScenarioSpec(_Strict):
         description="k-shot: solved examples from a named split, rendered in the query's condition before it "
         "(off by default)",
     )
+    answer_format: Literal["one_word", "open"] = Field(
+        default="one_word",
+        description="how the shipped templates ask for the answer (variable `answer_format`): one_word ends the "
+        "user turn with 'Answer with one word: A or B.' (most of a small chat model's probability then starts "
+        "with a label); open ends it with 'Answer:' (the model often starts a sentence instead; kept to measure "
+        "the difference)",
+    )
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
     generation: GenerationSpec = Field(default_factory=GenerationSpec)
     synthetic: bool = Field(default=False, description="true when the items are generated, not real data")
