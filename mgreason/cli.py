@@ -134,15 +134,25 @@ def run_scenario_cmd(
         console.print(f"{result.totals.cached} of {len(requests)} answers came from the response cache (--no-cache to recompute)")
     console.print(f"wrote {result.run_dir}/ (config.json, samples.jsonl, summary.json, summary.md)")
     failed = [r for r in result.records if r.error is not None]
-    if result.records and len(failed) == len(result.records):
+    if failed:
+        # exit 1 when any request failed, as `sweep` does; everything that succeeded is written above
+        if cache:
+            # failed answers never reach the response cache (eval.cache stores successes only)
+            again = "the same command again" + (" with a new --out" if out is not None else "")
+            retry = f"{again} asks the model only for the failed ones (the others come from the response cache)"
+        else:
+            retry = "with --no-cache the same command again recomputes every request"
+        eg = escape(printable(str(failed[0].error)))
+        what = (
+            f"every request failed ({len(failed)} of {len(failed)}, e.g. {eg}): the statistics above mean nothing"
+            if len(failed) == len(result.records)
+            else f"{len(failed)} of {len(result.records)} requests failed (e.g. {eg}) and count as wrong above"
+        )
         console.print(
-            f"[red]error:[/] every request failed ({len(failed)} of {len(failed)}), e.g. {escape(printable(str(failed[0].error)))}; "
-            "the statistics above mean nothing",
+            f"[red]error:[/] {what}; {retry}",
             highlight=False,
         )
         raise typer.Exit(1)
-    if failed:
-        console.print(f"[yellow]warning:[/] {len(failed)} of {len(result.records)} requests failed (counted wrong)")
 
 
 @app.command()

@@ -38,12 +38,49 @@ def test_run_scenario_exits_nonzero_when_every_request_failed(tmp_path, monkeypa
     out = tmp_path / "run"
     args = ["run-scenario", sc, "--backend", "mock", "--out", out, "--no-cache", "--n-boot", "100"]
     code, _, err = run_cli([*args, "-E", "fail_every=1"], monkeypatch, capsys)
-    assert code == 1 and "every request failed (8 of 8)" in err and "mock failure" in err, err
+    assert code == 1 and "every request failed (8 of 8" in err and "mock failure" in err, err
     assert (out / "samples.jsonl").exists()  # the failed records are kept, as evidence
-    code, _, err = run_cli([*args[:-5], "--out", tmp_path / "run2", "--no-cache", "-E", "fail_every=2"], monkeypatch, capsys)
-    assert code == 0 and "4 of 8 requests failed" in err, err
 
 
+def test_run_scenario_exits_1_when_some_requests_failed_and_a_rerun_asks_only_for_those(tmp_path, monkeypatch, capsys):
+    """As ``sweep``: exit 1 when any request failed, after writing everything; failed answers are not cached,
+    so the same command again (with a new --out) asks the model only for the failed ones."""
+    monkeypatch.setenv("MGREASON_RESPONSE_CACHE", str(tmp_path / "responses.sqlite"))
+    sc = write_scenario(tmp_path / "sc", n_items=2, fmt="inline")
+    args = ["run-scenario", sc, "--backend", "mock", "--n-boot", "100", "-E", "fail_every=2"]
+    seen = []
+    for run, (n_failed, n_cached) in enumerate(((4, 0), (2, 4), (1, 6))):  # each rerun: the failed half fails again
+        out = tmp_path / f"run{run}"
+        code, _, err = run_cli([*args, "--out", out], monkeypatch, capsys)
+        assert code == 1 and "Traceback" not in err, err
+        line = [ln for ln in err.splitlines() if ln.startswith("error:")]
+        assert len(line) == 1 and f"{n_failed} of 8 requests failed" in line[0] and "mock failure" in line[0], err
+        assert "same command again with a new --out asks the model only for the failed ones" in line[0], err
+        assert (f"{n_cached} of 8 answers came from the response cache" in err) == (n_cached > 0), err
+        recs = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+        assert len(recs) == 8 and sum(r["error"] is not None for r in recs) == n_failed  # everything written
+        seen.append({(r["item_id"], r["condition"]) for r in recs if r["error"] is None})
+    assert seen[0] <= seen[1] <= seen[2]  # answers, once given, are kept
+    code, _, err = run_cli(["run-scenario", sc, "--backend", "mock", "--n-boot", "100", "--out", tmp_path / "ok"],
+                           monkeypatch, capsys)  # fmt: skip
+    assert code == 0 and "error" not in err, err
+    code, _, err = run_cli([*args, "--no-cache", "--out", tmp_path / "nc"], monkeypatch, capsys)
+    assert code == 1 and "4 of 8 requests failed" in err and "recomputes every request" in err, err
+
+
+def test_sweep_exits_1_when_some_cells_failed_and_retry_failed_runs_only_those(tmp_path, monkeypatch, capsys):
+    sweep = _sweep(tmp_path)
+    data = yaml.safe_load(sweep.read_text())
+    data.update(retries=0, cache=str(tmp_path / "responses.sqlite"))
+    data["models"][0]["options"] = {"fail_every": 4}
+    sweep.write_text(yaml.safe_dump(data))
+    code, _, err = run_cli(["sweep", sweep, "--no-report"], monkeypatch, capsys)
+    assert code == 1 and "Traceback" not in err, err
+    line = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(line) == 1 and "4 of 16 cell(s) have no answer (4 failed after every retry, 0 not run)" in line[0], err
+    assert f"mgreason sweep {sweep} --retry-failed runs only those again" in line[0], err
+    res = run_sweep(sweep, retry_failed=True, report=False, progress=False)
+    assert res.computed == 4 and res.failed == 1 and res.done == 15  # only the failed cells were asked again
 # --------------------------------------------------------------------------- sweeps
 def _sweep(tmp_path: Path, model: str = "mock-a", n_items: int = 4) -> Path:
     scen = tmp_path / "scen"

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run (or resume) a sweep: every model × scenario × condition × item × repeat, one process per model.
 
-        Interrupted (even with kill -9)? Run the same command again: it resumes, with no lost and no duplicated records. Exit code 0 when every cell was answered, 1 when some failed.
+        Interrupted (even with kill -9)? Run the same command again: it resumes, with no lost and no duplicated records. Exit code 0 when every cell was answered, 1 when some failed (--retry-failed runs only those again).
         """
         from rich.console import Console
 
@@ -63,9 +63,19 @@ def register(app: typer.Typer) -> None:
                 highlight=False,
             )
         if not res.ok:
+            # failed answers never reach the response cache or count as done: a rerun asks only for them
+            again = f"mgreason sweep {sweep_file}" + (f" --out {out}" if out is not None else "")
+            retry = (
+                f"{again} --retry-failed runs only those again" if res.failed
+                else f"{again} runs only those"
+            )  # fmt: skip
+            from rich.markup import escape
+
             console.print(
-                f"{res.failed + res.pending} cell(s) have no answer; they are listed in the report and in "
-                f"{res.out / 'manifest.jsonl'}",
+                "[red]error:[/] " + escape(
+                    f"{res.failed + res.pending} of {res.total} cell(s) have no answer ({res.failed} failed after every "
+                    f"retry, {res.pending} not run), listed in the report and in {res.out / 'manifest.jsonl'}; {retry}"
+                ),
                 highlight=False,
             )
             raise SystemExit(1)
