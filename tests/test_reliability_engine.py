@@ -131,6 +131,82 @@ def test_changed_model_message_names_what_changed(tmp_path):
     assert "None vs None" not in msg and "other options" not in msg
 
 
+
+def _model_dir(path: Path, weights: bytes = b"w" * 64) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text('{"model_type": "llama", "hidden_size": 8}')
+    (path / "model.safetensors").write_bytes(weights)
+    return path
+
+
+def test_a_finished_sweep_notices_changed_model_files_without_loading_the_model(tmp_path, monkeypatch, capsys):
+    """Every cell done: the model is never loaded, yet changed weights or config behind the same name are
+    refused (one line, exit 2, what changed); restored files are accepted again. Also when cells are pending."""
+    mdir = _model_dir(tmp_path / "model")
+    sweep = _sweep(tmp_path, model=str(mdir))  # the mock names a local model directory: its files are fingerprinted
+    res = run_sweep(sweep, report=False, progress=False)
+    assert res.ok and res.done == 16
+    cfg = json.loads(next((tmp_path / "out").glob("models/*/*/config.json")).read_text())
+    assert cfg["model"]["fingerprint"]["files"]["model.safetensors"]["size"] == 64
+
+    def no_load(*a, **k):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr("mgreason.sweep.execute._run_worker", no_load)  # nothing pending: no worker starts
+    res = run_sweep(sweep, report=False, progress=False)
+    assert res.ok and res.computed == 0
+
+    stat = (mdir / "model.safetensors").stat()
+    (mdir / "model.safetensors").write_bytes(b"x" * 80)  # other weights behind the same directory
+    code, _, err = run_cli(["sweep", sweep, "--no-report"], monkeypatch, capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "model m1" in lines[0] and "changed" in lines[0] and "model.safetensors size 64 -> 80 bytes" in lines[0]
+    assert "new output directory (--out)" in lines[0], err
+
+    (mdir / "model.safetensors").write_bytes(b"x" * 64)  # same size, other bytes: the new mtime is the sign
+    code, _, err = run_cli(["sweep", sweep, "--no-report"], monkeypatch, capsys)
+    assert code == 2 and "model.safetensors modified (same size, new modification time" in err, err
+
+    (mdir / "model.safetensors").write_bytes(b"w" * 64)
+    os.utime(mdir / "model.safetensors", ns=(stat.st_atime_ns, stat.st_mtime_ns))  # restored (cp -p, rsync)
+    assert run_sweep(sweep, report=False, progress=False).ok
+
+    (mdir / "config.json").write_text('{"model_type": "llama", "hidden_size": 16}')
+    code, _, err = run_cli(["sweep", sweep, "--no-report"], monkeypatch, capsys)
+    assert code == 2 and "config.json content changed" in err, err
+
+    # with cells pending, the same check stops the sweep before any model process starts
+    _model_dir(mdir)
+    os.utime(mdir / "model.safetensors", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    samples = next((tmp_path / "out").glob("models/*/*/samples.jsonl"))
+    samples.write_text("".join(samples.read_text(encoding="utf-8").splitlines(keepends=True)[:8]), encoding="utf-8")
+    (mdir / "tokenizer.json").write_text("{}")
+    code, _, err = run_cli(["sweep", sweep, "--no-report"], monkeypatch, capsys)
+    assert code == 2 and "tokenizer.json added" in err, err
+
+
+def test_fingerprint_accepts_touched_weights_whose_sha256_is_unchanged(tmp_path, monkeypatch):
+    from mgreason.backends.models import fingerprint_changes, model_fingerprint, weights_sha256
+
+    monkeypatch.setenv("MGREASON_CACHE_DIR", str(tmp_path / "cache"))  # the memoised hashes
+
+    mdir = _model_dir(tmp_path / "m")
+    then = model_fingerprint(str(mdir))
+    sha = weights_sha256(mdir)
+    os.utime(mdir / "model.safetensors", ns=(1, 1))  # a copy without -p: same bytes, new mtime
+    now = model_fingerprint(str(mdir))
+    assert now != then and fingerprint_changes(then, now, weights_sha256_then=sha) == []
+    assert fingerprint_changes(then, now) == ["model.safetensors modified (same size, new modification time)"]
+    (mdir / "model.safetensors").write_bytes(b"v" * 64)
+    os.utime(mdir / "model.safetensors", ns=(2, 2))
+    now = model_fingerprint(str(mdir))
+    assert fingerprint_changes(then, now, weights_sha256_then=sha) == [
+        "model.safetensors modified (same size, new modification time, other sha256)"
+    ]
+    assert model_fingerprint("mock-a") is None and model_fingerprint(str(tmp_path / "nothing")) is None
+
+
 # --------------------------------------------------------------------------- SIGINT
 def _env() -> dict[str, str]:
     e = {k: v for k, v in os.environ.items() if k not in ("MGREASON_PROGRESS", "COLUMNS")}

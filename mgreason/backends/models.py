@@ -396,6 +396,83 @@ def _normalise_saved_dir(d: Path, tok) -> None:
         (d / "chat_template.jinja").write_text(tok.chat_template, encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- fingerprint
+
+_SMALL_FILE = 64 << 20  # config/tokenizer JSON files up to this size are hashed whole
+
+
+def model_fingerprint(spec: Optional[str]) -> Optional[dict]:
+    """What identifies a model's files, found without loading it (a ``stat`` per weight file and a hash of
+    the small JSON files): the resolved path, the weights' sha256 when it is known without reading them
+    (the embedded and catalogue models: the verified GGUF's), and per file of a local model either
+    ``{"sha256": ...}`` (``*.json``: config, tokenizer, generation settings) or ``{"size": ..., "mtime_ns": ...}``
+    (weight files). None when ``spec`` names no local model (a name the backend alone knows, a hub id
+    without a local snapshot). Compare two with :func:`fingerprint_changes`."""
+    try:
+        r = resolve_model(spec)
+    except MGReasonError:
+        return None
+    root: Optional[Path] = r.weights_path
+    if r.kind == "hub":
+        try:
+            from huggingface_hub import snapshot_download
+
+            root = Path(snapshot_download(r.path_or_id, local_files_only=True))
+        except Exception:  # noqa: BLE001 - not in the local cache, or no huggingface_hub
+            return None
+    files: dict[str, dict] = {}
+    try:
+        paths = weight_files(root) + (sorted(root.glob("*.json")) if root.is_dir() else [])
+        for f in paths:
+            st = f.stat()
+            if f.suffix == ".json" and st.st_size <= _SMALL_FILE:
+                files[f.name] = {"sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
+            else:
+                files[f.name] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    except (OSError, MGReasonError):
+        return None
+    return {"resolved": str(root), "sha256": r.sha256, "files": files}
+
+
+def fingerprint_changes(old: dict, new: dict, *, weights_sha256_then: Optional[str] = None) -> list[str]:
+    """What differs between two :func:`model_fingerprint` results, one phrase each (empty: the same model).
+
+    Weight files that differ only in modification time (a copy, ``touch``) are not a change when
+    ``weights_sha256_then`` (the sha256 recorded when the model was loaded) equals their sha256 now
+    (memoised per size and mtime, so it is read once)."""
+    changes = []
+    for key, what in (("resolved", "resolved path"), ("sha256", "weights sha256")):
+        if old.get(key) != new.get(key):
+            changes.append(f"{what} {old.get(key)} -> {new.get(key)}")
+    a, b = old.get("files") or {}, new.get("files") or {}
+    touched = []
+    for name in sorted(set(a) | set(b)):
+        fa, fb = a.get(name), b.get(name)
+        if fa == fb:
+            continue
+        if fa is None or fb is None:
+            changes.append(f"{name} {'added' if fa is None else 'removed'}")
+        elif "sha256" in fa or "sha256" in fb:
+            changes.append(f"{name} content changed")
+        elif fa.get("size") != fb.get("size"):
+            changes.append(f"{name} size {fa.get('size')} -> {fb.get('size')} bytes")
+        else:
+            touched.append(name)
+    if touched and not changes:
+        now = None
+        if weights_sha256_then:
+            try:
+                now = weights_sha256(new["resolved"])
+            except (OSError, MGReasonError):
+                now = None
+        if now is None or now != weights_sha256_then:
+            changes.append(f"{', '.join(touched)} modified (same size, new modification time"
+                           + (", other sha256)" if now is not None else ")"))  # fmt: skip
+    elif touched:
+        changes.append(f"{', '.join(touched)} modified")
+    return changes
+
+
 __all__ = [
     "EMBEDDED_MODEL",
     "ResolvedModel",
@@ -404,6 +481,8 @@ __all__ = [
     "convert_gguf_to_hf_dir",
     "embedded_gguf_path",
     "embedded_hf_dir",
+    "fingerprint_changes",
+    "model_fingerprint",
     "resolve_model",
     "weight_files",
     "weights_sha256",

@@ -258,14 +258,36 @@ def plan_sweep(sweep_file: str | Path, out: Optional[str | Path] = None, retries
 
 
 def _check_existing(plan: SweepPlan) -> None:
-    """Refuse to mix records made from another version of a scenario or with other seeds."""
+    """Refuse to mix records made from another version of a scenario, with other seeds, or with a model whose
+    files changed since (checked without loading it, so also when nothing is left to run)."""
+    from mgreason.backends.models import fingerprint_changes
+    from mgreason.errors import MGReasonError
     from mgreason.eval.records import check_compatible
+    from mgreason.sweep.worker import fingerprint
 
     for m in plan.spec.models:
+        now: Any = ...  # computed once, when a cell records a fingerprint
         for s in plan.scenarios:
             cfg = plan.cell_dir(m.name, s.id) / "config.json"
-            if cfg.exists():
-                check_compatible(cfg, s, seeds=list(plan.spec.seeds or [0]), where=f"{plan.out} holds results that")
+            if not cfg.exists():
+                continue
+            check_compatible(cfg, s, seeds=list(plan.spec.seeds or [0]), where=f"{plan.out} holds results that")
+            old_model = json.loads(cfg.read_text(encoding="utf-8")).get("model") or {}
+            then = old_model.get("fingerprint")
+            if not isinstance(then, dict):
+                continue  # made before fingerprints were recorded, or a served model
+            if now is ...:
+                now = fingerprint(m)
+            if now is None:
+                continue  # the files are gone: loading the model says so, if anything is left to run
+            sha_then = (old_model.get("identity") or {}).get("sha256") or old_model.get("sha256")
+            changes = fingerprint_changes(then, now, weights_sha256_then=sha_then)
+            if changes:
+                raise MGReasonError(
+                    f"model {m.name} ({m.model}) changed since {cfg.parent} was answered with it: "
+                    f"{'; '.join(changes)}; use a new output directory (--out), or restore the model",
+                    field="model",
+                )
 
 
 def _retry_failed(plan: SweepPlan) -> int:

@@ -71,6 +71,21 @@ def _die_with_parent(parent_pid: Optional[int]) -> None:
         os._exit(EXIT_CRASH)  # the parent died before we could ask to follow it
 
 
+# backends whose model spec names files on this machine (the mock: only when a test gives it a path)
+FINGERPRINTED_BACKENDS = frozenset({"hf", "vllm", "mock"})
+
+
+def fingerprint(entry) -> Optional[dict]:
+    """The model's files as found without loading it (:func:`mgreason.backends.models.model_fingerprint`),
+    recorded in each cell's ``config.json`` so that a later ``sweep`` notices changed weights even when
+    nothing is left to run; None for a served model or one that names no local files."""
+    if entry.backend not in FINGERPRINTED_BACKENDS:
+        return None
+    from mgreason.backends.models import model_fingerprint
+
+    return model_fingerprint(entry.model)
+
+
 def run_model(out: Path, model_name: str, events: Events) -> int:
     """Load one model of the sweep and run its pending cells of every scenario through the engine."""
     from mgreason.backends import create_backend
@@ -80,6 +95,7 @@ def run_model(out: Path, model_name: str, events: Events) -> int:
     plan = load_plan(out)
     entry = plan.spec.model(model_name)
     events.emit("loading", model=model_name, pid=os.getpid())
+    fp = fingerprint(entry)  # before loading: what the loaded weights were read from
     t0 = time.perf_counter()
     backend = create_backend(entry.backend, entry.model, engine_args=entry.engine_args or None, **entry.options)
     load_s = time.perf_counter() - t0
@@ -93,7 +109,7 @@ def run_model(out: Path, model_name: str, events: Events) -> int:
     totals = {"computed": 0, "cached": 0, "failed_attempts": 0, "final_failed": 0}
     try:
         for sp in plan.scenarios:
-            t = _run_scenario(plan, model_name, sp, backend, info, identity, mkey, cache, events)
+            t = _run_scenario(plan, model_name, sp, backend, info, identity, mkey, cache, events, fp)
             for k in totals:
                 totals[k] += getattr(t, k)
     finally:
@@ -106,7 +122,8 @@ def run_model(out: Path, model_name: str, events: Events) -> int:
     return 0
 
 
-def _run_scenario(plan, model_name: str, sp, backend, info, identity, mkey: str, cache, events: Events):
+def _run_scenario(plan, model_name: str, sp, backend, info, identity, mkey: str, cache, events: Events,
+                  fp: Optional[dict] = None):
     """One (model, scenario): check what is on disk, list the pending cells, run them, write the summary."""
     from mgreason.eval.engine import BatchReport, Cell, Engine
     from mgreason.eval.plan import build_requests, generation_params, make_run_config
@@ -129,7 +146,7 @@ def _run_scenario(plan, model_name: str, sp, backend, info, identity, mkey: str,
         cfg = make_run_config(
             run_id, sc, backend.name, info, params0, seed=seeds[0], limit=spec.limit,
             n_items=len(sp.item_ids), conditions=sp.conditions, scenario_path=str(sp.path),
-            model_extra={"sweep_model": model_name, "cache_key": mkey, "identity": identity},
+            model_extra={"sweep_model": model_name, "cache_key": mkey, "identity": identity, "fingerprint": fp},
             generation_extra={"seeds": seeds},
         )  # fmt: skip
         atomic_write_json(cfg_path, cfg.model_dump(mode="json"))
