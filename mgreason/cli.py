@@ -73,7 +73,7 @@ def run_scenario_cmd(
     ),
 ) -> None:
     """Run every item of a scenario under every condition and report paired statistics."""
-    from mgreason.backends import backend_names, create_backend
+    from mgreason.backends import backend_names, create_backend, parse_engine_args
     from mgreason.eval.cache import ResponseCache, default_cache_path
     from mgreason.eval.plan import build_requests
     from mgreason.eval.run import check_out_dir, run_scenario
@@ -95,15 +95,7 @@ def run_scenario_cmd(
         f"[bold]{sc.id}[/]: {len({r.item_id for r in requests})} items × {len(sc.conditions)} conditions "
         f"= {len(requests)} prompts; backend {backend}, model {model or 'default'}"
     )
-    engine_args: dict = {}
-    for kv in engine_arg or []:
-        key, sep, value = kv.partition("=")
-        if not sep or not key.strip():
-            raise MGReasonError(f"expected KEY=VALUE, got {kv!r}", field="--engine-arg")
-        try:
-            engine_args[key.strip().replace("-", "_")] = json.loads(value)
-        except ValueError:
-            engine_args[key.strip().replace("-", "_")] = value
+    engine_args = parse_engine_args(engine_arg)
     options = {"base_url": base_url, "api_key": api_key, "concurrency": concurrency}
     options = {k: v for k, v in options.items() if v is not None}
     be = create_backend(backend, model, engine_args=engine_args or None, **options)
@@ -199,18 +191,26 @@ def show_prompt(
     condition: Optional[str] = typer.Option(None, "--condition", "-c", help="condition (default: all)"),
     seed: int = typer.Option(0, "--seed"),
     as_json: bool = typer.Option(False, "--json", help="print the messages as JSON"),
+    content_free: bool = typer.Option(
+        False, "--content-free", help="the content-free prompts that `mgreason calibrate --contextual` scores instead of an item's"
+    ),
 ) -> None:
     """Print exactly the messages the model sees for one item."""
     from mgreason.eval.plan import build_requests
     from mgreason.scenario import load_scenario
 
     sc = load_scenario(scenario)
-    item_id = item or sc.items[0].id
-    sc.item(item_id)  # clear error if unknown
     names = [c.name for c in sc.conditions]
     if condition is not None and condition not in names:
         raise MGReasonError(f"unknown condition {condition!r}; this scenario has {', '.join(names)}", field="--condition")
-    reqs = [r for r in build_requests(sc, seed=seed) if r.item_id == item_id and (condition is None or r.condition == condition)]
+    if content_free:
+        from mgreason.eval.contextual import content_free_requests
+
+        reqs = content_free_requests(sc, seed=seed, conditions=None if condition is None else [condition])
+    else:
+        item_id = item or sc.items[0].id
+        sc.item(item_id)  # clear error if unknown
+        reqs = [r for r in build_requests(sc, seed=seed) if r.item_id == item_id and (condition is None or r.condition == condition)]
     if as_json:
         print(json.dumps([{"condition": r.condition, "prompt_sha256": r.prompt_sha256, "messages": r.messages} for r in reqs], indent=2, ensure_ascii=False))
         return

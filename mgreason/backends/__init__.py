@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from mgreason.backends.base import Backend, BackendResult, GenerationParams, Message, ModelInfo
 from mgreason.errors import BackendError
@@ -64,6 +64,22 @@ def create_backend(
     return cls.from_options(model, engine_args or None, options)
 
 
+
+def parse_engine_args(pairs: Optional[Sequence[str]], field: str = "--engine-arg") -> dict[str, Any]:
+    """``KEY=VALUE`` strings (``-E``) as a dict; VALUE is parsed as JSON when it can be, dashes in KEY become _."""
+    import json
+
+    out: dict[str, Any] = {}
+    for kv in pairs or []:
+        key, sep, value = kv.partition("=")
+        if not sep or not key.strip():
+            raise BackendError(f"expected KEY=VALUE, got {kv!r}", field=field)
+        try:
+            out[key.strip().replace("-", "_")] = json.loads(value)
+        except ValueError:
+            out[key.strip().replace("-", "_")] = value
+    return out
+
 def __getattr__(attr: str):
     if attr == "BACKENDS":  # the registered names (kept for callers of the old constant)
         return backend_names()
@@ -72,5 +88,5 @@ def __getattr__(attr: str):
 
 __all__ = [
     "Backend", "BackendResult", "DEFAULT_BACKEND", "GenerationParams", "Message", "ModelInfo", "backend_names",
-    "create_backend", "register_backend",
+    "create_backend", "parse_engine_args", "register_backend",
 ]  # fmt: skip

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 from mgreason.errors import MGReasonError
+from mgreason.eval.contextual import CONTENT_FREE, ContextualFit
 from mgreason.eval.records import RunConfig, SampleRecord
 
 
@@ -68,7 +69,8 @@ def fit_prior(records: Sequence[SampleRecord], labels: Sequence[str]) -> dict[st
 def apply_prior(
     records: Sequence[SampleRecord], labels: Sequence[str], prior: dict[str, dict[str, float]]
 ) -> list[SampleRecord]:
-    """Copies of ``records`` whose prediction is argmax(log-prob − prior) (records without log-probs stay wrong)."""
+    """Copies of ``records`` whose prediction is argmax(log-prob − offset) with the offsets of the record's
+    condition (a training-split prior, or contextual offsets); records without log-probs stay wrong."""
     out = []
     for r in records:
         if r.error is not None or not r.label_logprobs or set(r.label_logprobs) != set(labels):
@@ -95,8 +97,16 @@ def roc_auc(records: Sequence[SampleRecord], labels: Sequence[str]) -> Optional[
     return None if math.isnan(auc) else auc
 
 
-def calibrate_run(run_dir: str | Path, prior_dir: Optional[str | Path], *, n_boot: int = 10000, seed: int = 0) -> dict[str, Any]:
-    """The calibrated view of ``run_dir`` (prior fitted on ``prior_dir``'s records), as a JSON-able dict."""
+def calibrate_run(
+    run_dir: str | Path,
+    prior_dir: Optional[str | Path],
+    *,
+    contextual: Optional["ContextualFit"] = None,
+    n_boot: int = 10000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The calibrated view of ``run_dir`` (prior fitted on ``prior_dir``'s records; contextual offsets from
+    :func:`mgreason.eval.contextual.score_content_free`), as a JSON-able dict."""
     from mgreason.eval.summary import by_condition, collapse_repeats, comparison_summaries, condition_summaries
     from mgreason.scenario.spec import ScenarioSpec
 
@@ -137,6 +147,12 @@ def calibrate_run(run_dir: str | Path, prior_dir: Optional[str | Path], *, n_boo
     rows = []
     cal_records = apply_prior(records, labels, prior) if prior is not None else None
     cal = {c.condition: c for c in condition_summaries(cal_records, labels, conditions)} if cal_records else {}
+    ctx_records = apply_prior(records, labels, contextual.offsets) if contextual is not None else None
+    if contextual is not None:
+        missing = [c for c in conditions if c not in contextual.offsets]
+        if missing:
+            raise MGReasonError(f"no content-free scores for condition(s) {', '.join(missing)}")
+    ctx = {c.condition: c for c in condition_summaries(ctx_records, labels, conditions)} if ctx_records else {}
     for c in conditions:
         rows.append(
             {
@@ -148,6 +164,9 @@ def calibrate_run(run_dir: str | Path, prior_dir: Optional[str | Path], *, n_boo
                 "roc_auc": roc_auc(list(groups[c].values()), labels),
                 "label_mass_mean": raw[c].label_mass_mean,
                 "prior": prior[c] if prior is not None else None,
+                "accuracy_contextual": ctx[c].accuracy if c in ctx else None,
+                "macro_f1_contextual": ctx[c].macro_f1 if c in ctx else None,
+                "contextual_offsets": contextual.offsets[c] if contextual is not None else None,
             }
         )
     comparisons = (
@@ -164,13 +183,41 @@ def calibrate_run(run_dir: str | Path, prior_dir: Optional[str | Path], *, n_boo
         "prior": prior_info,
         "conditions": rows,
         "comparisons_calibrated": comparisons,
+        "contextual": None
+        if contextual is None
+        else {"content_free": list(CONTENT_FREE), "prompts": contextual.prompts},
+        "comparisons_contextual": (
+            [x.model_dump(mode="json") for x in comparison_summaries(ctx_records, labels, pairs, n_boot=n_boot, seed=seed)]
+            if ctx_records
+            else []
+        ),
     }
 
 
+def _comparison_table(title: str, comparisons: list[dict[str, Any]]) -> list[str]:
+    from mgreason.eval.format import fmt_p as _p, fmt_signed as _s
+
+    lines = [
+        "",
+        f"## {title}",
+        "",
+        "| baseline → treatment | n | Δ accuracy | 95% CI | McNemar b / c | exact p | p (Holm) |",
+        "|---|---:|---:|---|---|---:|---:|",
+    ]
+    for c in comparisons:
+        lines.append(
+            f"| {c['baseline']} → {c['treatment']} | {c['n']} | {_s(c['delta_acc'])} | "
+            f"[{_s(c['delta_acc_ci'][0])}, {_s(c['delta_acc_ci'][1])}] | {c['mcnemar_b']} / {c['mcnemar_c']} | "
+            f"{_p(c['mcnemar_p'])} | {_p(c.get('p_holm'))} |"
+        )
+    return lines
+
+
 def calibrated_markdown(data: dict[str, Any]) -> str:
-    from mgreason.eval.format import fmt as _f, fmt_p as _p, fmt_signed as _s
+    from mgreason.eval.format import fmt as _f
 
     labels = data["labels"]
+    ctx = data.get("contextual")
     lines = [
         f"# Calibrated view — {data['scenario_id']} — {data['model']}",
         "",
@@ -179,33 +226,32 @@ def calibrated_markdown(data: dict[str, Any]) -> str:
             f"- prior: mean label log-probs per condition from `{data['prior']['run_id']}` "
             f"({data['prior']['n_items']} items of another split), subtracted before the argmax"
             if data["prior"]
-            else "- no prior given (--prior TRAIN_RUN): only the threshold-free ROC AUC"
+            else "- no prior given (--prior TRAIN_RUN)"
+        ),
+        (
+            "- contextual: per condition, log of the mean label probability (normalised over the labels) on "
+            f"{len(ctx['content_free'])} content-free inputs ({', '.join(repr(t) for t in ctx['content_free'])}) "
+            "of the same template, subtracted before the argmax (Zhao et al., 2021)"
+            if ctx
+            else "- no contextual calibration (--contextual)"
         ),
         "",
-        "| condition | n | accuracy | accuracy (prior-calibrated) | ROC AUC of log p("
+        "| condition | n | accuracy | accuracy (prior-calibrated) | accuracy (contextual) | ROC AUC of log p("
         + (f"{labels[0]}) − log p({labels[1]})" if len(labels) == 2 else "…)")
         + " | label mass |",
-        "|---|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in data["conditions"]:
         lines.append(
             f"| {r['condition']} | {r['n']} | {_f(r['accuracy'])} | {_f(r['accuracy_calibrated'])} | "
-            f"{_f(r['roc_auc'])} | {_f(r['label_mass_mean'])} |"
+            f"{_f(r.get('accuracy_contextual'))} | {_f(r['roc_auc'])} | {_f(r['label_mass_mean'])} |"
         )
     if data["comparisons_calibrated"]:
-        lines += [
-            "",
-            "## Paired comparisons on the calibrated predictions",
-            "",
-            "| baseline → treatment | n | Δ accuracy | 95% CI | McNemar b / c | exact p |",
-            "|---|---:|---:|---|---|---:|",
-        ]
-        for c in data["comparisons_calibrated"]:
-            lines.append(
-                f"| {c['baseline']} → {c['treatment']} | {c['n']} | {_s(c['delta_acc'])} | "
-                f"[{_s(c['delta_acc_ci'][0])}, {_s(c['delta_acc_ci'][1])}] | {c['mcnemar_b']} / {c['mcnemar_c']} | "
-                f"{_p(c['mcnemar_p'])} |"
-            )
+        lines += _comparison_table("Paired comparisons on the prior-calibrated predictions", data["comparisons_calibrated"])
+    if data.get("comparisons_contextual"):
+        lines += _comparison_table("Paired comparisons on the contextually calibrated predictions", data["comparisons_contextual"])
+    if data["comparisons_calibrated"] or data.get("comparisons_contextual"):
+        lines += ["", "p (Holm): McNemar p Holm-adjusted across the comparisons of the same table."]
     return "\n".join(lines) + "\n"
 
 
@@ -219,8 +265,59 @@ def write_calibrated(run_dir: str | Path, prior_dir: Optional[str | Path], **kw:
     return d / "calibrated.md", data
 
 
+def contextual_for_run(
+    run_dir: str | Path,
+    *,
+    scenario_path: Optional[str | Path] = None,
+    backend_name: Optional[str] = None,
+    model: Optional[str] = None,
+    engine_args: Optional[dict[str, Any]] = None,
+    use_cache: bool = True,
+) -> ContextualFit:
+    """Score the content-free prompts of ``run_dir``'s scenario on the run's model (loaded again).
+
+    Refuses when the scenario no longer renders the run's prompts (it changed since the run) or when the
+    model loaded now is not the run's (weights sha256 or dtype differ)."""
+    from mgreason.backends import create_backend
+    from mgreason.eval.cache import ResponseCache, default_cache_path
+    from mgreason.eval.contextual import score_content_free
+    from mgreason.eval.plan import build_requests
+    from mgreason.scenario import load_scenario
+
+    cfg, records = load_run(run_dir)
+    path = Path(scenario_path) if scenario_path is not None else Path(cfg.scenario_path)
+    if not path.is_file():
+        raise MGReasonError("the run's scenario file is not there; give it with --scenario", file=path)
+    scenario = load_scenario(path)
+    now = {(r.item_id, r.condition): r.prompt_sha256 for r in build_requests(scenario, limit=cfg.limit, seed=cfg.seed)}
+    differ = [r for r in records if now.get((r.item_id, r.condition)) != r.prompt_sha256]
+    if differ:
+        raise MGReasonError(
+            f"the scenario renders {len(differ)} of this run's {len(records)} prompts differently (e.g. item "
+            f"{differ[0].item_id!r}, {differ[0].condition}): it changed since the run, so its content-free prompts "
+            "would not calibrate these answers",
+            file=path,
+        )
+    backend = create_backend(backend_name or cfg.backend, model or cfg.model.get("id"), engine_args=engine_args or None)
+    try:
+        info = backend.model_info()
+        for key, now_v in (("sha256", info.sha256), ("dtype", info.dtype)):
+            if cfg.model.get(key) is not None and now_v != cfg.model.get(key):
+                raise MGReasonError(
+                    f"the model loaded now is not the run's ({key} {now_v!r} vs {cfg.model.get(key)!r}); "
+                    "give --model / -E dtype=... so that it is",
+                    file=Path(run_dir) / "config.json",
+                )
+        cache = ResponseCache(default_cache_path()) if use_cache else None
+        return score_content_free(
+            scenario, backend, seed=cfg.seed, conditions=list(cfg.conditions), cache=cache, engine_args=engine_args or None
+        )
+    finally:
+        backend.close()
+
+
 def register(app) -> None:
-    """``mgreason calibrate RUN_DIR [--prior TRAIN_RUN_DIR]``."""
+    """``mgreason calibrate RUN_DIR [--prior TRAIN_RUN_DIR] [--contextual]``."""
     import typer
 
     @app.command("calibrate")
@@ -229,13 +326,34 @@ def register(app) -> None:
         prior: Optional[Path] = typer.Option(
             None, "--prior", help="a run of the same model on the training split: its mean label log-probs per condition are the prior"
         ),
+        contextual: bool = typer.Option(
+            False, "--contextual", help="contextual calibration: load the run's model again and score the "
+            "content-free prompts of each condition (mgreason show-prompt SCENARIO --content-free shows them)"
+        ),
+        scenario: Optional[Path] = typer.Option(None, "--scenario", help="--contextual: the run's scenario file, if it moved"),
+        backend: Optional[str] = typer.Option(None, "--backend", "-b", help="--contextual: backend (default: the run's)"),
+        model: Optional[str] = typer.Option(None, "--model", "-m", help="--contextual: model (default: the run's)"),
+        engine_arg: Optional[List[str]] = typer.Option(None, "--engine-arg", "-E", help="--contextual: backend option KEY=VALUE"),
+        cache: bool = typer.Option(True, "--cache/--no-cache", help="--contextual: use the response cache"),
         n_boot: int = typer.Option(10000, "--n-boot", min=100, help="paired-bootstrap resamples"),
         seed: int = typer.Option(0, "--seed"),
     ) -> None:
-        """Calibrated scoring as extra columns (prior from a training-split run; ROC AUC of the label margin)."""
-        md, _ = write_calibrated(run_dir, prior, n_boot=n_boot, seed=seed)
+        """Calibrated scoring as extra columns (prior from a training-split run; contextual calibration on
+        content-free inputs; ROC AUC of the label margin). The raw results are not changed."""
+        from mgreason.backends import parse_engine_args
+
+        fit = None
+        if contextual:
+            load_run(run_dir)  # a clear error before any model loads
+            if prior is not None:
+                load_run(prior)
+            fit = contextual_for_run(
+                run_dir, scenario_path=scenario, backend_name=backend, model=model,
+                engine_args=parse_engine_args(engine_arg), use_cache=cache,
+            )  # fmt: skip
+        md, _ = write_calibrated(run_dir, prior, contextual=fit, n_boot=n_boot, seed=seed)
         print(md.read_text(encoding="utf-8"))
         print(f"wrote {md} and {md.with_suffix('.json').name}")
 
 
-__all__ = ["apply_prior", "calibrate_run", "calibrated_markdown", "fit_prior", "load_run", "roc_auc", "write_calibrated"]
+__all__ = ["apply_prior", "calibrate_run", "calibrated_markdown", "contextual_for_run", "fit_prior", "load_run", "roc_auc", "write_calibrated"]

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from mgreason import __version__
 from mgreason.backends.base import GenerationParams
 from mgreason.eval.records import RunConfig
 from mgreason.scenario.conditions import evidence_sources, evidence_transcript
 from mgreason.scenario.demonstrations import pick_demonstrations
-from mgreason.scenario.loader import Scenario
+from mgreason.scenario.loader import Item, Scenario
 from mgreason.scenario.render import PromptRequest, prompt_sha256, render_messages
+from mgreason.scenario.spec import ConditionSpec
+from mgreason.transcript import Transcript
 
 
 def build_requests(scenario: Scenario, limit: Optional[int] = None, seed: int = 0) -> list[PromptRequest]:
@@ -22,18 +24,13 @@ def build_requests(scenario: Scenario, limit: Optional[int] = None, seed: int = 
     items = scenario.items[:limit] if limit else list(scenario.items)
     conditions = scenario.conditions
     sources = evidence_sources(items, conditions, seed)
-    demo_spec, pool = scenario.spec.demonstrations, scenario.demo_items
-    demo_sources = evidence_sources(pool, conditions, seed) if demo_spec is not None else {}
+    shots = demonstration_shots(scenario, seed)
     out: list[PromptRequest] = []
     for item in items:
-        demos = (
-            pick_demonstrations(pool, scenario.labels, demo_spec.k, demo_spec.seed, item.id) if demo_spec is not None else []
-        )
         for cond in conditions:
             src = sources[cond.name][item.id]
-            shots = [(d, evidence_transcript(pool, cond, demo_sources[cond.name][d.id], seed, pool)) for d in demos]
             messages = render_messages(
-                scenario, item, cond, evidence_transcript(items, cond, src, seed, scenario.items), shots
+                scenario, item, cond, evidence_transcript(items, cond, src, seed, scenario.items), shots(item.id, cond)
             )
             out.append(
                 PromptRequest(
@@ -46,6 +43,24 @@ def build_requests(scenario: Scenario, limit: Optional[int] = None, seed: int = 
                 )
             )
     return out
+
+
+Shots = list[tuple[Item, Optional[Transcript]]]
+
+
+def demonstration_shots(scenario: Scenario, seed: int = 0) -> Callable[[str, ConditionSpec], Shots]:
+    """``shots(query_id, condition)``: the query's k-shot demonstrations (``scenario.spec.demonstrations``,
+    drawn per query id) with their evidence under ``condition``; always empty without demonstrations."""
+    demo_spec, pool = scenario.spec.demonstrations, scenario.demo_items
+    if demo_spec is None:
+        return lambda query_id, cond: []
+    demo_sources = evidence_sources(pool, scenario.conditions, seed)
+
+    def shots(query_id: str, cond: ConditionSpec) -> Shots:
+        demos = pick_demonstrations(pool, scenario.labels, demo_spec.k, demo_spec.seed, query_id)
+        return [(d, evidence_transcript(pool, cond, demo_sources[cond.name][d.id], seed, pool)) for d in demos]
+
+    return shots
 
 
 def make_run_config(
@@ -114,4 +129,4 @@ def new_run_id(scenario_id: str, model_id: str, backend: str) -> str:
     return f"{scenario_id}__{_slug(model_id)}__{backend}__{stamp}"
 
 
-__all__ = ["build_requests", "generation_params", "make_run_config", "new_run_id"]
+__all__ = ["build_requests", "demonstration_shots", "generation_params", "make_run_config", "new_run_id"]
