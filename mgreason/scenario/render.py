@@ -98,13 +98,24 @@ _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?")
 _NUMBER = re.compile(r"\d+")
 
 
-def _check_percent_format(fmt: str) -> None:
+def _percent_format_problem(fmt: str) -> Optional[str]:
     for m in _PERCENT_SPEC.finditer(fmt):
         for g in m.groups():
             if g == "*":
-                raise SandboxLimitError("'*' widths in %-formats are not allowed in templates")
-            if g is not None:
-                _check_width(int(g))
+                return "'*' widths in %-formats are not allowed in templates"
+            if g is not None and int(g) > MAX_OUTPUT_CHARS:
+                return f"width {int(g):,} (at most {MAX_OUTPUT_CHARS:,})"
+    return None
+
+
+# a template's format strings are few and used at every render (and for every event of a loop)
+_cached_percent_format_problem = lru_cache(maxsize=1024)(_percent_format_problem)
+
+
+def _check_percent_format(fmt: str) -> None:
+    problem = (_cached_percent_format_problem if len(fmt) <= 256 else _percent_format_problem)(fmt)
+    if problem is not None:
+        raise SandboxLimitError(problem)
 
 
 def _check_format_spec(spec: str) -> None:
@@ -120,12 +131,32 @@ class _LimitedFormatter(SandboxedFormatter):
         return super().format_field(value, format_spec)
 
 
-def _loop_guard(iterable: Iterable[Any]) -> Iterator[Any]:
-    """Wraps the iterable of every ``{% for %}``: bounded iterations and time."""
+_SMALL_LOOP = 64  # loops over at most this many items are charged at once, not item by item
+
+
+def _loop_guard(iterable: Iterable[Any]) -> Iterable[Any]:
+    """Applied to the iterable of every ``{% for %}``: bounded iterations and time. Every loop is charged
+    all its iterations and checks the time when it starts. A sized iterable of at most ``_SMALL_LOOP``
+    items (the usual loop over dialogue turns, labels or events) is then iterated as it is, with no
+    generator step per item; others go through :func:`_guarded`, which also checks every 64 items."""
     b = _BUDGET.get()
     if b is None:
-        yield from iterable
-        return
+        return iterable
+    try:
+        n = len(iterable)  # type: ignore[arg-type]
+    except TypeError:
+        n = _SMALL_LOOP + 1
+    if n <= _SMALL_LOOP:
+        b.iterations += n
+        if b.iterations > MAX_LOOP_ITERATIONS:
+            raise SandboxLimitError(f"more than {MAX_LOOP_ITERATIONS:,} loop iterations")
+        b.check_time()
+        return iterable
+    return _guarded(iterable, b)
+
+
+def _guarded(iterable: Iterable[Any], b: _Budget) -> Iterator[Any]:
+    b.check_time()
     n = 0
     for x in iterable:
         n += 1
@@ -135,6 +166,9 @@ def _loop_guard(iterable: Iterable[Any]) -> Iterator[Any]:
                 raise SandboxLimitError(f"more than {MAX_LOOP_ITERATIONS:,} loop iterations")
             b.check_time()
         yield x
+    b.iterations += n & 63  # the last < 64 items (short loops nested in one another add up)
+    if b.iterations > MAX_LOOP_ITERATIONS:
+        raise SandboxLimitError(f"more than {MAX_LOOP_ITERATIONS:,} loop iterations")
 
 
 def _bounded_concat(parts: list[Any]) -> str:
@@ -162,8 +196,22 @@ def _wrap_filter(name: str, func: Callable[..., Any], check: Callable[..., None]
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         check(*args, **kwargs)
         out = func(*args, **kwargs)
-        if isinstance(out, str):
+        if isinstance(out, str) and len(out) > MAX_OUTPUT_CHARS:
             _check_str_len(len(out), f"the {name} filter's result")
+        return out
+
+    return update_wrapper(wrapper, func)
+
+
+def _wrap_format_filter(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``format``, the filter templates call most (once per event in a timeline loop): the check inline."""
+
+    def wrapper(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            _check_percent_format(value)
+        out = func(value, *args, **kwargs)
+        if isinstance(out, str) and len(out) > MAX_OUTPUT_CHARS:
+            _check_str_len(len(out), "the format filter's result")
         return out
 
     return update_wrapper(wrapper, func)
@@ -190,11 +238,6 @@ def _width_check(*args: Any, **kwargs: Any) -> None:
         _check_width(v)
 
 
-def _format_check(value: Any, *args: Any, **kwargs: Any) -> None:
-    if isinstance(value, str):
-        _check_percent_format(value)
-
-
 _STR_WIDTH_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
 
 
@@ -214,9 +257,9 @@ class LimitedSandboxEnvironment(ImmutableSandboxedEnvironment):
             ("replace", _replace_check),
             ("center", _width_check),
             ("indent", _width_check),
-            ("format", _format_check),
         ):
             self.filters[name] = _wrap_filter(name, self.filters[name], check)
+        self.filters["format"] = _wrap_format_filter(self.filters["format"])
 
     @staticmethod
     def _range(*args: int) -> range:
@@ -300,16 +343,19 @@ def render_limited(template: jinja2.Template, variables: dict[str, Any], timeout
     """Render under the sandbox's time, loop and output bounds (raises :class:`SandboxLimitError`)."""
     token = _BUDGET.set(_Budget(RENDER_TIMEOUT_S if timeout_s is None else timeout_s))
     try:
-        parts: list[str] = []
-        n = 0
         # the compiled render function directly (what Template.render runs, minus its traceback
-        # rewriting), chunk by chunk so the output bound holds before memory is used
+        # rewriting), chunk by chunk so the output bound holds before memory is used; locals, not
+        # attribute or global lookups, in this loop of ~100 steps per render
+        parts: list[str] = []
+        append, limit, n = parts.append, MAX_OUTPUT_CHARS, 0
         for chunk in template.root_render_func(template.new_context(variables)):
             n += len(chunk)
-            if n > MAX_OUTPUT_CHARS:
-                raise SandboxLimitError(f"rendered text longer than {MAX_OUTPUT_CHARS:,} characters")
-            parts.append(chunk)
-        return "".join(parts)
+            if n > limit:
+                break
+            append(chunk)
+        else:
+            return "".join(parts)
+        raise SandboxLimitError(f"rendered text longer than {MAX_OUTPUT_CHARS:,} characters")
     finally:
         _BUDGET.reset(token)
 

@@ -50,6 +50,11 @@ HOSTILE_TEMPLATES = {
     "huge product": ("{{ 10**3000 * 10**3000 }}", "limits", "bits"),
     "unbounded range": ("{% for i in range(10**12) %}{% endfor %}", "limits", "range"),
     "nested loops, no output": (S100K + "{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}", "limits", "longer than"),
+    # short loops (< 64 items) nested in one another: no item-by-item check, yet counted and timed
+    "nested short loops": ("{% set s = 'x' * 60 %}" + "{% for v in s %}" * 5 + "{% endfor %}" * 5, "limits", ""),
+    "nested short unsized loops": (
+        "{% set s = 'x' * 60 %}" + "{% for v in s | map('upper') %}" * 5 + "{% endfor %}" * 5, "limits", "",
+    ),
     "doubling with ~": (
         "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
         "limits", "characters",
