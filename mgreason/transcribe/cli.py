@@ -212,11 +212,20 @@ def register(app: typer.Typer) -> None:
                     progress=bar.callback("reading video"),
                 )
             t2 = time.perf_counter()
-            if not quiet:  # also the sign, in logs and pipes (no progress bar there), that the long part began
-                con.print(f"scoring {loaded.sequence.num_frames} frames ({loaded.sequence.duration_s:.1f} s) of "
-                          f"{_escape(str(input))} ...")  # fmt: skip
+            bar_scoring = bar.callback("scoring")
+            announced: list[bool] = []
+
+            def on_scoring(done: int, total: Optional[int]) -> None:
+                # once the first frames are scored (the input passed its checks, so an error stays one line):
+                # the sign, in logs and pipes (no progress bar there), that the long part is under way
+                if not quiet and not announced:
+                    announced.append(True)
+                    con.print(f"scoring {loaded.sequence.num_frames} frames ({loaded.sequence.duration_s:.1f} s) "
+                              f"of {_escape(str(input))} ...")  # fmt: skip
+                bar_scoring(done, total)
+
             res = transcribe_input(
-                rec, loaded, id=rid, params=prm, min_gap_s=min_gap, chunk_s=chunk_s, progress=bar.callback("scoring")
+                rec, loaded, id=rid, params=prm, min_gap_s=min_gap, chunk_s=chunk_s, progress=on_scoring
             )
         t3 = time.perf_counter()
         res.meta["timings_s"].update(
