@@ -219,9 +219,13 @@ class Engine:
             for i, res in zip(miss, got):
                 results[i] = res
             if keys is not None:
+                # only answers that make a valid record: a failure is asked again next time, never replayed
+                labels = set(self.scenario.labels) if scoring["mode"] == "logprobs" else None
                 self.cache.put_many(
-                    self.model_key, [(keys[i], requests[i].prompt_sha256, scoring, results[i]) for i in miss]
-                )
+                    self.model_key,
+                    [(keys[i], requests[i].prompt_sha256, scoring, results[i]) for i in miss
+                     if labels is None or set(results[i].label_logprobs or ()) == labels],
+                )  # fmt: skip
         return results, len(miss)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ cells

@@ -87,6 +87,29 @@ def test_errors_are_not_cached(scenario, tmp_path):
     assert n_err > 0 and cache.count("k") == len(cells(scenario)) - n_err
 
 
+class NoLogprobsEvery2nd(MockBackend):
+    """No error, but every 2nd answer lacks the log-probs (or some labels): a failed record."""
+
+    def score_labels(self, prompts, labels, progress=None):
+        out = super().score_labels(prompts, labels, progress)
+        for i, r in enumerate(out):
+            if i % 4 == 1:
+                r.label_logprobs = None
+            elif i % 4 == 3:
+                r.label_logprobs = {labels[0]: -1.0}
+        return out
+
+
+def test_answers_that_make_a_failed_record_are_not_cached_either(scenario, tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    e = engine(scenario, NoLogprobsEvery2nd(), cache=cache, model_key="k")
+    e.run(cells(scenario))
+    recs = list(e.store.load().values())
+    n_err = sum(r.error is not None for r in recs)
+    assert n_err == len(recs) // 2 and all("no log-probs" in r.error for r in recs if r.error)
+    assert cache.count("k") == len(recs) - n_err  # a rerun asks the backend again for exactly the failed ones
+
+
 class Buggy(MockBackend):
     def score_labels(self, prompts, labels, progress=None):
         raise AttributeError("'NoneType' object has no attribute 'forward'")  # a bug, not a bad request
