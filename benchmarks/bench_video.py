@@ -19,7 +19,13 @@ Per video, configurations of :func:`mgreason.transcribe.video.read_video`:
 * ``default``: the defaults (pose at 15 fps, frames scaled only above 1920 px, reader thread);
 * ``default, 1 thread``: the same without the reader thread, for the per-stage split and for what the
   second core buys;
-* variations of one option at a time (pose fps, scale, the ``pose`` model).
+* ``full``: every frame at the original size with the current reader (real timestamps, no face mesh):
+  the "every-frame transcript" of the second F1 column;
+* variations of one option at a time (pose fps, scale, the ``pose`` model, the ``pose-hands`` model:
+  MediaPipe Pose + MediaPipe Hands on crops around the wrists).
+
+``--quick``: reference, default, default 1 thread; ``--configs KEY ...``: any subset (keys in ``CONFIGS``).
+``--checkpoint DIR``: the recognizer for the transcript columns (default: the bundled default).
 
 Then each sequence goes through the bundled recognizer (mapping to imigue22, network, segmentation).
 Reported per second of video: wall and process CPU (``os.times``) seconds of each stage and the factor of
@@ -202,32 +208,39 @@ def f1_vs(ref_tr: Any, tr: Any) -> dict[str, Any]:
     return {"f1": float(r["f1"]), "n": len(tr.events), "n_ref": len(ref_tr.events)}
 
 
-CONFIGS: list[tuple[str, dict[str, Any]]] = [
-    ("reference: as before (every frame, original size, stock Holistic, 1 thread)",
+# (key, label, read_video options); the first is the reference of the quality columns
+CONFIGS: list[tuple[str, str, dict[str, Any]]] = [
+    ("reference", "reference: as before (every frame, original size, stock Holistic, 1 thread)",
      dict(pose_fps=0, max_side=0, reader_thread=False, stock=True, sim_ts=True)),
-    ("default (15 fps, frames up to 1920 px, reader thread)", dict()),
-    ("default, 1 thread", dict(reader_thread=False)),
-    ("default with hand models on every processed frame (--video-hands always), 1 thread",
+    ("default", "default (15 fps, frames up to 1920 px, reader thread)", dict()),
+    ("default-1t", "default, 1 thread", dict(reader_thread=False)),
+    ("full", "every frame, original size, current reader, 1 thread", dict(pose_fps=0, max_side=0, reader_thread=False)),
+    ("hands-always", "default with hand models on every processed frame (--video-hands always), 1 thread",
      dict(reader_thread=False, hands="always")),
-    ("default with the stock Holistic (face mesh, hands always), 1 thread", dict(reader_thread=False, stock=True)),
-    ("default with MediaPipe's simulated 30 fps timestamps", dict(sim_ts=True)),
-    ("pose at 25 fps", dict(pose_fps=25)),
-    ("pose at 10 fps", dict(pose_fps=10)),
-    ("15 fps, scaled to 640 px", dict(max_side=640)),
-    ("--video-model pose (no hands), 1 thread", dict(model="pose", reader_thread=False)),
+    ("stock", "default with the stock Holistic (face mesh, hands always), 1 thread", dict(reader_thread=False, stock=True)),
+    ("sim-ts", "default with MediaPipe's simulated 30 fps timestamps", dict(sim_ts=True)),
+    ("fps25", "pose at 25 fps", dict(pose_fps=25)),
+    ("fps10", "pose at 10 fps", dict(pose_fps=10)),
+    ("side640", "15 fps, scaled to 640 px", dict(max_side=640)),
+    ("pose", "--video-model pose (no hands), 1 thread", dict(model="pose", reader_thread=False)),
+    ("pose-hands", "--video-model pose-hands (pose + hands on wrist crops), reader thread", dict(model="pose-hands")),
+    ("pose-hands-1t", "--video-model pose-hands, 1 thread", dict(model="pose-hands", reader_thread=False)),
+    ("pose-hands-full", "--video-model pose-hands, every frame, original size, 1 thread",
+     dict(model="pose-hands", pose_fps=0, max_side=0, reader_thread=False)),
 ]  # fmt: skip
+QUICK = ("reference", "default", "default-1t")
 
 
-def bench_video(name: str, path: Path, rec: Any, threads: int, quick: bool) -> dict[str, Any]:
+def bench_video(name: str, path: Path, rec: Any, threads: int, keys: tuple[str, ...]) -> dict[str, Any]:
     rows = []
     ref_seq = ref_tr = ref_probs = ref_mask = None
-    configs = CONFIGS[:3] if quick else CONFIGS
-    for label, kw in configs:
+    configs = [c for c in CONFIGS if c[0] == "reference" or c[0] in keys]
+    for key, label, kw in configs:
         seq, wall, cpu = run_read(path, **kw)
         tr, rt = recognise(rec, seq, threads)
         dur = seq.duration_s
         v = seq.meta["video"]
-        row: dict[str, Any] = {"config": label, "options": kw, "duration_s": dur, "read_wall": wall, "read_cpu": cpu,
+        row: dict[str, Any] = {"key": key, "config": label, "options": kw, "_tr": tr, "duration_s": dur, "read_wall": wall, "read_cpu": cpu,
                                "video": v, "recognise": rt,
                                "total_wall": wall + rt["mapping_wall"] + rt["transcribe_wall"],
                                "total_cpu": cpu + rt["mapping_cpu"] + rt["transcribe_cpu"]}  # fmt: skip
@@ -251,6 +264,13 @@ def bench_video(name: str, path: Path, rec: Any, threads: int, quick: bool) -> d
               f"  body {q.get('body_px_median')!s:.5} px  F1@0.5 {row['transcript']['f1']:.3f}"
               f" ({row['transcript']['n']}/{row['transcript']['n_ref']} events)  peak frames {v['peak_frames_in_memory']}",
               flush=True)  # fmt: skip
+    # the transcript of every frame as the current reader makes it (real timestamps: differs from the
+    # reference's at frame rates other than 30 fps)
+    full_tr = next((r["_tr"] for r in rows if r["key"] == "full"), None)
+    for r in rows:
+        tr = r.pop("_tr")
+        if full_tr is not None:
+            r["transcript_full"] = f1_vs(full_tr, tr)
     import cv2
 
     cap = cv2.VideoCapture(str(path))
@@ -367,8 +387,9 @@ def write_md(out: Path, res: dict[str, Any]) -> None:
         L.append("Speed (whole path: read video, map, recognise, segment), per configuration:\n")
         L.append("| configuration | × real time (wall) | × real time (CPU) | pose frames | body px median / p95 "
                  "(processed / interpolated frames) | hand px median / p95 | body found | hands found | "
-                 "transcript F1@0.5 vs reference (events) | per-frame scores: mean abs diff, top-1 agreement | peak frames |")  # fmt: skip
-        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+                 "transcript F1@0.5 vs reference (events) | F1@0.5 vs every frame, current reader (events) | "
+                 "per-frame scores: mean abs diff, top-1 agreement | peak frames |")  # fmt: skip
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             q, t, vv, sc = r["quality"], r["transcript"], r["video"], r["scores"]
             body = f"{fmt(q.get('body_px_median'))} / {fmt(q.get('body_px_p95'))}"
@@ -377,9 +398,11 @@ def write_md(out: Path, res: dict[str, Any]) -> None:
             hands = f"{fmt(q.get('hands_px_median'))} / {fmt(q.get('hands_px_p95'))}"
             found_h = f"{q['hand_rate']:.1%} (ref {q['hand_rate_ref']:.1%})" if "hand_rate" in q else "–"
             agree = f"{fmt(sc['mean_abs_diff'], 4)}, {sc['top1_agreement']:.1%}" if sc["top1_agreement"] is not None else "–"
+            tf = r.get("transcript_full")
+            vs_full = f"{tf['f1']:.3f} ({tf['n']}/{tf['n_ref']})" if tf else "–"
             L.append(
                 f"| {r['config']} | **{r['x_realtime']:.2f}×** | {r['x_realtime_cpu']:.2f}× | {vv['pose_frames']} | {body} | "
-                f"{hands} | {q['body_rate']:.1%} | {found_h} | {t['f1']:.3f} ({t['n']}/{t['n_ref']}) | {agree} | "
+                f"{hands} | {q['body_rate']:.1%} | {found_h} | {t['f1']:.3f} ({t['n']}/{t['n_ref']}) | {vs_full} | {agree} | "
                 f"{vv['peak_frames_in_memory']} |"
             )
         L.append("")
@@ -394,7 +417,10 @@ def write_md(out: Path, res: dict[str, Any]) -> None:
             vt, vc, rt = r["video"]["timings_s"], r["video"]["cpu_s"], r["recognise"]
             pose_w, pose_c = vt["pose"], vc["pose"]
             hands = "–"
-            if pose_only is not None and r is not pose_only and r["options"].get("pose_fps", 15) == pose_only["options"].get("pose_fps", 15):
+            if "hands" in vt:  # pose-hands measures its hand stage itself
+                hands = f"{1000 * vt['hands'] / d:.0f} / {1000 * vc.get('hands', 0) / d:.0f}"
+                pose_w, pose_c = pose_w - vt["hands"], pose_c - vc.get("hands", 0)
+            elif pose_only is not None and r is not pose_only and r["options"].get("pose_fps", 15) == pose_only["options"].get("pose_fps", 15):
                 hw = pose_w - pose_only["video"]["timings_s"]["pose"]
                 hc = pose_c - pose_only["video"]["cpu_s"]["pose"]
                 hands = f"{1000 * hw / d:.0f} / {1000 * hc / d:.0f}"
@@ -444,9 +470,12 @@ def main() -> None:
     ap.add_argument("--heights", type=int, nargs="*", default=[720, 1080])
     ap.add_argument("--threads", type=int, default=1, help="torch threads for the recognizer")
     ap.add_argument("--quick", action="store_true", help="only reference, default and default without the reader thread")
+    ap.add_argument("--configs", nargs="*", default=None, choices=[c[0] for c in CONFIGS],
+                    help="only these configurations (the reference always runs)")
     ap.add_argument("--rss", type=float, nargs="*", default=None, help="peak RSS for these lengths (s) of 1080p video")
     ap.add_argument("--openpose-tar", type=Path, nargs="?", const=REAL_OPENPOSE, default=None,
                     help=f"interpolation check on real OpenPose skeletons (default path: {REAL_OPENPOSE})")
+    ap.add_argument("--checkpoint", type=Path, default=None, help="recognizer checkpoint (default: the bundled default)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "video.md")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--note", default="", help="text (markdown) put under the title of the results file")
@@ -455,7 +484,7 @@ def main() -> None:
 
     from mgreason.recognizer.inference import Recognizer
 
-    rec = Recognizer.load(None)
+    rec = Recognizer.load(args.checkpoint)
     res: dict[str, Any] = {
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -470,7 +499,8 @@ def main() -> None:
     videos += [(p.stem + " (real)", p) for p in args.real]
     for name, p in videos:
         print(f"{name}: {p}", flush=True)
-        res["videos"].append(bench_video(name, p, rec, args.threads, args.quick))
+        keys = tuple(args.configs) if args.configs else QUICK if args.quick else tuple(c[0] for c in CONFIGS)
+        res["videos"].append(bench_video(name, p, rec, args.threads, keys))
     if args.openpose_tar is not None:
         print("frame skipping + interpolation on real skeletons", flush=True)
         res["interp_real"] = interpolation_on_real_skeletons(args.openpose_tar, rec, args.threads)

@@ -17,6 +17,18 @@ import typer
 
 from mgreason.errors import DataError
 from mgreason.fileio import atomic_path, atomic_write_text
+from mgreason.transcribe.video_options import (
+    DEFAULT_HANDS,
+    DEFAULT_MAX_SIDE,
+    DEFAULT_POSE_FPS,
+    DEFAULT_VIDEO_MODEL,
+    PoseFpsOption,
+    VideoHandsOption,
+    VideoMaxSideOption,
+    VideoModelOption,
+    VideoReaderThreadOption,
+)
+from mgreason.transcribe.video_options import video_options as video_options_from
 
 __all__ = ["register"]
 
@@ -104,19 +116,11 @@ def register(app: typer.Typer) -> None:
         layout: Optional[str] = typer.Option(None, "--layout", help="joint layout of .npy/.npz/.pkl input, e.g. imigue22"),
         entry: Optional[str] = typer.Option(None, "--entry", help="PYSKL pickle: the annotation's frame_dir or index"),
         person: int = typer.Option(0, "--person", min=0, help="person index of multi-person arrays / PYSKL entries"),
-        video_model: str = typer.Option("holistic", "--video-model", help="video: MediaPipe 'holistic' (pose+hands) or 'pose'"),
-        pose_fps: float = typer.Option(
-            15.0, "--pose-fps", help="video: run MediaPipe at this rate, interpolate the frames between (0 = every frame)"
-        ),
-        video_max_side: int = typer.Option(
-            1920, "--video-max-side", help="video: scale frames to at most this many pixels before MediaPipe (0 = original)"
-        ),
-        video_reader_thread: bool = typer.Option(
-            True, "--video-reader-thread/--no-video-reader-thread", help="video: decode in a second thread (bounded queue)"
-        ),
-        video_hands: str = typer.Option(
-            "auto", "--video-hands", help="video, holistic: hand models 'auto' (only where the pose sees a hand) or 'always'"
-        ),
+        video_model: VideoModelOption = DEFAULT_VIDEO_MODEL,
+        pose_fps: PoseFpsOption = DEFAULT_POSE_FPS,
+        video_max_side: VideoMaxSideOption = DEFAULT_MAX_SIDE,
+        video_reader_thread: VideoReaderThreadOption = True,
+        video_hands: VideoHandsOption = DEFAULT_HANDS,
         text: Optional[str] = typer.Option(None, "--text", help="also write the text rendering to this file ('-' = stdout)"),
         scores: Optional[Path] = typer.Option(None, "--scores", help="also save per-frame class probabilities (.npz)"),
         high: Optional[float] = typer.Option(
@@ -167,12 +171,7 @@ def register(app: typer.Typer) -> None:
         kind = input_kind(input)  # unsupported inputs fail before the model is loaded
         video_options: dict[str, Any] = {}
         if kind == "video":
-            from mgreason.transcribe.video import check_video_options
-
-            vfps, vside, _ = check_video_options(pose_fps, video_max_side)
-            if video_hands not in ("auto", "always"):
-                raise DataError(f"choose 'auto' or 'always', got {video_hands!r}", field="--video-hands")
-            video_options = {"pose_fps": vfps, "max_side": vside, "reader_thread": video_reader_thread, "hands": video_hands}
+            video_options = video_options_from(video_model, pose_fps, video_max_side, video_reader_thread, video_hands)
         from mgreason.recognizer.inference import Recognizer
 
         from mgreason.transcribe.online import threads as torch_threads
@@ -196,8 +195,7 @@ def register(app: typer.Typer) -> None:
 
                 if layout:
                     raise DataError("video is read as MediaPipe landmarks; drop --layout", field="--layout")
-                vseq = read_video(input, model=video_model, max_frames=max_frames, progress=bar.callback("reading video"),
-                                  **video_options)  # fmt: skip
+                vseq = read_video(input, max_frames=max_frames, progress=bar.callback("reading video"), **video_options)
                 vnotes = [f"--fps ignored for video (the container says {vseq.fps:g} fps)"] if fps is not None else []
                 loaded = LoadedInput(vseq, "video", input, input.stem, vnotes)
             else:

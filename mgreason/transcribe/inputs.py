@@ -264,8 +264,12 @@ def load_input(
     video_model: str = "holistic",
     max_frames: Optional[int] = None,
     progress: Optional[Progress] = None,
+    video_options: Optional[dict[str, Any]] = None,
 ) -> LoadedInput:
-    """Read any supported input (see the module docstring). Raises :class:`DataError` on bad input."""
+    """Read any supported input (see the module docstring). Raises :class:`DataError` on bad input.
+
+    ``video_options``: more keyword arguments of :func:`~mgreason.transcribe.video.read_video` (what
+    :func:`mgreason.transcribe.video_options.video_options` returns; its ``model`` wins over ``video_model``)."""
     path = Path(path)
     if not path.exists():
         raise DataError("no such file or directory", file=path)
@@ -273,7 +277,7 @@ def load_input(
         raise DataError(f"fps must be positive, got {fps}", field="--fps")
     kind = input_kind(path)
     try:
-        return _load_input(path, kind, fps, layout, entry, person, video_model, max_frames, progress)
+        return _load_input(path, kind, fps, layout, entry, person, video_model, max_frames, progress, video_options)
     except (DataError, KeyboardInterrupt):
         raise
     except MemoryError:
@@ -292,6 +296,7 @@ def _load_input(
     video_model: str,
     max_frames: Optional[int],
     progress: Optional[Progress],
+    video_options: Optional[dict[str, Any]] = None,
 ) -> LoadedInput:
     notes: list[str] = []
     rid = path.name if path.is_dir() else path.stem
@@ -319,7 +324,7 @@ def _load_input(
     else:
         if layout:
             raise DataError("video is read as MediaPipe landmarks; drop --layout", field="--layout")
-        seq = read_video(path, model=video_model, max_frames=max_frames, progress=progress)
+        seq = read_video(path, **{"model": video_model, **(video_options or {})}, max_frames=max_frames, progress=progress)
         if fps is not None:
             notes.append(f"--fps ignored for video (the container says {seq.fps:g} fps)")
     if max_frames is not None and kind != "video" and seq.num_frames > max_frames:

@@ -10,6 +10,9 @@ imported lazily.
   them.
 * ``pose``: MediaPipe Pose only -> ``mediapipe33`` (faster; fingertips come from the pose model's
   coarse finger points).
+* ``pose-hands``: MediaPipe Pose, then MediaPipe Hands (one tracker per side) only on a square crop
+  around each wrist the pose sees (:class:`CroppedHands`), mapped back to the frame -> ``mediapipe75``.
+  The measured alternative to Holistic (``benchmarks/results/video.md`` says which is better).
 
 Coordinates are image pixels of the *original* video (x right, y down), as OpenPose reports them; a
 pose landmark's confidence is its visibility, a hand landmark's is 1 when the hand was found.
@@ -66,6 +69,10 @@ __all__ = [
     "check_video_options",
     "pose_frame_mask",
     "interpolate_skipped",
+    "VIDEO_MODELS",
+    "HANDS_MODES",
+    "CroppedHands",
+    "hand_crop",
 ]
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"})
@@ -80,6 +87,12 @@ MIN_MAX_SIDE = 64
 HAND_VISIBILITY = 0.5  # hands="auto": the hand models run when a pose hand point was this visible ...
 HAND_RECHECK = 15  # ... or a hand was found on the previous processed frame, or on every 15th processed frame
 _POSE_HAND_POINTS = list(range(15, 23))  # mediapipe33 wrists, pinkies, index fingers, thumbs
+VIDEO_MODELS = ("holistic", "pose", "pose-hands")
+HANDS_MODES = ("auto", "always")
+# pose-hands: mediapipe33 indices per side (the subject's left hand is Holistic's left_hand_landmarks)
+_SIDE_POINTS = {"left": {"elbow": 13, "wrist": 15, "pinky": 17, "index": 19, "thumb": 21},
+                "right": {"elbow": 14, "wrist": 16, "pinky": 18, "index": 20, "thumb": 22}}  # fmt: skip
+HAND_CROP = 256  # pixels of the square crop handed to MediaPipe Hands
 _MP_STEP_US = 33333  # what mediapipe 0.10.21's SolutionBase.process adds to its timestamp per call
 _REAL_TIMESTAMPS = True
 
@@ -457,13 +470,13 @@ def read_video(
     path = Path(path)
     if not path.is_file():
         raise DataError("no such video file", file=path)
-    if model not in ("holistic", "pose"):
-        raise DataError(f"unknown video model {model!r}; choose 'holistic' or 'pose'", field="video_model")
+    if model not in VIDEO_MODELS:
+        raise DataError(f"unknown video model {model!r}; choose {', '.join(map(repr, VIDEO_MODELS))}", field="--video-model")
     if model_complexity not in (0, 1):
         # complexity 2 (pose_landmark_heavy) is not shipped in the wheel and would be downloaded
         raise DataError("model_complexity must be 0 or 1 (the heavy model is not shipped offline)", field="model_complexity")
     pose_fps, max_side, queue_size = check_video_options(pose_fps, max_side, queue_size)
-    if hands not in ("auto", "always"):
+    if hands not in HANDS_MODES:
         raise DataError(f"unknown hands mode {hands!r}; choose 'auto' or 'always'", field="--video-hands")
     with _quiet_native_stderr():
         mp, cv2 = require_video_backend()
@@ -536,6 +549,104 @@ def _holistic_without_face(mp: Any, model_complexity: int, min_det: float, min_t
         return None
 
 
+def hand_crop(pxy: np.ndarray, pc: np.ndarray, side: str, shape: tuple[int, int]) -> Optional[tuple[float, float, float]]:
+    """``(cx, cy, size)`` of the square (pixels of the image of ``shape`` = (h, w)) around one hand, from the
+    pose landmarks ``pxy`` / ``pc`` (mediapipe33, same pixels), or ``None`` when the pose has no wrist there.
+
+    Centred on the knuckles (the mean of the pose's index and pinky points; the wrist when they are
+    missing); the side is twice the hand's length, estimated as the larger of 2x wrist-knuckles and
+    0.6x the forearm (the finger points are coarse), at least 48 pixels. A crop that lies entirely outside
+    the image is ``None``."""
+    k = _SIDE_POINTS[side]
+    if pc[k["wrist"]] <= 0 or not np.isfinite(pxy[k["wrist"]]).all():
+        return None
+    wrist = pxy[k["wrist"]].astype(np.float64)
+    fingers = [pxy[k[n]] for n in ("index", "pinky") if pc[k[n]] > 0 and np.isfinite(pxy[k[n]]).all()]
+    knuckles = np.mean(fingers, axis=0) if fingers else wrist
+    hand_len = 2.0 * float(np.linalg.norm(knuckles - wrist))
+    if pc[k["elbow"]] > 0 and np.isfinite(pxy[k["elbow"]]).all():
+        hand_len = max(hand_len, 0.6 * float(np.linalg.norm(wrist - pxy[k["elbow"]])))
+    size = max(48.0, 2.0 * hand_len)
+    cx, cy = float(knuckles[0]), float(knuckles[1])
+    h, w = shape
+    if cx + size / 2 < 0 or cy + size / 2 < 0 or cx - size / 2 > w or cy - size / 2 > h:
+        return None
+    return cx, cy, size
+
+
+class CroppedHands:
+    """MediaPipe Hands on crops around the wrists that MediaPipe Pose found (``--video-model pose-hands``).
+
+    One ``Hands`` tracker per side (``max_num_hands=1``, so a hand found in the left crop *is* the left
+    hand, as in Holistic), fed a :data:`HAND_CROP`-pixel square (:func:`hand_crop`, zero padding beyond
+    the image) and tracking from call to call (palm detection only when the hand is lost). A found hand
+    whose wrist lies farther than a third of the crop from the pose's wrist (the other hand, in a crop
+    where both hands meet) is dropped. Landmarks come back in the pixels of the image given."""
+
+    def __init__(self, mp: Any, cv2: Any, model_complexity: int, min_det: float, min_track: float):
+        self.cv2 = cv2
+        self.models = {
+            side: mp.solutions.hands.Hands(static_image_mode=False, max_num_hands=1, model_complexity=model_complexity,
+                                           min_detection_confidence=min_det, min_tracking_confidence=min_track)
+            for side in ("left", "right")
+        }  # fmt: skip
+        self.found = {"left": False, "right": False}
+        self.calls = 0
+        self.frames = 0  # processed frames where at least one hand model ran
+
+    def close(self) -> None:
+        for m in self.models.values():
+            m.close()
+
+    def wanted(self, side: str, pc: np.ndarray, gate: bool, recheck: bool) -> bool:
+        """Run this side's hand model? Always when not ``gate``; else when the pose sees one of the side's
+        hand points with visibility >= :data:`HAND_VISIBILITY`, the hand was found on the previous
+        processed frame, or on a recheck frame."""
+        if not gate or recheck or self.found[side]:
+            return True
+        k = _SIDE_POINTS[side]
+        return max(pc[k[n]] for n in ("wrist", "pinky", "index", "thumb")) >= HAND_VISIBILITY
+
+    def process(
+        self, rgb: np.ndarray, pxy: np.ndarray, pc: np.ndarray, ts_us: Optional[int], gate: bool, recheck: bool
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        cv2 = self.cv2
+        h, w = rgb.shape[:2]
+        out = {}
+        ran = False
+        for side, model in self.models.items():
+            xy = np.full((21, 2), np.nan, dtype=np.float32)
+            conf = np.zeros(21, dtype=np.float32)
+            out[side] = (xy, conf)
+            box = hand_crop(pxy, pc, side, (h, w)) if pc.any() else None
+            if box is None or not self.wanted(side, pc, gate, recheck):
+                self.found[side] = False
+                continue
+            cx, cy, size = box
+            s = HAND_CROP / size  # crop pixels per image pixel
+            M = np.array([[s, 0.0, HAND_CROP / 2 - s * cx], [0.0, s, HAND_CROP / 2 - s * cy]], dtype=np.float64)
+            crop = cv2.warpAffine(rgb, M, (HAND_CROP, HAND_CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            if ts_us is not None and isinstance(getattr(model, "_simulated_timestamp", None), int):
+                model._simulated_timestamp = max(ts_us, model._simulated_timestamp + 1) - _MP_STEP_US
+            res = model.process(crop)
+            self.calls += 1
+            ran = True
+            hands = getattr(res, "multi_hand_landmarks", None)
+            found = False
+            if hands:
+                lm = hands[0].landmark
+                pts = np.array([(p.x * HAND_CROP, p.y * HAND_CROP) for p in lm[:21]], dtype=np.float64)
+                pts = (pts - HAND_CROP / 2) / s + (cx, cy)  # back to image pixels
+                wrist = pxy[_SIDE_POINTS[side]["wrist"]]
+                if np.linalg.norm(pts[0] - wrist) <= size / 3:
+                    xy[:] = pts
+                    conf[:] = HAND_CONFIDENCE
+                    found = True
+            self.found[side] = found
+        self.frames += ran
+        return out
+
+
 class _Growing:
     """Landmark arrays that grow by doubling (no per-frame Python objects kept for long videos)."""
 
@@ -603,9 +714,12 @@ def _read(
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
         )
+    cropped: Optional[CroppedHands] = None
     if model == "holistic":
         layout, V = "mediapipe75", 75
     else:
+        if model == "pose-hands":
+            cropped = CroppedHands(mp, cv2, 1, min_detection_confidence, min_tracking_confidence)
         est = mp.solutions.pose.Pose(
             static_image_mode=False,
             model_complexity=model_complexity,
@@ -613,7 +727,7 @@ def _read(
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
         )
-        layout, V = "mediapipe33", 33
+        layout, V = ("mediapipe75", 75) if cropped is not None else ("mediapipe33", 33)
 
     face_less = model == "holistic" and not isinstance(est, mp.solutions.holistic.Holistic)
     gated = face_less and hands == "auto"
@@ -623,7 +737,7 @@ def _read(
     reader = FrameReader(cap, cv2, fps=fps, n_expected=n_expected, pose_fps=pose_fps, max_side=max_side,
                          max_frames=max_frames, thread=reader_thread, queue_size=queue_size)  # fmt: skip
     buf = _Growing(V, n_expected + 1 if n_expected else 1024)
-    pose_wall = pose_cpu = lm_wall = 0.0
+    pose_wall = pose_cpu = lm_wall = hands_wall = hands_cpu = 0.0
     n_done = 0
     next_report = 0.0
     last_ts = -1
@@ -636,25 +750,39 @@ def _read(
             if rgb is not None:
                 if not (h and w) and reader.size is not None:
                     h, w = reader.size
+                ts_us = None
                 if _REAL_TIMESTAMPS and isinstance(getattr(est, "_simulated_timestamp", None), int):
                     # the legacy API stamps every call 33.3 ms after the previous one; MediaPipe's landmark
                     # smoothing filters are time-based, so give them the frame's real time instead
                     ts = int(round(idx * 1e6 / fps))
                     est._simulated_timestamp = max(ts, last_ts + 1) - _MP_STEP_US
-                    last_ts = max(ts, last_ts + 1)
+                    last_ts = ts_us = max(ts, last_ts + 1)
                 t0, c0 = time.perf_counter(), time.process_time()
                 if gated:
                     allow_hands = allow_hands or processed_n % HAND_RECHECK == 0
                     res = est.process({"image": rgb, "allow_hands": bool(allow_hands)})
                 else:
                     res = est.process(rgb)
+                if cropped is not None:  # hands on crops of this frame, where this frame's pose sees them
+                    th, tc = time.perf_counter(), time.process_time()
+                    sh, sw = rgb.shape[:2]
+                    sxy, spc = _landmarks(getattr(res, "pose_landmarks", None), 33, sw, sh, True)
+                    found = cropped.process(rgb, sxy, spc, ts_us, gate=hands == "auto",
+                                            recheck=processed_n % HAND_RECHECK == 0)  # fmt: skip
+                    hands_wall += time.perf_counter() - th
+                    hands_cpu += time.process_time() - tc
                 t1, c1 = time.perf_counter(), time.process_time()
                 processed_n += 1
                 hand_frames += bool(model == "holistic" and allow_hands)
                 del rgb
                 reader.release()
                 pxy, pc = _landmarks(getattr(res, "pose_landmarks", None), 33, w, h, True)
-                if model == "holistic":
+                if cropped is not None:
+                    to_orig = np.array([w / sw, h / sh], dtype=np.float32)
+                    (lxy, lc), (rxy, rc) = found["left"], found["right"]
+                    buf.coords[idx] = np.concatenate([pxy, lxy * to_orig, rxy * to_orig])
+                    buf.conf[idx] = np.concatenate([pc, lc, rc])
+                elif model == "holistic":
                     lxy, lc = _landmarks(getattr(res, "left_hand_landmarks", None), 21, w, h, False)
                     rxy, rc = _landmarks(getattr(res, "right_hand_landmarks", None), 21, w, h, False)
                     buf.coords[idx] = np.concatenate([pxy, lxy, rxy])
@@ -677,6 +805,8 @@ def _read(
     finally:
         cap_size = reader.size
         est.close()
+        if cropped is not None:
+            cropped.close()
         cap.release()
     if progress is not None and n_done:
         progress(n_done, n_expected or None)
@@ -703,7 +833,7 @@ def _read(
     wall = time.perf_counter() - wall0
     detector = f"mediapipe {getattr(mp, '__version__', '?')} {model} (model_complexity={model_complexity}"
     detector += ", no face mesh" if face_less else ""
-    detector += ", hands where visible" if gated else ""
+    detector += ", hands where visible" if gated or (cropped is not None and hands == "auto") else ""
     detector += f", pose_fps={pose_fps:g}" if pose_fps is not None else ", every frame"
     detector += f", max_side={max_side})" if max_side is not None else ", original size)"
     if cap_size is None:
@@ -724,8 +854,9 @@ def _read(
             "pose_input_shape": list(reader.scaled_size) if reader.scaled_size else None,
             "pose_frames": int(processed.sum()),
             "interpolated_frames": int(filled.sum()),
-            "hands": ("auto" if gated else "always") if model == "holistic" else None,
-            "hand_model_frames": hand_frames if model == "holistic" else 0,
+            "hands": ("auto" if gated or cropped is not None and hands == "auto" else "always") if V == 75 else None,
+            "hand_model_frames": cropped.frames if cropped is not None else hand_frames if model == "holistic" else 0,
+            **({"hand_model_calls": cropped.calls} if cropped is not None else {}),
             "reader_thread": bool(reader_thread),
             "queue_size": queue_size if reader_thread else None,
             "peak_frames_in_memory": reader.peak_images,
@@ -733,6 +864,7 @@ def _read(
                 "decode": round(tm["decode_wall"], 4),
                 "convert": round(tm["convert_wall"], 4),
                 "pose": round(pose_wall, 4),
+                **({"hands": round(hands_wall, 4)} if cropped is not None else {}),
                 "landmarks": round(lm_wall + interp_wall, 4),
                 "total": round(wall, 4),
             },
@@ -742,7 +874,8 @@ def _read(
                 **(
                     {}
                     if reader_thread
-                    else {"decode": round(tm["decode_cpu"], 4), "convert": round(tm["convert_cpu"], 4), "pose": round(pose_cpu, 4)}
+                    else {"decode": round(tm["decode_cpu"], 4), "convert": round(tm["convert_cpu"], 4), "pose": round(pose_cpu, 4),
+                          **({"hands": round(hands_cpu, 4)} if cropped is not None else {})}
                 ),
                 "total": round((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system), 4),
             },

@@ -11,6 +11,19 @@ from typing import Optional
 
 import typer
 
+from mgreason.transcribe.video_options import (
+    DEFAULT_HANDS,
+    DEFAULT_MAX_SIDE,
+    DEFAULT_POSE_FPS,
+    DEFAULT_VIDEO_MODEL,
+    PoseFpsOption,
+    VideoHandsOption,
+    VideoMaxSideOption,
+    VideoModelOption,
+    VideoReaderThreadOption,
+    video_options,
+)
+
 __all__ = ["register"]
 
 
@@ -59,7 +72,11 @@ def register(app: typer.Typer) -> None:
         layout: Optional[str] = typer.Option(None, "--layout", help="joint layout of .npy/.npz/.pkl input, e.g. imigue22"),
         entry: Optional[str] = typer.Option(None, "--entry", help="PYSKL pickle: the annotation's frame_dir or index"),
         person: int = typer.Option(0, "--person", min=0, help="person index of multi-person arrays / PYSKL entries"),
-        video_model: str = typer.Option("holistic", "--video-model", help="video: MediaPipe 'holistic' or 'pose'"),
+        video_model: VideoModelOption = DEFAULT_VIDEO_MODEL,
+        pose_fps: PoseFpsOption = DEFAULT_POSE_FPS,
+        video_max_side: VideoMaxSideOption = DEFAULT_MAX_SIDE,
+        video_reader_thread: VideoReaderThreadOption = True,
+        video_hands: VideoHandsOption = DEFAULT_HANDS,
     ) -> None:
         """The skeleton around a moment, drawn with its layout's bones, captioned with the active event."""
         from mgreason.errors import DataError
@@ -74,8 +91,13 @@ def register(app: typer.Typer) -> None:
         if transcript is not None:
             tr = read_transcript(transcript)
             check_transcript_classes(tr, str(transcript))
+        from mgreason.transcribe.inputs import input_kind
+
+        vopts = None
+        if input.exists() and input_kind(input) == "video":  # checked before the video is read
+            vopts = video_options(video_model, pose_fps, video_max_side, video_reader_thread, video_hands)
         clip = load_clip(input, at=at, span=span, fps=fps, layout=layout, entry=entry, person=person,
-                         video_model=video_model)  # fmt: skip
+                         video_model=video_model, video_options=vopts)  # fmt: skip
         path = write_clip(clip, out, tr, n=frames, out_fps=clip_fps, size=size)
         cap = caption_at(tr, clip.at_s) if tr is not None else ""
         print(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -86,9 +86,11 @@ def load_clip(
     entry: Optional[str] = None,
     person: int = 0,
     video_model: str = "holistic",
+    video_options: Optional[dict[str, Any]] = None,
 ) -> Clip:
     """Read ``path`` (any ``transcribe`` input) and choose the window ``at ± span/2`` (clipped to the
-    recording). A video is read only up to the end of the window."""
+    recording). A video is read only up to the end of the window, with the reader's ``video_options``
+    (``transcribe``'s; see :func:`mgreason.transcribe.video_options.video_options`)."""
     from mgreason.transcribe.inputs import input_kind, load_input
 
     path = Path(path)
@@ -107,7 +109,7 @@ def load_clip(
         if vfps is not None:
             max_frames = int(math.ceil((at + span / 2) * vfps)) + 2
     loaded = load_input(path, fps=fps, layout=layout, entry=entry, person=person, video_model=video_model,
-                        max_frames=max_frames)  # fmt: skip
+                        max_frames=max_frames, video_options=video_options if kind == "video" else None)  # fmt: skip
     seq = loaded.sequence
     if seq.num_frames == 0:
         raise DataError("empty recording: no frames", file=path)

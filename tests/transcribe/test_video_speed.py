@@ -302,3 +302,55 @@ def test_cli_rejects_an_unknown_hands_mode(tmp_path, checkpoint_dir, monkeypatch
     v.write_bytes(b"not read: the options are checked first")
     res = run_cli(["transcribe", v, "-o", tmp_path / "t.json", "-c", checkpoint_dir, "--video-hands", "maybe"], monkeypatch, capsys)
     assert_one_line_error(res, "--video-hands")
+
+
+def test_reader_thread_bounds_the_frames_alive_not_only_its_count():
+    """The bounded-memory claim checked on the images themselves (a weak reference to every image the reader
+    makes, from its creation: queued ones count), not on the reader's own counter: with a consumer slower than
+    the decoder that drops each frame after use, at most queue + 2 are alive, however long the video."""
+    pytest.importorskip("cv2")
+    import weakref
+
+    def peak_alive(queue_size: int, n: int = 300) -> int:
+        rd = _reader(FakeCapture(n, size=(24, 32)), thread=True, queue_size=queue_size)
+        alive: set[int] = set()
+        peak = [0]
+        convert = rd._convert
+
+        def tracked(img):
+            out = convert(img)
+            key = id(out)
+            alive.add(key)
+            weakref.finalize(out, alive.discard, key)
+            peak[0] = max(peak[0], len(alive))
+            return out
+
+        rd._convert = tracked
+        for _idx, img in rd:
+            time.sleep(0.001)  # slower than the decoder: the queue is full most of the time
+            del img
+            rd.release()
+        return peak[0]
+
+    assert peak_alive(4) <= 4 + 2
+    assert peak_alive(1000) > 50  # control: an unbounded queue lets the images pile up, and this sees it
+
+
+def test_progress_bar_has_an_eta_from_the_frame_count(monkeypatch):
+    """``transcribe``'s bar (shown on a terminal, or with MGREASON_PROGRESS=1) has a remaining-time column,
+    fed by the reader's (frames done, frames expected) callbacks."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import TimeRemainingColumn
+
+    from mgreason.transcribe.cli import _Bar
+
+    monkeypatch.setenv("MGREASON_PROGRESS", "1")
+    with _Bar(Console(file=io.StringIO())) as bar:
+        assert any(isinstance(c, TimeRemainingColumn) for c in bar.progress.columns)
+        update = bar.callback("reading video")
+        update(10, 3000)
+        update(20, 3000)
+        task = bar.progress.tasks[0]
+        assert task.total == 3000 and task.completed == 20 and not bar.progress.disable
