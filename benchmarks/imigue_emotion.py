@@ -129,6 +129,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--n-boot", type=int, default=10000)
     ap.add_argument("--report", type=Path, default=None, help="report file (default: the results file for a full test run)")
     ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--no-cache", action="store_true", help="recompute answers the response cache already holds")
     args = ap.parse_args(argv)
 
     from mgreason import stats
@@ -212,9 +213,12 @@ def main(argv: Optional[list[str]] = None) -> int:
                     if done[0] % 20 == 0 or done[0] == n * len(sc.conditions):
                         print(f"  {done[0]}/{n * len(sc.conditions)} prompts, {time.perf_counter() - t0:.0f} s", flush=True)
 
+                from mgreason.eval.cache import ResponseCache, default_cache_path
+
                 out = run_scenario(
-                    sc, be, runs_root=args.runs_root, limit=args.limit, seed=args.seed, progress=progress, n_boot=args.n_boot
-                )
+                    sc, be, runs_root=args.runs_root, limit=args.limit, seed=args.seed, progress=progress, n_boot=args.n_boot,
+                    cache=None if args.no_cache else ResponseCache(default_cache_path()), options=opts,
+                )  # fmt: skip
             finally:
                 be.close()
             run_dir = out.run_dir
