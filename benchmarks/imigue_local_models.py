@@ -1,0 +1,222 @@
+"""iMiGUE emotion (official split) on the local models: prompt options chosen on train, test run once (issue 14).
+
+For every model (SmolLM2-135M, Qwen2.5-Coder-0.5B and -1.5B by default):
+
+1. **Training split (102 videos): the trials.** Each trial is a variant of ``scenarios/imigue_emotion.yaml``
+   run with ``mgreason run-scenario``: ``one_word`` (the shipped prompts), ``open`` (``answer_format: open``,
+   the user turn ends with "Answer:") and, where listed, ``kshot4`` (four label-balanced demonstrations
+   drawn from the training split, never the query; on the first ``--kshot-limit`` training videos, the other
+   trials being compared on the same videos). Each trial reports accuracy, label mass and the ROC AUC of the
+   with_mg margin.
+2. **The rule, fixed before any test run:** among a model's trials whose label mass is ≥ 0.5 in every
+   condition, the one with the highest with_mg ROC AUC on the training videos (ties: the earlier trial in
+   the list above); when none reaches 0.5, the one with the highest mean label mass.
+3. **Test split (100 videos), once per model,** with the chosen trial, then ``mgreason calibrate`` with the
+   prior fitted on the *same trial's* training run (all 102 videos) and ``--contextual`` (content-free
+   prompts of the same template): raw, prior-calibrated and contextually calibrated accuracy, paired
+   comparisons with McNemar p and Holm over the scenario's five comparisons.
+
+Runs go under ``--work`` and are reused when complete (``summary.json`` present), so the script resumes;
+the response cache answers prompts already scored. The report is written to
+``benchmarks/results/imigue_local_models.md`` (``--report``)::
+
+    python benchmarks/imigue_local_models.py --data ../shared/data/imigue
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from imigue_emotion import DEFAULT_DATA, write_derived_scenario  # noqa: E402
+
+MODELS = ["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct", "qwen2.5-coder-1.5b-instruct"]
+CONDITIONS = ["without_mg", "with_mg", "shuffled_mg", "aggregate_mg"]
+
+
+def trial_changes(name: str, items_dir: Path) -> dict[str, Any]:
+    if name == "one_word":
+        return {}
+    if name == "open":
+        return {"answer_format": "open"}
+    if name == "kshot4":
+        return {"demonstrations": {"path": str((items_dir / "train.jsonl").resolve()), "k": 4, "seed": 0}}
+    raise SystemExit(f"unknown trial {name!r}")
+
+
+def run(scenario: Path, model: str, out: Path, limit: Optional[int], log: list[str]) -> Path:
+    if (out / "summary.json").is_file():
+        log.append(f"reused {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
+        return out
+    cmd = [sys.executable, "-m", "mgreason.cli", "run-scenario", str(scenario), "--model", model, "--out", str(out), "--n-boot", "2000"]
+    if limit:
+        cmd += ["--limit", str(limit)]
+    t0, c0 = time.perf_counter(), os.times()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    c1 = os.times()
+    log.append(
+        f"{out.name}: {time.perf_counter() - t0:.0f} s wall, {c1.children_user + c1.children_system - c0.children_user - c0.children_system:.0f} CPU-s"
+    )
+    return out
+
+
+def records(run_dir: Path, ids: Optional[set[str]] = None) -> list[dict]:
+    out = []
+    for line in (run_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            if ids is None or r["item_id"] in ids:
+                out.append(r)
+    return out
+
+
+def metrics(recs: list[dict]) -> dict[str, dict[str, float]]:
+    from mgreason import stats
+
+    out = {}
+    for c in CONDITIONS:
+        rs = [r for r in recs if r["condition"] == c]
+        if not rs:
+            continue
+        ok = [r for r in rs if r.get("label_logprobs")]
+        mass = [r["label_mass"] for r in ok if r.get("label_mass") is not None]  # a probability
+        auc = stats.roc_auc(
+            [r["gold"] for r in ok], [r["label_logprobs"]["positive"] - r["label_logprobs"]["negative"] for r in ok], positive="positive"
+        )
+        out[c] = {
+            "n": len(rs),
+            "accuracy": sum(bool(r["correct"]) for r in rs) / len(rs),
+            "label_mass": sum(mass) / len(mass) if mass else float("nan"),
+            "auc": auc,
+            "positive_share": sum(r.get("prediction") == "positive" for r in rs) / len(rs),
+        }
+    return out
+
+
+def choose(trials: dict[str, dict[str, dict[str, float]]]) -> tuple[str, str]:
+    ok = [t for t, m in trials.items() if all(v["label_mass"] >= 0.5 for v in m.values())]
+    if ok:
+        best = max(ok, key=lambda t: (trials[t]["with_mg"]["auc"], -list(trials).index(t)))
+        return best, f"label mass ≥ 0.5 in every condition: {', '.join(ok)}; highest with_mg AUC: {best}"
+    best = max(trials, key=lambda t: (sum(v["label_mass"] for v in trials[t].values()), -list(trials).index(t)))
+    return best, f"no trial reaches label mass 0.5; highest mean label mass: {best}"
+
+
+def f3(x: Any) -> str:
+    return "–" if x is None or x != x else f"{x:.3f}"
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--models", nargs="+", default=MODELS)
+    ap.add_argument("--trials", nargs="+", default=["one_word", "open"], help="trials for every model")
+    ap.add_argument("--kshot-models", nargs="*", default=["smollm2-135m-instruct"], help="models that also try kshot4")
+    ap.add_argument("--kshot-limit", type=int, default=30, help="training videos for the kshot4 trial")
+    ap.add_argument("--work", type=Path, default=REPO / "runs" / "imigue_local_models")
+    ap.add_argument("--items-dir", type=Path, default=REPO / "data" / "imigue")
+    ap.add_argument("--skip-test", action="store_true", help="trials only")
+    ap.add_argument("--report", type=Path, default=REPO / "benchmarks" / "results" / "imigue_local_models.md")
+    ap.add_argument("--note-file", type=Path, default=None, help="markdown put under the report's title")
+    args = ap.parse_args(argv)
+
+    labels, splits = args.data / "labels_20200831.csv", args.data / "splits.json"
+    if not labels.is_file() or not splits.is_file():
+        print(f"skipped: iMiGUE annotations not found under {args.data}")
+        return 0
+    subprocess.run(
+        [sys.executable, "-m", "mgreason.cli", "imigue", "build-items", "--labels", str(labels), "--splits", str(splits),
+         "--out", str(args.items_dir)], check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    from mgreason.eval.calibration import write_calibrated, contextual_for_run
+
+    log: list[str] = []
+    sections: list[str] = []
+    for model in args.models:
+        trials = list(args.trials) + (["kshot4"] if model in args.kshot_models else [])
+        runs: dict[str, Path] = {}
+        for t in trials:
+            sc = write_derived_scenario("train", args.items_dir, f"imigue_local_{t}", "benchmarks/imigue_local_models.py", **trial_changes(t, args.items_dir))
+            limit = args.kshot_limit if t == "kshot4" else None
+            runs[t] = run(sc, model, args.work / model / f"train_{t}", limit, log)
+        # every trial compared on the videos all trials ran on
+        common = set.intersection(*({r["item_id"] for r in records(d)} for d in runs.values()))
+        table = {t: metrics(records(d, common)) for t, d in runs.items()}
+        best, why = choose(table)
+        lines = [
+            f"### {model}",
+            "",
+            f"Training split, {len(common)} videos (the videos every trial ran on); accuracy / label mass / share of "
+            "'positive' answers per condition, and the with_mg ROC AUC:",
+            "",
+            "| trial | " + " | ".join(CONDITIONS) + " | with_mg AUC |",
+            "|---|" + "---|" * len(CONDITIONS) + "---:|",
+        ]
+        for t, m in table.items():
+            cells = [f"{f3(m[c]['accuracy'])} / {f3(m[c]['label_mass'])} / {f3(m[c]['positive_share'])}" for c in CONDITIONS]
+            lines.append(f"| {t}{' **(chosen)**' if t == best else ''} | " + " | ".join(cells) + f" | {f3(m['with_mg']['auc'])} |")
+        lines += ["", f"Rule: {why}.", ""]
+        if not args.skip_test:
+            # the prior: the chosen trial on all training videos it ran on
+            sc = write_derived_scenario("test", args.items_dir, f"imigue_local_{best}", "benchmarks/imigue_local_models.py", **trial_changes(best, args.items_dir))
+            test_dir = run(sc, model, args.work / model / f"test_{best}", None, log)
+            fit = contextual_for_run(test_dir)
+            _, data = write_calibrated(test_dir, runs[best], contextual=fit, n_boot=10000, seed=0)
+            raw = json.loads((test_dir / "summary.json").read_text())
+            rawc = {c["treatment"] + "|" + c["baseline"]: c for c in raw["comparisons"]}
+            lines += [
+                f"Test split (100 videos), `{best}`, run once (`{test_dir.relative_to(REPO) if test_dir.is_relative_to(REPO) else test_dir}`):",
+                "",
+                "| condition | accuracy | prior-calibrated | contextual | ROC AUC | label mass |",
+                "|---|---:|---:|---:|---:|---:|",
+            ]
+            for r in data["conditions"]:
+                lines.append(
+                    f"| {r['condition']} | {f3(r['accuracy'])} | {f3(r['accuracy_calibrated'])} | {f3(r['accuracy_contextual'])} | "
+                    f"{f3(r['roc_auc'])} | {f3(r['label_mass_mean'])} |"
+                )
+            lines += [
+                "",
+                "| comparison | raw Δ, p (Holm) | prior-calibrated Δ [95% CI], p (Holm) | contextual Δ [95% CI], p (Holm) |",
+                "|---|---|---|---|",
+            ]
+            pc = {c["treatment"] + "|" + c["baseline"]: c for c in data["comparisons_calibrated"]}
+            cc = {c["treatment"] + "|" + c["baseline"]: c for c in data["comparisons_contextual"]}
+
+            def cell(c: Optional[dict]) -> str:
+                if c is None:
+                    return "–"
+                lo, hi = c["delta_acc_ci"]
+                return f"{c['delta_acc']:+.3f} [{lo:+.3f}, {hi:+.3f}], p {c['mcnemar_p']:.3f} ({f3(c.get('p_holm'))})"
+
+            for key, c in rawc.items():
+                t, b = key.split("|")
+                lines.append(f"| {t} − {b} | {cell(c)} | {cell(pc.get(key))} | {cell(cc.get(key))} |")
+            lines.append("")
+        sections.append("\n".join(lines))
+        print("\n".join(lines), flush=True)
+    cmd = "python benchmarks/imigue_local_models.py " + " ".join(a for a in (argv or sys.argv[1:]))
+    body = "\n".join(sections)
+    args.report.write_text(
+        "# iMiGUE emotion (official split) on the local models: options chosen on train, test run once\n\n"
+        + (args.note_file.read_text(encoding="utf-8") + "\n" if args.note_file else "")
+        + f"Command: `{cmd.strip()}` (written by the script; the rule and trials are in its docstring)\n\n{body}\n\nRun times (this machine, 2 cores shared with other work):\n\n"
+        + "\n".join(f"- {x}" for x in log)
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
