@@ -7,6 +7,7 @@ import copy
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -237,3 +238,9 @@ def assert_no_run_dir(out: Path) -> None:
     assert not (out.parent / f".{out.name}.partial").exists(), "a .partial run directory was left behind"
     leftovers = [p.name for p in out.parent.iterdir() if p.name.endswith(".partial")] if out.parent.is_dir() else []
     assert not leftovers, leftovers
+
+
+def restore_sigint() -> None:
+    """``preexec_fn`` of a subprocess a test interrupts with SIGINT: a shell without job control starts
+    background jobs (``cmd &``) with SIGINT ignored, the child inherits that, and Python then never sees Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from helpers import make_items, run_cli, write_scenario
+from helpers import make_items, restore_sigint, run_cli, write_scenario
 from mgreason.sweep.execute import run_sweep
 
 
@@ -217,7 +217,7 @@ def _env() -> dict[str, str]:
 def _sigint_when(cmd: list[str], cwd: Path, marker: str, stream: str = "stderr", timeout: float = 120):
     p = subprocess.Popen(
         [sys.executable, "-m", "mgreason.cli", *cmd], cwd=cwd, env=_env(), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=restore_sigint,
     )  # fmt: skip
     seen = []
     src = p.stderr if stream == "stderr" else p.stdout

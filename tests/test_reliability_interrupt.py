@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import restore_sigint
 from mgreason.fileio import atomic_path, atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,6 +28,7 @@ def _start(args: list[str], cwd: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=restore_sigint,
     )
 
 

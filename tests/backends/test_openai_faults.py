@@ -374,7 +374,9 @@ def test_cli_passes_backend_options(server, tmp_path, monkeypatch, capsys):
             "--base-url", server.url, "--api-key", "k", "--concurrency", "2", "-E", "max_retries=0",
             "-E", "label-scoring=echo", "--limit", "2", "--out", str(out), "--n-boot", "200"]  # fmt: skip
     monkeypatch.setattr("sys.argv", argv)
-    cli.main()
+    with pytest.raises(SystemExit) as e:  # the fake server fails every echo prompt with MG evidence (4 of 6)
+        cli.main()
+    assert e.value.code == 1 and "4 of 6 requests failed" in capsys.readouterr().err
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["concurrency"] == 2 and config["model"]["max_retries"] == 0
     assert config["model"]["label_scoring"] == "echo"
