@@ -174,7 +174,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             raw = json.loads((test_dir / "summary.json").read_text())
             rawc = {c["treatment"] + "|" + c["baseline"]: c for c in raw["comparisons"]}
             lines += [
-                f"Test split (100 videos), `{best}`, run once (`{test_dir.relative_to(REPO) if test_dir.is_relative_to(REPO) else test_dir}`):",
+                f"Test split (100 videos), `{best}`, run once (`{test_dir.relative_to(REPO) if test_dir.is_relative_to(REPO) else test_dir}`); "
+                f"prior fitted on the `{best}` training run ({data['prior']['n_items']} videos); contextual offsets from "
+                f"{len(data['contextual']['prompts'])} content-free prompts:",
                 "",
                 "| condition | accuracy | prior-calibrated | contextual | ROC AUC | label mass |",
                 "|---|---:|---:|---:|---:|---:|",
