@@ -56,6 +56,15 @@ import numpy as np
 
 from mgreason.errors import DataError
 from mgreason.skeleton.sequence import SkeletonSequence
+from mgreason.transcribe.video_options import (
+    DEFAULT_HANDS,
+    DEFAULT_MAX_SIDE,
+    DEFAULT_POSE_FPS,
+    DEFAULT_VIDEO_MODEL,
+    HANDS_MODES,
+    VIDEO_MODELS,
+    check_model_and_hands,
+)
 
 __all__ = [
     "VIDEO_SUFFIXES",
@@ -78,17 +87,11 @@ __all__ = [
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"})
 VIDEO_EXTRA = "pip install 'mgreason[video]' && pip install --no-deps mediapipe==0.10.21"
 HAND_CONFIDENCE = 1.0
-DEFAULT_POSE_FPS = 15.0  # see benchmarks/results/video.md: transcript F1@0.5 vs every frame, x real time
-# Frames are scaled only above 1920 px (4K -> 1080p). Scaling 1080p to 640 px saved no measurable CPU (MediaPipe's
-# cost does not depend on the frame size) and halved the hands found in a wide real shot (benchmarks/results/video.md).
-DEFAULT_MAX_SIDE = 1920
 DEFAULT_QUEUE_SIZE = 8
 MIN_MAX_SIDE = 64
 HAND_VISIBILITY = 0.5  # hands="auto": the hand models run when a pose hand point was this visible ...
 HAND_RECHECK = 15  # ... or a hand was found on the previous processed frame, or on every 15th processed frame
 _POSE_HAND_POINTS = list(range(15, 23))  # mediapipe33 wrists, pinkies, index fingers, thumbs
-VIDEO_MODELS = ("holistic", "pose", "pose-hands")
-HANDS_MODES = ("auto", "always")
 # pose-hands: mediapipe33 indices per side (the subject's left hand is Holistic's left_hand_landmarks)
 _SIDE_POINTS = {"left": {"elbow": 13, "wrist": 15, "pinky": 17, "index": 19, "thumb": 21},
                 "right": {"elbow": 14, "wrist": 16, "pinky": 18, "index": 20, "thumb": 22}}  # fmt: skip
@@ -445,7 +448,7 @@ class FrameReader:
 def read_video(
     path: str | Path,
     *,
-    model: str = "holistic",
+    model: str = DEFAULT_VIDEO_MODEL,
     model_complexity: int = 1,
     min_detection_confidence: float = 0.5,
     min_tracking_confidence: float = 0.5,
@@ -455,7 +458,7 @@ def read_video(
     max_side: Optional[int] = DEFAULT_MAX_SIDE,
     reader_thread: bool = True,
     queue_size: int = DEFAULT_QUEUE_SIZE,
-    hands: str = "auto",
+    hands: str = DEFAULT_HANDS,
 ) -> SkeletonSequence:
     """Pose (+ hands) of the most prominent person in every frame of a video file.
 
@@ -470,14 +473,11 @@ def read_video(
     path = Path(path)
     if not path.is_file():
         raise DataError("no such video file", file=path)
-    if model not in VIDEO_MODELS:
-        raise DataError(f"unknown video model {model!r}; choose {', '.join(map(repr, VIDEO_MODELS))}", field="--video-model")
+    check_model_and_hands(model, hands)
     if model_complexity not in (0, 1):
         # complexity 2 (pose_landmark_heavy) is not shipped in the wheel and would be downloaded
         raise DataError("model_complexity must be 0 or 1 (the heavy model is not shipped offline)", field="model_complexity")
     pose_fps, max_side, queue_size = check_video_options(pose_fps, max_side, queue_size)
-    if hands not in HANDS_MODES:
-        raise DataError(f"unknown hands mode {hands!r}; choose 'auto' or 'always'", field="--video-hands")
     with _quiet_native_stderr():
         mp, cv2 = require_video_backend()
         if model_complexity == 0 and not _shipped(mp, "modules/pose_landmark/pose_landmark_lite.tflite"):

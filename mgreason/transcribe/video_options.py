@@ -25,13 +25,16 @@ __all__ = [
     "VideoMaxSideOption",
     "VideoReaderThreadOption",
     "VideoHandsOption",
+    "check_model_and_hands",
     "video_options",
 ]
 
-# the same values as mgreason.transcribe.video's (checked in the tests); repeated here so that declaring
-# the options does not import numpy and the video module
+# The video reader's vocabulary and defaults live here (mgreason.transcribe.video imports them), so that
+# declaring the options does not import numpy and the video module.
 DEFAULT_VIDEO_MODEL = "holistic"
-DEFAULT_POSE_FPS = 15.0
+DEFAULT_POSE_FPS = 15.0  # see benchmarks/results/video.md: transcript F1@0.5 vs every frame, x real time
+# Frames are scaled only above 1920 px (4K -> 1080p). Scaling 1080p to 640 px saved no measurable CPU (MediaPipe's
+# cost does not depend on the frame size) and halved the hands found in a wide real shot (benchmarks/results/video.md).
 DEFAULT_MAX_SIDE = 1920
 DEFAULT_HANDS = "auto"
 VIDEO_MODELS = ("holistic", "pose", "pose-hands")
@@ -65,6 +68,14 @@ VideoHandsOption = Annotated[
 ]
 
 
+def check_model_and_hands(model: str, hands: str) -> None:
+    """One-line :class:`~mgreason.errors.DataError` naming the option when ``model`` or ``hands`` is unknown."""
+    if model not in VIDEO_MODELS:
+        raise DataError(f"unknown video model {model!r}; choose {', '.join(map(repr, VIDEO_MODELS))}", field="--video-model")
+    if hands not in HANDS_MODES:
+        raise DataError(f"unknown hands mode {hands!r}; choose 'auto' or 'always'", field="--video-hands")
+
+
 def video_options(
     video_model: str = DEFAULT_VIDEO_MODEL,
     pose_fps: float = DEFAULT_POSE_FPS,
@@ -76,10 +87,7 @@ def video_options(
     ``reader_thread``, ``hands``) for the values of the options above."""
     from mgreason.transcribe.video import check_video_options
 
-    if video_model not in VIDEO_MODELS:
-        raise DataError(f"unknown video model {video_model!r}; choose {', '.join(map(repr, VIDEO_MODELS))}", field="--video-model")
-    if video_hands not in HANDS_MODES:
-        raise DataError(f"choose 'auto' or 'always', got {video_hands!r}", field="--video-hands")
+    check_model_and_hands(video_model, video_hands)
     fps, side, _ = check_video_options(pose_fps, video_max_side)
     return {"model": video_model, "pose_fps": fps, "max_side": side, "reader_thread": bool(video_reader_thread),
             "hands": video_hands}  # fmt: skip
