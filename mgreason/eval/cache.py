@@ -220,11 +220,16 @@ class ResponseCache:
         return self.get_many(mkey, [key]).get(key)
 
     def put_many(self, mkey: str, entries: Iterable[tuple[str, str, Mapping[str, Any], BackendResult]]) -> int:
-        """Store ``(key, prompt_sha256, scoring, result)`` entries; results with an error are skipped."""
+        """Store ``(key, prompt_sha256, scoring, result)`` entries. Only answers are stored: a result with an
+        error, or a logprob result that does not score every label of its scoring, is asked again next time,
+        never replayed."""
+        from mgreason.eval.scoring import scores_every_label
+
         rows = [
             (key, mkey, psha, _canon(dict(scoring)), _result_to_json(res), time.time())
             for key, psha, scoring, res in entries
             if res.error is None
+            and (scoring.get("mode") != "logprobs" or scores_every_label(res.label_logprobs, scoring["labels"]))
         ]
         if not rows:
             return 0

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from mgreason.errors import MGReasonError
+from mgreason.eval.scoring import scores_every_label
 from mgreason.scenario.loader import Item, Scenario
 from mgreason.scenario.render import PromptRequest, prompt_sha256, render_messages
 from mgreason.transcript import MGEvent, Transcript
@@ -107,7 +108,7 @@ def fit_contextual(
     probs: dict[str, list[dict[str, float]]] = {}
     prompts = []
     for req, lp in zip(requests, label_logprobs):
-        if not lp or set(lp) != set(labels):
+        if not scores_every_label(lp, labels):
             raise MGReasonError(
                 f"no label log-probs for the content-free prompt {req.item_id!r} under {req.condition}; "
                 "the calibration needs every one of them"

@@ -28,7 +28,7 @@ from mgreason.eval.cache import ResponseCache, generate_scoring, logprobs_scorin
 from mgreason.eval.plan import generation_params
 from mgreason.eval.label_mass import label_mass
 from mgreason.eval.records import SampleRecord
-from mgreason.eval.scoring import argmax_label, parse_answer
+from mgreason.eval.scoring import argmax_label, parse_answer, scores_every_label
 from mgreason.eval.store import CellKey
 from mgreason.scenario.loader import Scenario
 from mgreason.scenario.render import PromptRequest
@@ -62,7 +62,7 @@ def make_records(
         error = res.error
         if error is None:
             if mode == "logprobs":
-                if res.label_logprobs is None or set(res.label_logprobs) != set(labels):
+                if not scores_every_label(res.label_logprobs, labels):
                     error = "backend returned no log-probs for the label set"
                 else:
                     pred = argmax_label(res.label_logprobs, labels)
@@ -219,13 +219,9 @@ class Engine:
             for i, res in zip(miss, got):
                 results[i] = res
             if keys is not None:
-                # only answers that make a valid record: a failure is asked again next time, never replayed
-                labels = set(self.scenario.labels) if scoring["mode"] == "logprobs" else None
                 self.cache.put_many(
-                    self.model_key,
-                    [(keys[i], requests[i].prompt_sha256, scoring, results[i]) for i in miss
-                     if labels is None or set(results[i].label_logprobs or ()) == labels],
-                )  # fmt: skip
+                    self.model_key, [(keys[i], requests[i].prompt_sha256, scoring, results[i]) for i in miss]
+                )
         return results, len(miss)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ cells

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from mgreason.scenario.spec import LabelSpec
 
@@ -41,6 +41,11 @@ def parse_answer(text: Optional[str], labels: Sequence[LabelSpec]) -> Optional[s
             if best is None or cand < best:
                 best = cand
     return best[2] if best else None
+
+
+def scores_every_label(label_logprobs: Optional[Mapping[str, float]], labels: Sequence[str]) -> bool:
+    """Whether a logprob answer scores exactly the label set (what makes it a prediction, and a cacheable answer)."""
+    return bool(label_logprobs) and set(label_logprobs) == set(labels)
 
 
 def argmax_label(label_logprobs: dict[str, float], labels: Sequence[str]) -> str:
