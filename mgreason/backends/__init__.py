@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 from typing import Any, Optional, Sequence
 
 from mgreason.backends.base import Backend, BackendResult, GenerationParams, Message, ModelInfo
@@ -64,11 +65,8 @@ def create_backend(
     return cls.from_options(model, engine_args or None, options)
 
 
-
 def parse_engine_args(pairs: Optional[Sequence[str]], field: str = "--engine-arg") -> dict[str, Any]:
     """``KEY=VALUE`` strings (``-E``) as a dict; VALUE is parsed as JSON when it can be, dashes in KEY become _."""
-    import json
-
     out: dict[str, Any] = {}
     for kv in pairs or []:
         key, sep, value = kv.partition("=")
@@ -79,6 +77,7 @@ def parse_engine_args(pairs: Optional[Sequence[str]], field: str = "--engine-arg
         except ValueError:
             out[key.strip().replace("-", "_")] = value
     return out
+
 
 def __getattr__(attr: str):
     if attr == "BACKENDS":  # the registered names (kept for callers of the old constant)

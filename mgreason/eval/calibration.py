@@ -24,6 +24,7 @@ from typing import Any, List, Optional, Sequence
 from mgreason.errors import MGReasonError
 from mgreason.eval.contextual import CONTENT_FREE, ContextualFit
 from mgreason.eval.records import RunConfig, SampleRecord
+from mgreason.eval.scoring import scores_every_label
 
 
 def load_run(run_dir: str | Path) -> tuple[RunConfig, list[SampleRecord]]:
@@ -52,12 +53,17 @@ def load_run(run_dir: str | Path) -> tuple[RunConfig, list[SampleRecord]]:
     return cfg, records
 
 
+def _scored(r: SampleRecord, labels: Sequence[str]) -> bool:
+    """A record with label log-probs for exactly ``labels`` (errors and partial scores are left out)."""
+    return r.error is None and scores_every_label(r.label_logprobs, labels)
+
+
 def fit_prior(records: Sequence[SampleRecord], labels: Sequence[str]) -> dict[str, dict[str, float]]:
     """condition -> label -> mean log-prob over the records that have log-probs (errors skipped)."""
     sums: dict[str, dict[str, float]] = {}
     counts: dict[str, int] = {}
     for r in records:
-        if r.error is not None or not r.label_logprobs or set(r.label_logprobs) != set(labels):
+        if not _scored(r, labels):
             continue
         s = sums.setdefault(r.condition, {lab: 0.0 for lab in labels})
         for lab in labels:
@@ -73,7 +79,7 @@ def apply_prior(
     condition (a training-split prior, or contextual offsets); records without log-probs stay wrong."""
     out = []
     for r in records:
-        if r.error is not None or not r.label_logprobs or set(r.label_logprobs) != set(labels):
+        if not _scored(r, labels):
             out.append(r)
             continue
         p = prior[r.condition]
@@ -91,7 +97,7 @@ def roc_auc(records: Sequence[SampleRecord], labels: Sequence[str]) -> Optional[
 
     from mgreason import stats  # scipy: imported when used, not when the CLI starts
 
-    ok = [r for r in records if r.error is None and r.label_logprobs and set(r.label_logprobs) == set(labels)]
+    ok = [r for r in records if _scored(r, labels)]
     auc = stats.roc_auc([r.gold for r in ok], [r.label_logprobs[labels[0]] - r.label_logprobs[labels[1]] for r in ok],
                         positive=labels[0])  # fmt: skip
     return None if math.isnan(auc) else auc
@@ -101,7 +107,7 @@ def calibrate_run(
     run_dir: str | Path,
     prior_dir: Optional[str | Path],
     *,
-    contextual: Optional["ContextualFit"] = None,
+    contextual: Optional[ContextualFit] = None,
     n_boot: int = 10000,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -147,11 +153,11 @@ def calibrate_run(
     rows = []
     cal_records = apply_prior(records, labels, prior) if prior is not None else None
     cal = {c.condition: c for c in condition_summaries(cal_records, labels, conditions)} if cal_records else {}
-    ctx_records = apply_prior(records, labels, contextual.offsets) if contextual is not None else None
     if contextual is not None:
         missing = [c for c in conditions if c not in contextual.offsets]
         if missing:
             raise MGReasonError(f"no content-free scores for condition(s) {', '.join(missing)}")
+    ctx_records = apply_prior(records, labels, contextual.offsets) if contextual is not None else None
     ctx = {c.condition: c for c in condition_summaries(ctx_records, labels, conditions)} if ctx_records else {}
     for c in conditions:
         rows.append(
@@ -344,9 +350,8 @@ def register(app) -> None:
 
         fit = None
         if contextual:
-            load_run(run_dir)  # a clear error before any model loads
             if prior is not None:
-                load_run(prior)
+                load_run(prior)  # a clear error before the model loads (contextual_for_run checks RUN_DIR first)
             fit = contextual_for_run(
                 run_dir, scenario_path=scenario, backend_name=backend, model=model,
                 engine_args=parse_engine_args(engine_arg), use_cache=cache,

@@ -98,3 +98,13 @@ def test_a_changed_scenario_or_another_model_is_refused(runs, monkeypatch, capsy
     user.write_text(user.read_text() + "\nOne more line.\n")
     res = run_cli(["calibrate", str(test_run), "--contextual", "--no-cache"], monkeypatch, capsys)
     assert_one_line_error(res, "renders", "differently")
+
+
+def test_offsets_missing_a_condition_are_one_clear_error(runs):
+    from mgreason.errors import MGReasonError
+    from mgreason.eval.contextual import ContextualFit
+
+    _, test_run = runs
+    fit = ContextualFit(offsets={"without_mg": {"positive": -0.7, "negative": -0.7}}, prompts=[])
+    with pytest.raises(MGReasonError, match="no content-free scores for condition.*with_mg"):
+        calibrate_run(test_run, None, contextual=fit, n_boot=200)
