@@ -63,6 +63,12 @@ class _Budget:
         if time.perf_counter() > self.deadline:
             raise SandboxLimitError(f"rendering took longer than {RENDER_TIMEOUT_S:g} s")
 
+    def charge(self, iterations: int) -> None:
+        """Count ``iterations`` more loop iterations of this render against :data:`MAX_LOOP_ITERATIONS`."""
+        self.iterations += iterations
+        if self.iterations > MAX_LOOP_ITERATIONS:
+            raise SandboxLimitError(f"more than {MAX_LOOP_ITERATIONS:,} loop iterations")
+
 
 _BUDGET: ContextVar[Optional[_Budget]] = ContextVar("mgreason_render_budget", default=None)
 
@@ -104,7 +110,7 @@ def _percent_format_problem(fmt: str) -> Optional[str]:
             if g == "*":
                 return "'*' widths in %-formats are not allowed in templates"
             if g is not None and int(g) > MAX_OUTPUT_CHARS:
-                return f"width {int(g):,} (at most {MAX_OUTPUT_CHARS:,})"
+                return f"width {int(g):,} (at most {MAX_OUTPUT_CHARS:,})"  # _check_width's wording
     return None
 
 
@@ -147,9 +153,7 @@ def _loop_guard(iterable: Iterable[Any]) -> Iterable[Any]:
     except TypeError:
         n = _SMALL_LOOP + 1
     if n <= _SMALL_LOOP:
-        b.iterations += n
-        if b.iterations > MAX_LOOP_ITERATIONS:
-            raise SandboxLimitError(f"more than {MAX_LOOP_ITERATIONS:,} loop iterations")
+        b.charge(n)
         b.check_time()
         return iterable
     return _guarded(iterable, b)
@@ -161,14 +165,10 @@ def _guarded(iterable: Iterable[Any], b: _Budget) -> Iterator[Any]:
     for x in iterable:
         n += 1
         if not n & 63:
-            b.iterations += 64
-            if b.iterations > MAX_LOOP_ITERATIONS:
-                raise SandboxLimitError(f"more than {MAX_LOOP_ITERATIONS:,} loop iterations")
+            b.charge(64)
             b.check_time()
         yield x
-    b.iterations += n & 63  # the last < 64 items (short loops nested in one another add up)
-    if b.iterations > MAX_LOOP_ITERATIONS:
-        raise SandboxLimitError(f"more than {MAX_LOOP_ITERATIONS:,} loop iterations")
+    b.charge(n & 63)  # the last < 64 items (short loops nested in one another add up)
 
 
 def _bounded_concat(parts: list[Any]) -> str:
