@@ -200,7 +200,7 @@ def quality(ref: Any, seq: Any) -> dict[str, Any]:
 
 
 def f1_vs(ref_tr: Any, tr: Any) -> dict[str, Any]:
-    from mgreason.transcribe.metrics import evaluate
+    from mgreason.transcript_metrics import evaluate
 
     if not ref_tr.events and not tr.events:
         return {"f1": 1.0, "n": 0, "n_ref": 0}

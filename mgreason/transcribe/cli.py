@@ -286,7 +286,7 @@ def register(app: typer.Typer) -> None:
         """F1 and mAP at tIoU thresholds (labels must match), segmental F1@10/25/50 and Edit."""
         from rich.markup import escape
 
-        from mgreason.transcribe.metrics import evaluate_paths
+        from mgreason.transcript_metrics import evaluate_paths
 
         ths = _parse_floats(thresholds, "--tiou")
         res = evaluate_paths(pred, gt, ths)
@@ -294,7 +294,7 @@ def register(app: typer.Typer) -> None:
         for w in res.warnings:
             con.print(f"[yellow]warning:[/] {escape(w)}")
         if plot is not None:
-            from mgreason.transcribe.metrics import load_pairs
+            from mgreason.transcript_metrics import load_pairs
             from mgreason.viz.timeline import write_eval_plots
 
             written = write_eval_plots(load_pairs(pred, gt)[0], plot, tiou=plot_tiou)
@@ -327,7 +327,7 @@ def register(app: typer.Typer) -> None:
 
         from mgreason.recognizer.checkpoint import read_checkpoint_config
         from mgreason.recognizer.inference import bundled_checkpoint_path
-        from mgreason.transcribe.metrics import evaluate
+        from mgreason.transcript_metrics import evaluate
         from mgreason.transcribe.tuning import (
             checkpoint_segmentation,
             load_scored_recordings,

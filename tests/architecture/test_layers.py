@@ -6,7 +6,7 @@
 
 plus the side packages in between (datasets' label reader sits with skeleton, its item builders with
 scenario; authoring with scenario; baselines with transcript; the pure transcript metrics
-``mgreason.transcribe.metrics`` and the transcript degradation ``mgreason.degrade`` just above transcript,
+``mgreason.transcript_metrics`` and the transcript degradation ``mgreason.degrade`` just above transcript,
 below scenario). Command-line modules (``cli.py``) sit
 on top and may import anything. The test reads imports from the source (ast), so lazy imports count.
 """
@@ -38,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
     # transcript degradation (issue 17) sits on the transcript and its metrics
     "degrade": {"transcript"},
 }
-# The transcript metrics (mgreason.transcribe.metrics) depend only on the transcript and numpy: their own
+# The transcript metrics (mgreason.transcript_metrics) depend only on the transcript and numpy: their own
 # low component, usable by every component above the transcript (degrade measures F1 with them).
 ALLOWED["transcript_metrics"] = {"transcript"}
 for _c in ALLOWED:
