@@ -17,7 +17,7 @@ import typer
 
 from mgreason.errors import DataError
 from mgreason.fileio import atomic_path, atomic_write_text
-from mgreason.transcribe.video_options import (
+from mgreason.transcribe.video.options import (
     DEFAULT_HANDS,
     DEFAULT_MAX_SIDE,
     DEFAULT_POSE_FPS,
@@ -28,7 +28,7 @@ from mgreason.transcribe.video_options import (
     VideoModelOption,
     VideoReaderThreadOption,
 )
-from mgreason.transcribe.video_options import video_options as video_options_from
+from mgreason.transcribe.video.options import video_options as video_options_from
 
 __all__ = ["register"]
 

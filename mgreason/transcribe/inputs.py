@@ -40,7 +40,8 @@ from mgreason.skeleton.io_pyskl import annotation_to_sequence, read_pyskl
 from mgreason.skeleton.layouts import get_layout
 from mgreason.skeleton.mapping import build_mapping
 from mgreason.skeleton.sequence import SkeletonSequence
-from mgreason.transcribe.video import VIDEO_SUFFIXES, Progress, read_video
+from mgreason.transcribe.video.options import VIDEO_SUFFIXES
+from mgreason.transcribe.video.read import Progress, read_video
 
 __all__ = [
     "LoadedInput",
@@ -269,7 +270,7 @@ def load_input(
     """Read any supported input (see the module docstring). Raises :class:`DataError` on bad input.
 
     ``video_options``: more keyword arguments of :func:`~mgreason.transcribe.video.read_video` (what
-    :func:`mgreason.transcribe.video_options.video_options` returns; its ``model`` wins over ``video_model``)."""
+    :func:`mgreason.transcribe.video.options.video_options` returns; its ``model`` wins over ``video_model``)."""
     path = Path(path)
     if not path.exists():
         raise DataError("no such file or directory", file=path)

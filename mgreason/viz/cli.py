@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from mgreason.transcribe.video_options import (
+from mgreason.transcribe.video.options import (
     DEFAULT_HANDS,
     DEFAULT_MAX_SIDE,
     DEFAULT_POSE_FPS,

@@ -90,7 +90,7 @@ def load_clip(
 ) -> Clip:
     """Read ``path`` (any ``transcribe`` input) and choose the window ``at ± span/2`` (clipped to the
     recording). A video is read only up to the end of the window, with the reader's ``video_options``
-    (``transcribe``'s; see :func:`mgreason.transcribe.video_options.video_options`)."""
+    (``transcribe``'s; see :func:`mgreason.transcribe.video.options.video_options`)."""
     from mgreason.transcribe.inputs import input_kind, load_input
 
     path = Path(path)
