@@ -7,7 +7,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -255,64 +255,6 @@ def _register_plugins() -> None:
 
 
 _register_plugins()
-
-
-# Output options of the commands that write files, checked writable when the command line is parsed
-# — before any work — so a bad path is one line and exit 2 instead of a traceback after the work
-# (True: a directory, False: a file). run-scenario and sweep check their run directories themselves.
-_OUTPUT_OPTIONS: dict[str, dict[str, bool]] = {
-    "transcribe": {"out": False, "scores": False, "text": False},
-    "eval-transcripts": {"json_out": False},
-    "tune-segmentation": {"json_out": False},
-    "train": {"out": True},
-    "synth clips": {"out": True},
-    "synth session": {"out": True},
-    "generate-items": {"out": False, "report": False},
-    "imigue build-items": {"out": True},
-    "imigue export-transcripts": {"out": True},
-    "new-scenario": {"directory": True},
-    "plot": {"out": False},
-    "show-clip": {"out": False},
-}
-
-
-def _output_check(option: str, directory: bool, previous: Optional[Any]) -> Any:
-    def check(value: Any) -> Any:
-        if previous is not None:
-            value = previous(value)
-        if value is not None and str(value) != "-":
-            from mgreason.fileio import output_problem
-
-            problem = output_problem(Path(value), directory=directory)
-            if problem is not None:
-                raise MGReasonError(f"cannot write the output here: {problem}", file=value, field=option)
-        return value
-
-    return check
-
-
-def _install_output_checks(typer_app: typer.Typer, prefix: str = "") -> None:
-    import inspect
-
-    for ci in typer_app.registered_commands:
-        if ci.callback is None:
-            continue
-        name = prefix + (ci.name or ci.callback.__name__.replace("_", "-"))
-        for pname, directory in _OUTPUT_OPTIONS.get(name, {}).items():
-            param = inspect.signature(ci.callback).parameters.get(pname)
-            info = param.default if param is not None else None
-            if isinstance(info, typer.models.OptionInfo) and not getattr(info, "_mg_output_checked", False):
-                option = next((d for d in info.param_decls if d.startswith("--")), f"--{pname}")
-                info.callback = _output_check(option, directory, info.callback)
-                info._mg_output_checked = True  # type: ignore[attr-defined]
-    for gi in typer_app.registered_groups:
-        sub = gi.typer_instance
-        if sub is not None:
-            _install_output_checks(sub, prefix + (gi.name or sub.info.name or "") + " ")
-
-
-_install_output_checks(app)
-
 
 _default_showwarning = warnings.showwarning
 

@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from mgreason.errors import DataError, set_interrupt_note
-from mgreason.fileio import atomic_write_text
+from mgreason.fileio import atomic_write_text, output_option
 
 # numpy/scipy and the generator are imported inside the commands: ``mgreason --help`` and every other
 # command load this module to register the group, and should not pay for them.
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
 
     @synth.command("clips")
     def clips(
-        out: Path = typer.Option(..., "--out", help="output directory"),
+        out: Path = output_option(..., "--out", directory=True, help="output directory"),
         n_per_class: int = typer.Option(50, "--n-per-class", help="clips per class"),
         seed: int = typer.Option(0, "--seed", help="random seed (same seed, same data)"),
         classes: Optional[str] = typer.Option(None, "--classes", help="comma-separated iMiGUE raw ids or names"),
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
 
     @synth.command("session")
     def session(
-        out: Path = typer.Option(..., "--out", help="output directory"),
+        out: Path = output_option(..., "--out", directory=True, help="output directory"),
         minutes: float = typer.Option(5.0, "--minutes", help="length of each session"),
         seed: int = typer.Option(0, "--seed", help="random seed; session i of --count uses seed + i"),
         count: int = typer.Option(1, "--count", help="number of sessions"),

@@ -30,6 +30,10 @@ __all__ = [
     "VIDEO_MODELS",
     "HANDS_MODES",
     "VIDEO_SUFFIXES",
+    "GIF_SUFFIXES",
+    "IMAGE_SUFFIXES",
+    "VIDEO_KINDS",
+    "DEFAULT_FRAMES_FPS",
     "DEFAULT_QUEUE_SIZE",
     "MIN_MAX_SIDE",
     "check_model_and_hands",
@@ -51,6 +55,10 @@ HANDS_MODES = ("auto", "always")
 DEFAULT_QUEUE_SIZE = 8
 MIN_MAX_SIDE = 64
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"})
+GIF_SUFFIXES = frozenset({".gif"})  # animated GIFs: OpenCV reads them like a video (frame delays -> fps)
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})  # a directory of frames
+VIDEO_KINDS = ("video", "gif", "frames")  # the input kinds the video reader reads (its options apply)
+DEFAULT_FRAMES_FPS = 25.0  # a directory of frame images has no frame rate
 
 VideoModelOption = Annotated[
     str,

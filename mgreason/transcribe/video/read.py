@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -33,6 +34,7 @@ from mgreason.transcribe.video.pose import (
 )
 from mgreason.transcribe.video.reader import FrameReader
 from mgreason.transcribe.video.sampling import interpolate_skipped
+from mgreason.transcribe.video.sources import open_capture
 
 __all__ = ["Progress", "read_video"]
 
@@ -56,8 +58,11 @@ def read_video(
     reader_thread: bool = True,
     queue_size: int = DEFAULT_QUEUE_SIZE,
     hands: str = DEFAULT_HANDS,
+    fps: Optional[float] = None,
 ) -> SkeletonSequence:
-    """Pose (+ hands) of the most prominent person in every frame of a video file.
+    """Pose (+ hands) of the most prominent person in every frame of a video file, an animated GIF or a
+    directory of frame images (played at ``fps``, default :data:`~.options.DEFAULT_FRAMES_FPS`; a video's
+    and a GIF's own frame rate is always used).
 
     ``hands`` (holistic only): ``"auto"`` runs the hand models on a processed frame only when the previous
     one showed a hand point of the pose (wrist, fingers) with visibility >= :data:`HAND_VISIBILITY` or a
@@ -68,8 +73,10 @@ def read_video(
     what was done (frames processed and interpolated, sizes, per-stage timings, peak frames held).
     """
     path = Path(path)
-    if not path.is_file():
+    if not (path.is_file() or path.is_dir()):
         raise DataError("no such video file", file=path)
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise DataError(f"fps must be positive, got {fps}", field="--fps")
     check_model_and_hands(model, hands)
     check_model_complexity(model_complexity)
     pose_fps, max_side, queue_size = check_video_options(pose_fps, max_side, queue_size)
@@ -82,7 +89,7 @@ def read_video(
                 field="model_complexity",
             )
         return _read(path, mp, cv2, model, model_complexity, min_detection_confidence, min_tracking_confidence,
-                     max_frames, progress, pose_fps, max_side, reader_thread, queue_size, hands)  # fmt: skip
+                     max_frames, progress, pose_fps, max_side, reader_thread, queue_size, hands, fps)  # fmt: skip
 
 class _Growing:
     """Landmark arrays that grow by doubling (no per-frame Python objects kept for long videos)."""
@@ -120,11 +127,14 @@ def _read(
     reader_thread: bool,
     queue_size: int,
     hands: str = "always",
+    frames_fps: Optional[float] = None,
 ) -> SkeletonSequence:
     wall0, cpu0 = time.perf_counter(), os.times()
-    cap = cv2.VideoCapture(str(path))
+    cap = open_capture(path, cv2, frames_fps)
     if not cap.isOpened():
         cap.release()
+        if path.is_dir():
+            raise DataError("unreadable frames: the first images of this directory cannot be decoded", file=path)
         raise DataError("unreadable video: the file cannot be opened or decoded (corrupt or unsupported format)", file=path)
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
     n_expected = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
