@@ -28,20 +28,61 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 
 
-def _progress(total: int, description: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+class _Progress:
+    """Scoring progress on stderr: a rich bar on a terminal (or with ``MGREASON_PROGRESS=1``); elsewhere (logs,
+    pipes, CI) a plain line every :attr:`EVERY_S` seconds, as ``sweep`` prints, and a last one when it printed any."""
 
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-        disable=not console.is_terminal and os.environ.get("MGREASON_PROGRESS") != "1",
-    )
+    EVERY_S = 10.0
+
+    def __init__(self, total: int, description: str):
+        import time
+
+        self.total, self.description = total, description
+        self.done = 0
+        self._clock = time.monotonic
+        self.t0 = self._last = self._clock()
+        self.lines = 0
+        self._bar = None
+        if console.is_terminal or os.environ.get("MGREASON_PROGRESS") == "1":
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console)  # fmt: skip
+            self._task = self._bar.add_task(description, total=total)
+
+    def __enter__(self) -> "_Progress":
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        elif exc[0] is None and self.lines:
+            self._line()  # the final count
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.advance(self._task, n)
+        elif self._clock() - self._last >= self.EVERY_S:
+            self._line()
+
+    @staticmethod
+    def _clock_text(s: Optional[float]) -> str:
+        if s is None:
+            return "—"
+        m, sec = divmod(int(round(s)), 60)
+        return f"{m // 60}:{m % 60:02d}:{sec:02d}" if m >= 60 else f"{m}:{sec:02d}"
+
+    def _line(self) -> None:
+        self.lines += 1
+        now = self._last = self._clock()
+        elapsed = now - self.t0
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        eta = self._clock_text(elapsed / self.done * (self.total - self.done) if self.done else None)
+        console.print(f"{self.description}: {self.done}/{self.total} prompts ({pct:.0f}%) · elapsed "
+                      f"{self._clock_text(elapsed)} · eta {eta}", highlight=False)  # fmt: skip
 
 
 @app.command("run-scenario")
@@ -101,8 +142,7 @@ def run_scenario_cmd(
     be = create_backend(backend, model, engine_args=engine_args or None, **options)
     rcache = ResponseCache(default_cache_path()) if cache else None
     try:
-        with _progress(len(requests), "scoring") as prog:
-            task = prog.add_task("scoring", total=len(requests))
+        with _Progress(len(requests), "scoring") as prog:
             result = run_scenario(
                 sc,
                 be,
@@ -110,7 +150,7 @@ def run_scenario_cmd(
                 limit=limit,
                 seed=seed,
                 requests=requests,
-                progress=lambda n: prog.advance(task, n),
+                progress=prog.advance,
                 n_boot=n_boot,
                 cache=rcache,
                 batch_size=batch_size or None,

@@ -23,11 +23,11 @@ from mgreason.transcribe.video.options import (
     DEFAULT_MAX_SIDE,
     DEFAULT_POSE_FPS,
     DEFAULT_VIDEO_MODEL,
+    VIDEO_KINDS,
     PoseFpsOption,
     VideoHandsOption,
     VideoMaxSideOption,
     VideoModelOption,
-    VIDEO_KINDS,
     VideoReaderThreadOption,
 )
 from mgreason.transcribe.video.options import video_options as video_options_from

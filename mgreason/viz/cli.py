@@ -20,11 +20,11 @@ from mgreason.transcribe.video.options import (
     DEFAULT_MAX_SIDE,
     DEFAULT_POSE_FPS,
     DEFAULT_VIDEO_MODEL,
+    VIDEO_KINDS,
     PoseFpsOption,
     VideoHandsOption,
     VideoMaxSideOption,
     VideoModelOption,
-    VIDEO_KINDS,
     VideoReaderThreadOption,
     video_options,
 )
