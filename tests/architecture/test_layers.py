@@ -152,3 +152,27 @@ def test_the_allowed_graph_is_acyclic():
 
     for c in ALLOWED:
         visit(c, ())
+
+
+# --------------------------------------------------------------------------- one command style
+# Commands are module-level functions (readable, importable, testable on their own), registered by the
+# module's register(app); no command is a closure inside register(). Not yet converted, because other
+# branches add commands to it now (converting means re-indenting the whole file):
+CLOSURE_COMMANDS_TODO = {"sweep/cli.py": "sweep and report; convert once the branches adding sweep commands are merged"}
+
+
+def _closure_commands(f: Path) -> list[str]:
+    tree = ast.parse(f.read_text(encoding="utf-8"))
+    return [inner.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "register"
+            for inner in ast.walk(node) if isinstance(inner, ast.FunctionDef) and inner is not node]  # fmt: skip
+
+
+COMMAND_MODULES = sorted(str(f.relative_to(PKG)) for f in PKG.rglob("*.py") if f.stem == "cli" or f.stem.endswith("_cli"))
+
+
+@pytest.mark.parametrize("path", COMMAND_MODULES)
+def test_commands_are_module_level_functions(path, request):
+    if path in CLOSURE_COMMANDS_TODO:
+        request.node.add_marker(pytest.mark.xfail(reason=CLOSURE_COMMANDS_TODO[path], strict=True))
+    inner = _closure_commands(PKG / path)
+    assert not inner, f"{path}: commands defined inside register(): {', '.join(inner)}"
