@@ -1,8 +1,9 @@
-"""Video -> skeleton with MediaPipe (the optional ``video`` extra).
+"""Video -> skeleton with MediaPipe (the optional ``video`` extra): video files, animated GIFs and
+directories of frame images.
 
 Modules: :mod:`.options` (vocabulary, defaults, command-line options and their checks; light),
-:mod:`.backend` (importing MediaPipe/OpenCV, their native logs), :mod:`.reader` (decoding, optionally in a
-second thread), :mod:`.sampling` (frames picked at ``pose_fps``, interpolation between them),
+:mod:`.backend` (importing MediaPipe/OpenCV, their native logs), :mod:`.sources` (a video or GIF through
+OpenCV, a directory of frame images), :mod:`.reader` (decoding, optionally in a second thread), :mod:`.sampling` (frames picked at ``pose_fps``, interpolation between them),
 :mod:`.pose` (MediaPipe's pose and hand models), :mod:`.read` (:func:`read_video`, all of it). Importing
 this package imports nothing heavy: the names below load their module on first use.
 
