@@ -17,6 +17,7 @@ imports from the source (ast), so lazy imports count.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,8 @@ def component(module: str) -> str | None:
     return parts[1]
 
 
-def imports() -> list[tuple[str, str, str]]:
+@functools.cache
+def imports() -> tuple[tuple[str, str, str], ...]:
     """(file, importing component, imported component) for every mgreason import in the package."""
     out = []
     for f in sorted(PKG.rglob("*.py")):
@@ -92,7 +94,7 @@ def imports() -> list[tuple[str, str, str]]:
                 dst = component(t)
                 if dst is not None and dst != src:
                     out.append((str(f.relative_to(PKG.parent)), src, dst))
-    return out
+    return tuple(out)
 
 
 def violations() -> dict[tuple[str, str], list[str]]:

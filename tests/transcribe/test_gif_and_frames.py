@@ -67,8 +67,8 @@ def test_a_frame_directory_reads_exactly_like_the_video_it_came_from(frames_dir)
 @needs_video
 @needs_clip
 def test_transcribe_reads_a_gif_and_a_frame_directory(tmp_path, gif, frames_dir, checkpoint_dir, monkeypatch, capsys):
-    for src, kind, fps, extra in ((gif, "gif", 25.0, []), (frames_dir, "frames", 25.0, []), (frames_dir, "frames", 10.0, ["--fps", "10"])):
-        out = tmp_path / f"{kind}{len(extra)}.json"
+    for src, kind, fps, extra in ((gif, "gif", 25.0, []), (frames_dir, "frames", 10.0, ["--fps", "10"])):
+        out = tmp_path / f"{kind}.json"
         res = run_cli(["transcribe", src, "-o", out, "-c", checkpoint_dir, "--threads", "1", "--video-model", "pose",
                        "--pose-fps", "5", *extra], monkeypatch, capsys)  # fmt: skip
         assert res.code == 0, res.err
@@ -76,7 +76,7 @@ def test_transcribe_reads_a_gif_and_a_frame_directory(tmp_path, gif, frames_dir,
         assert meta["input"]["kind"] == kind and meta["input"]["frames"] == N and meta["input"]["fps"] == fps
         assert meta["input"]["video"]["pose_fps"] == 5.0 and meta["input"]["frames_with_person"] >= N - 2
         assert Transcript.read(out).duration_s == pytest.approx(N / fps)
-        assert ("assuming 25 fps" in res.err) == (kind == "frames" and not extra), res.err
+        assert "assuming" not in res.err and "--fps ignored" not in res.err, res.err
 
 
 @needs_video
@@ -98,3 +98,26 @@ def test_a_frame_directory_of_unreadable_images_is_one_line(tmp_path, checkpoint
     res = run_cli(["transcribe", d, "-o", tmp_path / "t.json", "-c", checkpoint_dir, "--video-model", "pose"], monkeypatch, capsys)
     assert_one_line_error(res, str(d))
     assert not (tmp_path / "t.json").exists()
+
+
+def test_load_input_passes_fps_only_to_frame_directories_and_says_what_it_assumed(tmp_path, monkeypatch):
+    import mgreason.transcribe.inputs as inputs
+    from mgreason.skeleton.sequence import SkeletonSequence
+
+    seen = []
+
+    def fake_read_video(path, **kw):
+        seen.append(kw["fps"])
+        fps = kw["fps"] or 25.0
+        return SkeletonSequence(np.zeros((20, 33, 2), np.float32), np.ones((20, 33), np.float32), fps, "mediapipe33", {})
+
+    monkeypatch.setattr(inputs, "read_video", fake_read_video)
+    d = tmp_path / "frames"
+    d.mkdir()
+    (d / "0001.jpg").write_bytes(b"never decoded: the reader is replaced")
+    gif = tmp_path / "a.gif"
+    gif.write_bytes(b"never decoded")
+    assert inputs.load_input(d).notes == ["frame images have no frame rate: assuming 25 fps (pass --fps)"]
+    assert inputs.load_input(d, fps=10).notes == [] and inputs.load_input(d, fps=10).kind == "frames"
+    assert inputs.load_input(gif, fps=10).notes == ["--fps ignored for gif (the GIF says 25 fps)"]
+    assert seen == [None, 10, 10, None]
