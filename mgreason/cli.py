@@ -42,6 +42,7 @@ class _Progress:
         self._clock = time.monotonic
         self.t0 = self._last = self._clock()
         self.lines = 0
+        self._shown = 0  # the count on the last line printed
         self._bar = None
         if console.is_terminal or os.environ.get("MGREASON_PROGRESS") == "1":
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -58,7 +59,7 @@ class _Progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
-        elif exc[0] is None and self.lines:
+        elif exc[0] is None and self.lines and self._shown != self.done:
             self._line()  # the final count
 
     def advance(self, n: int) -> None:
@@ -77,6 +78,7 @@ class _Progress:
 
     def _line(self) -> None:
         self.lines += 1
+        self._shown = self.done
         now = self._last = self._clock()
         elapsed = now - self.t0
         pct = 100.0 * self.done / self.total if self.total else 100.0
