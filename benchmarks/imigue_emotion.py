@@ -77,6 +77,11 @@ def write_derived_scenario(split: str, items_dir: Path, name: str, by: str, **ch
     for k in ("system", "user"):
         spec["prompts"][k] = str((SCENARIO.parent / spec["prompts"][k]).resolve())
     spec["items"]["path"] = str((items_dir / f"{split}.jsonl").resolve())
+    # the evidence ceiling: fitted on the train split for the test split; on the train split itself, grouped CV
+    if split == "train":
+        spec["items"].pop("train_path", None)
+    else:
+        spec["items"]["train_path"] = str((items_dir / "train.jsonl").resolve())
     spec.update(changes)
     out = items_dir / f"{name}.{split}.yaml"
     out.write_text(

@@ -24,7 +24,6 @@ rank correlation with the LLM's margin (:mod:`mgreason.eval.diagnostics`). No LL
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ MAX_FOLDS = 5
 INNER_FOLDS_SPLIT = 5  # C chosen on a training split: 5-fold, as baselines.BagOfMG does
 INNER_FOLDS_CV = 3  # C chosen inside each outer training fold: 3-fold (nested CV; cost)
 C_GRID_CV: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0)  # the decades of C_GRID, for the nested CV
-MIN_PER_CLASS = 3  # fewer items in the smallest class: no cross-validated row (one line says so)
+MIN_PER_CLASS = 5  # fewer items in the smallest class: no cross-validated row (one line says so)
 DEFAULT_TEXT_COLUMNS = ("context", "dialogue")
 FEATURE_SETS = ("evidence", "text", "evidence+text")
 
@@ -236,12 +235,14 @@ def choose_C(
 
 def _fit_predict(
     features: str, train: Sequence[CeilingItem], test: Sequence[CeilingItem], labels: Sequence[str], seed: int,
-    inner: int, grid: Sequence[float] = C_GRID,
+    inner: int, grid: Sequence[float] = C_GRID, grouped: bool = True,
 ) -> np.ndarray:
-    """Class probabilities (``labels`` order) for ``test`` of the feature set's model fitted on ``train``."""
+    """Class probabilities (``labels`` order) for ``test`` of the feature set's model fitted on ``train``.
+    ``grouped``: the inner CV that picks C is grouped (it imitates the outer split: grouped when the test rows'
+    groups never occur in training)."""
     Xtr, Xte = featurize(features, train, test)
     y = [r.gold for r in train]
-    groups = [r.group for r in train] if all(r.group is not None for r in train) else None
+    groups = [r.group for r in train] if grouped and all(r.group is not None for r in train) else None
     if len(set(y)) < 2:  # one class only: it is the answer
         out = np.zeros((len(test), len(labels)))
         out[:, list(labels).index(y[0])] = 1.0
@@ -308,15 +309,17 @@ def compute_ceiling(
     if train:
         train = list(train)
         cv = f"fitted on the training split {train_name} ({len(train)} items), tested on the {len(items)} items"
-        grouped_by = None
+        shared = 0
         if group_column:
             seen = {r.group for r in train}
             shared = len({r.group for r in items if r.group is not None and r.group in seen})
             if shared:
                 notes.append(
-                    f"{shared} {group_column} value(s) of the items also occur in the training split: "
-                    "the ceiling may be optimistic"
+                    f"{shared} {group_column} value(s) of the items also occur in the training split (as the split "
+                    "defines it): C is chosen by an ungrouped inner CV to match"
                 )
+            else:
+                cv += f"; C chosen by an inner CV grouped by {group_column}"
         maj = _majority([r.gold for r in train], labels)
         rows = [_row("majority", gold, [maj] * len(items), labels, cv, None)]
         scores: dict[str, dict[str, float]] = {}
@@ -326,7 +329,7 @@ def compute_ceiling(
                 rows.append(_skipped(s, cv, f"too few training items per class (smallest: {smallest} < {MIN_PER_CLASS})"))
                 continue
             with _quiet():
-                proba = _fit_predict(s, train, items, labels, seed, INNER_FOLDS_SPLIT)
+                proba = _fit_predict(s, train, items, labels, seed, INNER_FOLDS_SPLIT, grouped=not shared)
             pred = [labels[int(i)] for i in np.argmax(proba, axis=1)]
             rows.append(_row(s, gold, pred, labels, cv, None))
             if s == "evidence":
@@ -436,11 +439,21 @@ def scenario_ceiling(scenario: Any, seed: int = 0, item_ids: Optional[Sequence[s
     if not train_items and getattr(scenario, "demo_items", None):
         train_items = list(scenario.demo_items)
         train_name = spec.demonstrations.path if spec.demonstrations else ""
+    notes: list[str] = []
+    if train_items:
+        ids = {it.id for it in items}
+        shared = [it for it in train_items if it.id in ids]
+        if shared:  # never fit on a test item: leave the shared ones out of training
+            train_items = [it for it in train_items if it.id not in ids]
+            notes.append(
+                f"{len(shared)} item id(s) of the training split are also items of this run: left out of training"
+                + ("" if train_items else "; nothing left, so cross-validated instead")
+            )
     has_evidence = spec.items.fields.transcript is not None
     all_rows = items + train_items
     cols = text_columns(spec, [it.fields for it in all_rows])
     spec_for_text = spec if spec.items.fields.text is not None else _with_text(spec, cols)
-    return compute_ceiling(
+    ceiling = compute_ceiling(
         ceiling_items(items, spec_for_text),
         scenario.labels,
         train=ceiling_items(train_items, spec_for_text) if train_items else None,
@@ -449,6 +462,8 @@ def scenario_ceiling(scenario: Any, seed: int = 0, item_ids: Optional[Sequence[s
         has_evidence=has_evidence,
         seed=seed,
     )
+    ceiling.summary.notes[:0] = notes
+    return ceiling
 
 
 def _with_text(spec: Any, cols: list[str]) -> Any:
@@ -467,10 +482,6 @@ def majority_row(summary: Optional[CeilingSummary]) -> Optional[CeilingRow]:
     if summary is None:
         return None
     return next((r for r in summary.rows if r.features == "majority" and r.accuracy is not None), None)
-
-
-def _finite(x: Optional[float]) -> bool:
-    return x is not None and not math.isnan(x)
 
 
 __all__ = [

@@ -183,13 +183,16 @@ def with_verdicts(
     comparisons: list[ComparisonSummary],
     conditions: Sequence[ConditionSummary],
     ceiling: Optional[CeilingSummary],
+    controls: Iterable[str] = (),
 ) -> list[ComparisonSummary]:
-    """The comparisons with ``verdict`` / ``verdict_code`` (:mod:`mgreason.eval.verdict`); call after Holm."""
+    """The comparisons with ``verdict`` / ``verdict_code`` (:mod:`mgreason.eval.verdict`); call after Holm.
+    ``controls``: the conditions that show another item's transcript."""
     from mgreason.eval.ceiling import evidence_row, majority_row
     from mgreason.eval.verdict import VerdictInput, verdict
 
     ev, maj = evidence_row(ceiling), majority_row(ceiling)
     by_name = {c.condition: c for c in conditions}
+    controls = set(controls)
     out = []
     for c in comparisons:
         t = by_name.get(c.treatment)
@@ -203,6 +206,7 @@ def with_verdicts(
                 majority_acc=maj.accuracy if maj else None,
                 constant_label=t.top_label if constant and t else None,
                 constant_share=t.top_label_share if constant and t else None,
+                treatment_is_control=c.treatment in controls,
             )
         )  # fmt: skip
         out.append(c.model_copy(update={"verdict": v.text, "verdict_code": v.code}))
@@ -248,7 +252,8 @@ def summarize(
         ceiling_scores=ceil.scores if ceil else None,
     )  # fmt: skip
     ceil_summary = ceil.summary if ceil else None
-    comparisons = with_verdicts(comparisons, conditions, ceil_summary)
+    controls = [c.name for c in scenario.spec.condition_specs() if c.transcript == "shuffled"]
+    comparisons = with_verdicts(comparisons, conditions, ceil_summary, controls)
     return RunSummary(
         run_id=run_id,
         scenario_id=scenario.id,

@@ -10,6 +10,10 @@ The rules, in order (α = 0.05):
    class's accuracy, but the model's answers do not follow it.
 5. ``no_signal``: the ceiling's CI reaches down to the majority class: little to gain from the evidence.
 6. ``unknown``: no ceiling (skipped or no evidence) and no significant change.
+
+A treatment that is a control (another item's transcript, ``transcript: shuffled``) gets ``control_ok`` (no
+significant change, as expected) or ``control_changes`` (it changes the answers: the model reacts to evidence
+being present, not to what it says) after rule 1.
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ class VerdictInput:
     majority_acc: Optional[float] = None
     constant_label: Optional[str] = None  # the treatment's top label when its share >= 95%
     constant_share: Optional[float] = None
+    treatment_is_control: bool = False  # the treatment shows another item's transcript
 
 
 @dataclass
 class Verdict:
-    code: str  # constant | used | worse | not_used | no_signal | unknown
+    code: str  # constant | control_ok | control_changes | used | worse | not_used | no_signal | unknown
     text: str
 
 
@@ -91,6 +96,16 @@ def verdict(v: VerdictInput) -> Verdict:
             "constant",
             head + f"the model answers '{v.constant_label}' to {fmt(v.constant_share, 2)} of the items, so its "
             f"answers cannot follow the evidence ({_change_txt(v)}){signal_txt}",
+        )
+    if v.treatment_is_control:
+        if up or down:
+            return Verdict(
+                "control_changes",
+                head + f"another item's transcript changes the answers ({_change_txt(v)}): the model reacts to "
+                "evidence being there, not to what it says",
+            )
+        return Verdict(
+            "control_ok", head + f"another item's transcript changes nothing significant ({_change_txt(v)}), as expected"
         )
     if up and not down:
         tail = (

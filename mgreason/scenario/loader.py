@@ -317,13 +317,22 @@ def load_scenario(path: str | Path) -> Scenario:
                 )
             }
         )
-        try:
+        resolved = _resolve(path.parent, spec.items.train_path)
+        if resolved.is_file():
             train_rows, train_path = _load_rows(train_spec, path)
-        except ScenarioError as e:
-            raise ScenarioError(
-                e.message.replace("items file", "training items file"), file=e.file, field="items.train_path"
-            ) from None
-        train_items = _parse_items(train_rows, spec, path, train_path, conditions)
+            train_items = _parse_items(train_rows, spec, path, train_path, conditions)
+        else:  # only the evidence ceiling reads it: warn, and the ceiling is cross-validated instead
+            import warnings
+
+            from mgreason.errors import MGReasonWarning
+
+            warnings.warn(
+                MGReasonWarning(
+                    f"{path}: items.train_path: training items file not found: {resolved}; the evidence ceiling is "
+                    "cross-validated on the items instead"
+                ),
+                stacklevel=2,
+            )
 
     files = [path, user_t] + ([system_t] if system_t else []) + ([items_path] if items_path else [])
     files += [demo_path] if demo_path else []
