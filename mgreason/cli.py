@@ -81,6 +81,10 @@ def run_scenario_cmd(
         True, "--cache/--no-cache", help="answer repeated prompts from the response cache shared with sweeps "
         "($MGREASON_RESPONSE_CACHE, default ~/.cache/mgreason/responses.sqlite)"
     ),
+    ceiling: bool = typer.Option(
+        True, "--ceiling/--no-ceiling", help="fit the evidence ceiling beside the LLM: learned classifiers (evidence "
+        "only, text only, both, majority class) on the same items, out of fold (no LLM; a few seconds)"
+    ),
 ) -> None:
     """Run every item of a scenario under every condition and report paired statistics."""
     from mgreason.backends import backend_names, create_backend, parse_engine_args
@@ -126,6 +130,7 @@ def run_scenario_cmd(
                 batch_size=batch_size or None,
                 options=options,
                 engine_args=engine_args,
+                ceiling=ceiling,
             )
     finally:
         be.close()

@@ -22,7 +22,7 @@ def summary_markdown(summary: RunSummary, config: RunConfig) -> str:
     flags = summary.flags or summary.warnings  # older summaries: the label-mass warnings only
     if flags:
         lines += ["## Flags", ""]
-        lines += [f"> **{'Verdict' if _is_verdict(f, summary) else 'Flag'}** — {f}  " for f in flags]
+        lines += [f"> **{_kind(f, summary)}** — {f}  " for f in flags]
         lines.append("")
     has_mass = any(c.label_mass_mean is not None for c in summary.conditions)
     mass_head = " label mass mean | p10 |" if has_mass else ""
@@ -114,8 +114,10 @@ def summary_markdown(summary: RunSummary, config: RunConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _is_verdict(line: str, summary: RunSummary) -> bool:
-    return any(c.verdict == line for c in summary.comparisons)
+def _kind(line: str, summary: RunSummary) -> str:
+    if any(c.verdict == line for c in summary.comparisons):
+        return "Verdict"
+    return "Warning" if line in summary.warnings else "Flag"
 
 
 def ceiling_markdown(ceiling: CeilingSummary, heading: str = "## Evidence ceiling (learned classifiers, same items)") -> list[str]:

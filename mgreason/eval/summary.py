@@ -224,6 +224,35 @@ def run_flags(
     return out
 
 
+def explain_cell(
+    comparisons: list[dict],
+    conditions: list[dict],
+    summary_json: Optional[dict],
+    controls: Iterable[str] = (),
+) -> tuple[Optional[dict], list[str]]:
+    """For a report that keeps comparisons as JSON dicts (the sweep report): the ceiling of the cell's
+    ``summary.json`` (None when it has none), and, in place, each comparison's rank correlation with that
+    ceiling (from ``summary.json``) and its verdict, recomputed with the dict's own ``p_holm`` (e.g. the sweep's
+    Holm family). Returns (ceiling, flags)."""
+    ceiling = None
+    rank: dict[tuple[str, str], tuple] = {}
+    if summary_json:
+        if summary_json.get("ceiling"):
+            ceiling = CeilingSummary.model_validate(summary_json["ceiling"])
+        for c in summary_json.get("comparisons", []):
+            rank[(c.get("baseline"), c.get("treatment"))] = (c.get("ceiling_rank_corr"), c.get("ceiling_rank_corr_p"))
+    conds = [ConditionSummary.model_validate(c) for c in conditions]
+    comps = []
+    for d in comparisons:
+        rho, p = rank.get((d["baseline"], d["treatment"]), (None, None))
+        d.update(ceiling_rank_corr=rho, ceiling_rank_corr_p=p)
+        comps.append(ComparisonSummary.model_validate({k: v for k, v in d.items() if k in ComparisonSummary.model_fields}))
+    comps = with_verdicts(comps, conds, ceiling, controls)
+    for d, c in zip(comparisons, comps):
+        d.update(verdict=c.verdict, verdict_code=c.verdict_code)
+    return (ceiling.model_dump(mode="json") if ceiling else None), run_flags(conds, comps, ceiling)
+
+
 def summarize(
     run_id: str,
     scenario,
@@ -273,6 +302,7 @@ __all__ = [
     "with_holm",
     "by_condition",
     "collapse_repeats",
+    "explain_cell",
     "comparison_summaries",
     "condition_summaries",
     "label_mass_warnings",
