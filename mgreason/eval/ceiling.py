@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
@@ -336,7 +337,7 @@ def compute_ceiling(
                 scores = {r.id: dict(zip(labels, map(float, p))) for r, p in zip(items, proba)}
         return Ceiling(
             CeilingSummary(
-                rows=rows, grouped_by=None, cv=cv, n_items=len(items), notes=notes,
+                rows=rows, grouped_by=None, cv=cv, mode="train_split", n_items=len(items), notes=notes,
                 seconds=round(time.perf_counter() - t0, 3),
             ),
             scores,
@@ -364,7 +365,7 @@ def compute_ceiling(
         )
         rows = [_skipped("majority", cv, why, group_column)] + [_skipped(s, cv, why, group_column) for s in sets]
         return Ceiling(
-            CeilingSummary(rows=rows, grouped_by=group_column, cv=cv, n_items=len(items), notes=notes + [why],
+            CeilingSummary(rows=rows, grouped_by=group_column, cv=cv, mode="cv", n_items=len(items), notes=notes + [why],
                            seconds=round(time.perf_counter() - t0, 3)),
         )  # fmt: skip
 
@@ -387,7 +388,7 @@ def compute_ceiling(
             scores = {r.id: dict(zip(labels, map(float, p))) for r, p in zip(items, proba)}
     return Ceiling(
         CeilingSummary(
-            rows=rows, grouped_by=group_column, cv=cv, n_items=len(items), notes=notes,
+            rows=rows, grouped_by=group_column, cv=cv, mode="cv", n_items=len(items), notes=notes,
             seconds=round(time.perf_counter() - t0, 3),
         ),
         scores,
@@ -457,7 +458,7 @@ def scenario_ceiling(scenario: Any, seed: int = 0, item_ids: Optional[Sequence[s
         ceiling_items(items, spec_for_text),
         scenario.labels,
         train=ceiling_items(train_items, spec_for_text) if train_items else None,
-        train_name=str(train_name),
+        train_name=Path(train_name).name if Path(str(train_name)).is_absolute() else str(train_name),
         group_column=spec.items.fields.group,
         has_evidence=has_evidence,
         seed=seed,

@@ -125,7 +125,12 @@ def ceiling_markdown(ceiling: CeilingSummary, heading: str = "## Evidence ceilin
     lines = [
         heading,
         "",
-        f"{ceiling.cv}" + (f"; grouped by `{ceiling.grouped_by}`" if ceiling.grouped_by else "; **not grouped**")
+        f"{ceiling.cv}"
+        + (
+            ""
+            if ceiling.mode == "train_split"
+            else (f"; grouped by `{ceiling.grouped_by}`" if ceiling.grouped_by else "; **not grouped**")
+        )
         + (f"; {ceiling.seconds:.1f} s" if ceiling.seconds is not None else ""),
         "",
         "| features | n | accuracy | 95% CI (Wilson) | macro-F1 | note |",

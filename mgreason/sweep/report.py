@@ -352,8 +352,12 @@ def _explain_html(data: dict[str, Any]) -> list[str]:
     for sid, ceil in _ceilings(data).items():
         H.append(f"<h2>Evidence ceiling: {_e(sid)} (every model)</h2>")
         H.append(
-            f"<p>{_e(ceil.get('cv'))}; "
-            + (f"grouped by <code>{_e(ceil['grouped_by'])}</code>" if ceil.get("grouped_by") else "<b>not grouped</b>")
+            f"<p>{_e(ceil.get('cv'))}"
+            + (
+                ""
+                if ceil.get("mode") == "train_split"
+                else (f"; grouped by <code>{_e(ceil['grouped_by'])}</code>" if ceil.get("grouped_by") else "; <b>not grouped</b>")
+            )
             + "</p>"
         )
         H.append("<table><tr><th>features</th><th>n</th><th>accuracy</th><th>95% CI (Wilson)</th><th>note</th></tr>")
