@@ -60,6 +60,7 @@ class Ceiling:
     summary: CeilingSummary
     # item id -> {label: out-of-fold probability} of the evidence classifier (empty when skipped)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    folds: list[list[str]] = field(default_factory=list)  # the test item ids of each outer fold (cross-validated)
 
 
 # --------------------------------------------------------------------------- features
@@ -392,6 +393,7 @@ def compute_ceiling(
             seconds=round(time.perf_counter() - t0, 3),
         ),
         scores,
+        [[items[i].id for i in te] for _, te in splits],
     )  # fmt: skip
 
 
