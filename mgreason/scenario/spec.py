@@ -200,6 +200,8 @@ class ScenarioSpec(_Strict):
         seen: set[str] = set()
         for lab in labels:
             for key in [lab.name, *lab.aliases]:
+                if not key.strip() or key != key.strip():
+                    raise ValueError(f"label name or alias {key!r} is blank or starts or ends with whitespace")
                 k = key.strip().lower()
                 if k in seen:
                     raise ValueError(f"label name or alias {key!r} is used twice")
@@ -225,6 +227,23 @@ class ScenarioSpec(_Strict):
         if not names:
             raise ValueError("at least one condition is needed")
         return conds
+
+    @model_validator(mode="after")
+    def _labels_scoreable(self) -> "ScenarioSpec":
+        # logprobs mode scores each label's text as the start of the answer: a label that begins
+        # with another label (angry / angry and sad) scores the shorter's log-probability plus its
+        # continuation's, so it can never win; such a label set is refused, not scored unfairly
+        if self.scoring.mode == "logprobs":
+            names = self.label_names
+            for a in names:
+                for b in names:
+                    if a != b and b.startswith(a):
+                        raise ValueError(
+                            f"label {b!r} begins with label {a!r}: in logprobs mode its score would be {a!r}'s "
+                            "plus a continuation, so it could never win; rename one (e.g. 'angry only') or use "
+                            "scoring.mode: generate"
+                        )
+        return self
 
     @model_validator(mode="after")
     def _known_comparisons(self) -> "ScenarioSpec":
