@@ -337,6 +337,37 @@ def _check_labels(transcript: Transcript, spec: ScenarioSpec, where: Path, item_
     warnings.warn(MGReasonWarning(f"{where}: {field}: {problems[0]}"), stacklevel=2)
 
 
+def _check_degrade_labels(spec: ScenarioSpec, conditions: list[ConditionSpec], items: list[Item], path: Path) -> None:
+    """A degraded condition's ``confusion_matrix`` can put its labels into transcripts: under
+    ``transcripts.labels: strict`` (and ``warn``) they obey the rule the items' transcripts obey."""
+    if spec.transcripts.labels == "any":
+        return
+    from mgreason.transcript import MGEvent
+
+    taxonomies = sorted({it.transcript.taxonomy for it in items if it.transcript is not None}, key=str)
+    for k, cond in enumerate(spec.conditions):
+        c = conditions[k]
+        params = c.degrade
+        matrix = getattr(params, "confusion_matrix", None) if params is not None else None
+        if not matrix:
+            continue
+        names = sorted({*matrix, *(lab for row in matrix.values() for lab in row)})
+        for tax in taxonomies or [None]:
+            probe = Transcript(id="confusion_matrix", taxonomy=tax, events=[MGEvent(start_s=0, end_s=0, label=n) for n in names])
+            problems = probe.label_problems()
+            if problems:
+                msg = f"{problems[0]} (transcripts.labels: warn or any to allow them)"
+                field = f"conditions.{k}.degrade.confusion_matrix"
+                if spec.transcripts.labels == "strict":
+                    raise ScenarioError(msg, file=path, field=field)
+                import warnings
+
+                from mgreason.errors import MGReasonWarning
+
+                warnings.warn(MGReasonWarning(f"{path}: {field}: {msg}"), stacklevel=2)
+                return
+
+
 def _hash_files(paths: list[Path], extra: bytes = b"") -> str:
     h = hashlib.sha256()
     for p in paths:
@@ -453,6 +484,7 @@ def load_scenario(path: str | Path) -> Scenario:
     rows, items_path = _load_rows(spec, path)
     conditions = spec.condition_specs()
     items = _parse_items(rows, spec, path, items_path, conditions)
+    _check_degrade_labels(spec, conditions, items, path)
     if any(c.transcript == "shuffled" for c in conditions) and len(items) < 2:
         raise ScenarioError("a shuffled-transcript condition needs at least 2 items", file=path, field="conditions")
 

@@ -159,6 +159,10 @@ def register(app: typer.Typer) -> None:
                      ("min_label_run_s", min_label_run)) if v is not None}  # fmt: skip
         # checked now, before the model is loaded, against the defaults; applied to the checkpoint's below
         SegmentParams(**{**SegmentParams().to_dict(), "low": 0.0, "high": 1.0, **overrides})
+        if not 0 <= min_gap <= 86400:
+            raise DataError(f"must be in [0, 86400] seconds, got {min_gap}", field="--min-gap")
+        if not 1 <= chunk_s <= 3600:
+            raise DataError(f"must be in [1, 3600] seconds, got {chunk_s}", field="--chunk")
         if out.exists() and out.is_dir():
             raise DataError("--out must be a file path, not a directory", file=out)
         if text not in (None, "-") and Path(text).is_dir():
@@ -186,7 +190,7 @@ def register(app: typer.Typer) -> None:
         )
         t0 = time.perf_counter()
         rec = Recognizer.load(checkpoint)
-        prm = dataclasses.replace(checkpoint_segmentation(rec.config), **overrides)
+        prm = dataclasses.replace(checkpoint_segmentation(rec.config, rec.path / "config.json" if rec.path else None), **overrides)
         with _Bar(con) as bar, torch_threads(threads):
             t1 = time.perf_counter()
             if video_options:  # the video reader's speed options (load_input knows only its defaults)
@@ -347,7 +351,7 @@ def register(app: typer.Typer) -> None:
         if list(cfg.get("labels", [])) != labels:
             raise DataError("the scores were not computed with this checkpoint (label lists differ)", file=ckpt)
         bg = labels.index("background") if "background" in labels else None
-        start = checkpoint_segmentation(cfg)
+        start = checkpoint_segmentation(cfg, Path(ckpt) / "config.json")
         t0 = time.perf_counter()
         res = tune_segmentation(recs, labels, background=bg, start=start, tiou=tiou, restarts=restarts)
         took = time.perf_counter() - t0

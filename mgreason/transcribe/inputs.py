@@ -273,8 +273,8 @@ def load_input(
     path = Path(path)
     if not path.exists():
         raise DataError("no such file or directory", file=path)
-    if fps is not None and not (np.isfinite(fps) and fps > 0):
-        raise DataError(f"fps must be positive, got {fps}", field="--fps")
+    if fps is not None and not (np.isfinite(fps) and 0 < fps <= 1000):
+        raise DataError(f"fps must be in (0, 1000], got {fps}", field="--fps")
     kind = input_kind(path)
     try:
         return _load_input(path, kind, fps, layout, entry, person, video_model, max_frames, progress, video_options)
