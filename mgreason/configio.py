@@ -41,6 +41,11 @@ YAML_MAX_CHARS = 64 * 1024 * 1024  # characters of scalar text after alias expan
 YAML_MAX_DEPTH = 200  # nesting of sequences / mappings
 
 
+# A name used as one path component (scenario ids, condition names, sweep model names): letters,
+# digits, "_", "-", "." and at least one character that is not a dot, so never "." or "..".
+NAME_PATTERN = r"^[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
+
+
 class StrictModel(BaseModel):
     """Base of every config model: an unknown field is an error; ``model_*`` field names are allowed."""
 

@@ -12,7 +12,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mgreason.configio import StrictModel
+from mgreason.configio import NAME_PATTERN, StrictModel
 from mgreason.degrade import LEVELS as DEGRADE_LEVELS
 from mgreason.degrade import DegradeParams
 
@@ -81,7 +81,7 @@ class TranscriptsSpec(_Strict):
 
 
 class ConditionSpec(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=NAME_PATTERN)
     evidence: EvidenceForm = Field(description="none | timeline (timestamped events) | aggregate (counts, durations)")
     transcript: TranscriptChoice = Field(
         default="own",
@@ -162,7 +162,7 @@ class GenerationSpec(_Strict):
 
 
 class ScenarioSpec(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="stable identifier, used in run ids")
+    id: str = Field(pattern=NAME_PATTERN, description="stable identifier, used in run ids and paths")
     version: Union[int, str] = Field(description="bump when prompts or items change, so results stay comparable")
     description: str = ""
     question: str = Field(min_length=1, description="the question asked about each item; available to templates")
