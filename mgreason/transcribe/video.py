@@ -471,8 +471,11 @@ def read_video(
     what was done (frames processed and interpolated, sizes, per-stage timings, peak frames held).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataError("no such video file", file=path)
+    from mgreason.fileio import require_input_file
+
+    require_input_file(path, error=DataError)  # the path rule: a FIFO or device is never opened
     check_model_and_hands(model, hands)
     if model_complexity not in (0, 1):
         # complexity 2 (pose_landmark_heavy) is not shipped in the wheel and would be downloaded
