@@ -91,6 +91,7 @@ def run_scenario_cmd(
     )
     sc = load_scenario(scenario)
     requests = build_requests(sc, limit=limit, seed=seed)  # renders (and so validates) every prompt first
+    rcache = ResponseCache(default_cache_path()) if cache else None  # an unusable cache: one line, before the work
     console.print(
         f"[bold]{sc.id}[/]: {len({r.item_id for r in requests})} items × {len(sc.conditions)} conditions "
         f"= {len(requests)} prompts; backend {backend}, model {model or 'default'}"
@@ -98,8 +99,12 @@ def run_scenario_cmd(
     engine_args = parse_engine_args(engine_arg)
     options = {"base_url": base_url, "api_key": api_key, "concurrency": concurrency}
     options = {k: v for k, v in options.items() if v is not None}
-    be = create_backend(backend, model, engine_args=engine_args or None, **options)
-    rcache = ResponseCache(default_cache_path()) if cache else None
+    try:
+        be = create_backend(backend, model, engine_args=engine_args or None, **options)
+    except BaseException:
+        if rcache is not None:
+            rcache.close()
+        raise
     try:
         with _progress(len(requests), "scoring") as prog:
             task = prog.add_task("scoring", total=len(requests))
