@@ -359,6 +359,21 @@ def main() -> None:
         _interrupted()
     except SystemExit:
         raise
+    except OSError as e:
+        import errno
+
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+            raise
+        from rich.markup import escape
+
+        # writers use temporary names (mgreason.fileio): what was being written is gone, not half there
+        where = f"{e.filename}: " if e.filename else ""
+        console.print(
+            f"[red]error:[/] {escape(printable(where))}cannot write: {e.strerror or e} (nothing half-written was kept "
+            "under a final name; free space and run the same command again)",
+            highlight=False, soft_wrap=True,
+        )
+        sys.exit(2)
     except Exception as e:  # click usage errors
         if isinstance(e, _click_classes("ClickException")):
             e.show()

@@ -504,7 +504,8 @@ def run_sweep(
     if report and (counts[DONE] + counts[FAILED]) > 0:
         from mgreason.sweep.report import write_report
 
-        result.report = write_report(plan.out)
+        with _RunLock(plan.out, say=lambda m: console.print(m, highlight=False)):  # not beside another sweep's writes
+            result.report = write_report(plan.out)
     return result
 
 
