@@ -112,3 +112,15 @@ def test_degrade_confusion_cannot_inject_labels_outside_the_taxonomy(tmp_path, p
         else:
             load_scenario(path)
     assert any("waving a flag" in str(w.message) for w in caught) == (policy == "warn")
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+def test_deeply_nested_checkpoint_config_is_one_line(tmp_path, monkeypatch, capsys, depth):
+    import numpy as np
+
+    ck = _checkpoint_copy(tmp_path)
+    (ck / "config.json").write_text('{"format": ' + "[" * depth + "]" * depth + "}")
+    arr = tmp_path / "x.npy"
+    np.save(arr, np.zeros((50, 22, 2), dtype=np.float32))
+    res = run_cli(["transcribe", arr, "--layout", "imigue22", "--checkpoint", ck, "--out", tmp_path / "t.json"], monkeypatch, capsys)
+    assert_one_line_error(res, "config.json")
