@@ -28,6 +28,7 @@ __all__ = [
     "input_problem",
     "output_problem",
     "read_input_bytes",
+    "refuse_special_file",
     "require_input_file",
     "require_writable",
 ]
@@ -231,6 +232,13 @@ def require_input_file(
             problem = f"{path}: {problem}"
         raise err(problem, file=file if file is not None else path, field=field)
     return Path(path)
+
+
+def refuse_special_file(path: str | Path, *, error: Optional[type] = None) -> None:
+    """The path rule for readers that report a missing file in their own words: an existing ``path``
+    that is a FIFO, socket, device or directory, or inside /proc, /sys, /dev, is one ``error`` line."""
+    if os.path.lexists(path) and os.path.exists(path):
+        require_input_file(path, error=error)
 
 
 def read_input_bytes(

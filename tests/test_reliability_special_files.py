@@ -84,3 +84,40 @@ def test_scenario_items_fifo_via_the_cli(tmp_path):
     (tmp_path / "data" / "items.jsonl").unlink()
     os.mkfifo(tmp_path / "data" / "items.jsonl")
     assert_one_line_error(run_cli_subprocess(["validate", path], cwd=tmp_path, timeout=120), "items.path", "FIFO")
+
+
+@pytest.mark.parametrize(
+    "reader",
+    [
+        lambda p: __import__("mgreason.degrade", fromlist=["x"]).read_confusion_csv(p),
+        lambda p: __import__("mgreason.transcribe.tuning", fromlist=["x"])._load_npz(p),
+        lambda p: __import__("mgreason.skeleton.io_smg", fromlist=["x"])._rows(p, "x"),
+        lambda p: __import__("mgreason.skeleton.io_stgcn", fromlist=["x"]).read_stgcn(p),
+        lambda p: __import__("mgreason.skeleton.io_miga", fromlist=["x"]).read_miga_light_hand_csv(p),
+        lambda p: __import__("mgreason.skeleton.io_miga", fromlist=["x"]).read_miga_labels(p),
+    ],
+    ids=["confusion-csv", "scores-npz", "smg-csv", "stgcn-npy", "miga-csv", "miga-labels"],
+)
+def test_other_readers_refuse_a_fifo(tmp_path, reader):
+    """Run in a thread: a reader that opened the FIFO would block, and the test fails instead of hanging."""
+    import threading
+
+    fifo = tmp_path / "in.csv"
+    os.mkfifo(fifo)
+    box: list = []
+    th = threading.Thread(target=lambda: box.append(_catch(reader, fifo)), daemon=True)
+    th.start()
+    th.join(20)
+    if th.is_alive():  # unblock the reader, then fail
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+        pytest.fail("the reader opened the FIFO and waited on it")
+    assert isinstance(box[0], DataError) and "FIFO" in str(box[0]), box
+
+
+def _catch(fn, arg):
+    try:
+        fn(arg)
+    except Exception as e:  # noqa: BLE001 - returned for the assertion
+        return e
+    return None

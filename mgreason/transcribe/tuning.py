@@ -199,6 +199,9 @@ def tune_segmentation(
 
 # --------------------------------------------------------------------------- files
 def _load_npz(path: Path) -> tuple[np.ndarray, list[str], float, Optional[np.ndarray]]:
+    from mgreason.fileio import refuse_special_file
+
+    refuse_special_file(path, error=DataError)  # the path rule: never a FIFO or device
     try:
         with np.load(path, allow_pickle=False) as z:
             probs = np.asarray(z["probs"], dtype=np.float64)
