@@ -44,6 +44,7 @@ class Scenario:
     items_path: Optional[Path] = None
     conditions: list[ConditionSpec] = field(default_factory=list)
     demo_items: list[Item] = field(default_factory=list)  # the demonstrations' split (spec.demonstrations)
+    train_items: list[Item] = field(default_factory=list)  # items.train_path: where the evidence ceiling is fitted
 
     @property
     def id(self) -> str:
@@ -428,13 +429,14 @@ def _all_files(root: Path, limit: int = 10_000) -> list[str]:
 def scenario_inputs(scenario: "Scenario") -> list[Path]:
     """Every file whose content can change a prompt of ``scenario``, beyond the scenario file, its two
     templates and its items / demonstrations files: templates reached by ``{% include %}`` (and
-    ``import`` / ``extends``) and the transcript files of ``transcripts: {source: path}``. They are
-    part of :func:`scenario_sha256`."""
+    ``import`` / ``extends``) and the transcript files of ``transcripts: {source: path}`` (of the items,
+    the demonstrations and ``items.train_path``, which the evidence ceiling reads). They are part of the
+    scenario's fingerprint (``Scenario.sha256``)."""
     files: list[Path] = []
     for t in (scenario.user_template, scenario.system_template):
         if t is not None:
             files += [p for p in _template_closure(t) if p.resolve() != t.resolve()]
-    for it in [*scenario.items, *scenario.demo_items]:
+    for it in [*scenario.items, *scenario.demo_items, *scenario.train_items]:
         if it.transcript_path is not None:
             files.append(it.transcript_path)
     return files
@@ -508,8 +510,36 @@ def load_scenario(path: str | Path) -> Scenario:
                 field="demonstrations.k",
             )
 
+    train_items: list[Item] = []
+    train_path: Optional[Path] = None
+    if spec.items.train_path is not None:
+        train_spec = spec.model_copy(
+            update={
+                "items": spec.items.model_copy(
+                    update={"path": spec.items.train_path, "inline": None, "format": spec.items.train_format}
+                )
+            }
+        )
+        resolved = _resolve(path.parent, spec.items.train_path)
+        if resolved.is_file():
+            train_rows, train_path = _load_rows(train_spec, path)
+            train_items = _parse_items(train_rows, spec, path, train_path, conditions)
+        else:  # only the evidence ceiling reads it: warn, and the ceiling is cross-validated instead
+            import warnings
+
+            from mgreason.errors import MGReasonWarning
+
+            warnings.warn(
+                MGReasonWarning(
+                    f"{path}: items.train_path: training items file not found: {resolved}; the evidence ceiling is "
+                    "cross-validated on the items instead"
+                ),
+                stacklevel=2,
+            )
+
     files = [path, user_t] + ([system_t] if system_t else []) + ([items_path] if items_path else [])
     files += [demo_path] if demo_path else []
+    files += [train_path] if train_path else []
     scenario = Scenario(
         spec=spec,
         path=path,
@@ -520,6 +550,7 @@ def load_scenario(path: str | Path) -> Scenario:
         items_path=items_path,
         conditions=conditions,
         demo_items=demo_items,
+        train_items=train_items,
     )
     # every other file that can change a prompt (included templates, transcript files) is hashed too,
     # so a resumed run or sweep refuses results made from other evidence
