@@ -59,7 +59,7 @@ def test_real_gaps_are_still_gaps(tmp_path):
     assert seq.num_frames == 502 and len(seq.meta["missing_frames"]) == 497
 
 
-@pytest.mark.parametrize("name", ["x.npy", "x.npz", "x.pkl", "x.mp4"])
+@pytest.mark.parametrize("name", ["x.npy", "x.mp4"])  # .npz / .pkl pass the same check as .npy (load_input)
 def test_transcribe_refuses_a_fifo_input(tmp_path, name):
     os.mkfifo(tmp_path / name)
     res = run_cli_subprocess(["transcribe", tmp_path / name, "--out", tmp_path / "t.json"], cwd=tmp_path, timeout=120)
@@ -77,6 +77,15 @@ def test_yaml_configs_that_are_fifos_or_in_proc_are_refused(tmp_path, what):
         read_yaml("/proc/self/status")
     cmd = ["validate", tmp_path / "c.yaml"] if what == "scenario" else ["sweep", tmp_path / "c.yaml", "--dry-run"]
     assert_one_line_error(run_cli_subprocess(cmd, cwd=tmp_path, timeout=120), "c.yaml", "FIFO")
+
+
+def test_load_input_refuses_fifos_of_every_array_kind(tmp_path):
+    from mgreason.transcribe.inputs import load_input
+
+    for name in ("x.npz", "x.pkl", "x.pickle"):
+        os.mkfifo(tmp_path / name)
+        with pytest.raises(DataError, match="FIFO"):
+            load_input(tmp_path / name)
 
 
 def test_scenario_items_fifo_via_the_cli(tmp_path):

@@ -141,7 +141,7 @@ def run_scenario(
     try:
         out = _run_claimed(
             scenario, backend, info, run_id, final, claim.path, requests, limit, seed, progress, n_boot, cache,
-            options, engine_args, retries, batch_size,
+            options, engine_args, retries, batch_size, ceiling,
         )
         renamed = True
         return out
@@ -162,7 +162,7 @@ def _run_claimed(
     scenario: Scenario, backend: Backend, info: Any, run_id: str, final: Path, partial: Path,
     requests: Optional[list[PromptRequest]], limit: Optional[int], seed: int, progress: Any, n_boot: int,
     cache: Optional[ResponseCache], options: Optional[Mapping[str, Any]], engine_args: Optional[Mapping[str, Any]],
-    retries: int, batch_size: Optional[int],
+    retries: int, batch_size: Optional[int], ceiling: bool,
 ) -> RunOutput:
     assert requests is not None
 
