@@ -148,6 +148,7 @@ def run_scenario_cmd(
     )
     sc = load_scenario(scenario)
     requests = build_requests(sc, limit=limit, seed=seed)  # renders (and so validates) every prompt first
+    rcache = ResponseCache(default_cache_path()) if cache else None  # an unusable cache: one line, before the work
     console.print(
         f"[bold]{sc.id}[/]: {len({r.item_id for r in requests})} items × {len(sc.conditions)} conditions "
         f"= {len(requests)} prompts; backend {backend}, model {model or 'default'}"
@@ -155,8 +156,12 @@ def run_scenario_cmd(
     engine_args = parse_engine_args(engine_arg)
     options = {"base_url": base_url, "api_key": api_key, "concurrency": concurrency}
     options = {k: v for k, v in options.items() if v is not None}
-    be = create_backend(backend, model, engine_args=engine_args or None, **options)
-    rcache = ResponseCache(default_cache_path()) if cache else None
+    try:
+        be = create_backend(backend, model, engine_args=engine_args or None, **options)
+    except BaseException:
+        if rcache is not None:
+            rcache.close()
+        raise
     try:
         with _Progress(len(requests), "scoring") as prog:
             result = run_scenario(
@@ -354,6 +359,21 @@ def main() -> None:
         _interrupted()
     except SystemExit:
         raise
+    except OSError as e:
+        import errno
+
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+            raise
+        from rich.markup import escape
+
+        # writers use temporary names (mgreason.fileio): what was being written is gone, not half there
+        where = f"{e.filename}: " if e.filename else ""
+        console.print(
+            f"[red]error:[/] {escape(printable(where))}cannot write: {e.strerror or e} (nothing half-written was kept "
+            "under a final name; free space and run the same command again)",
+            highlight=False, soft_wrap=True,
+        )
+        sys.exit(2)
     except Exception as e:  # click usage errors
         if isinstance(e, _click_classes("ClickException")):
             e.show()

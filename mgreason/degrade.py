@@ -154,6 +154,9 @@ def read_confusion_csv(path: str | Path) -> dict[str, dict[str, float]]:
     """The confusion CSV of ``eval-transcripts --plot`` (rows annotated, columns predicted, counts) as
     ``true -> {predicted: count}``; the ``(missed)`` column and ``(false alarm)`` row are dropped."""
     path = Path(path)
+    from mgreason.fileio import refuse_special_file
+
+    refuse_special_file(path, error=DataError)  # the path rule: never a FIFO or device
     try:
         with path.open(newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))

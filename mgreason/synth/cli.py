@@ -131,8 +131,10 @@ def session_cmd(
     from mgreason.skeleton.io_pyskl import write_pyskl
     from mgreason.synth.generate import generate_session
 
-    if count < 1:
-        raise DataError(f"count must be >= 1, got {count}", field="count")
+    if not 1 <= count <= 100_000:
+        raise DataError(f"count must be in [1, 100000], got {count}", field="count")
+    if not 1 <= subjects <= 100_000:
+        raise DataError(f"subjects must be in [1, 100000], got {subjects}", field="subjects")
     if seed < 0:
         raise DataError(f"seed must be a non-negative integer, got {seed}", field="seed")
     out = _out_dir(out)

@@ -150,6 +150,10 @@ def transcribe_cmd(
                     ("min_label_run_s", min_label_run)) if v is not None}  # fmt: skip
     # checked now, before the model is loaded, against the defaults; applied to the checkpoint's later
     SegmentParams(**{**SegmentParams().to_dict(), "low": 0.0, "high": 1.0, **segmentation})
+    if not 0 <= min_gap <= 86400:
+        raise DataError(f"must be in [0, 86400] seconds, got {min_gap}", field="--min-gap")
+    if not 1 <= chunk_s <= 3600:
+        raise DataError(f"must be in [1, 3600] seconds, got {chunk_s}", field="--chunk")
     if not input.exists():
         raise DataError("no such file or directory", file=input)
     kind = input_kind(input)  # unsupported inputs fail before the model is loaded
@@ -254,7 +258,7 @@ def tune_segmentation_cmd(
     if list(cfg.get("labels", [])) != labels:
         raise DataError("the scores were not computed with this checkpoint (label lists differ)", file=ckpt)
     bg = labels.index("background") if "background" in labels else None
-    start = checkpoint_segmentation(cfg)
+    start = checkpoint_segmentation(cfg, Path(ckpt) / "config.json")
     t0 = time.perf_counter()
     res = tune_segmentation(recs, labels, background=bg, start=start, tiou=tiou, restarts=restarts)
     took = time.perf_counter() - t0

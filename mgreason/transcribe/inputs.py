@@ -298,9 +298,13 @@ def load_input(
     path = Path(path)
     if not path.exists():
         raise DataError("no such file or directory", file=path)
-    if fps is not None and not (np.isfinite(fps) and fps > 0):
-        raise DataError(f"fps must be positive, got {fps}", field="--fps")
+    if fps is not None and not (np.isfinite(fps) and 0 < fps <= 1000):
+        raise DataError(f"fps must be in (0, 1000], got {fps}", field="--fps")
     kind = input_kind(path)
+    if kind != "openpose":  # the path rule: a regular file (a FIFO or device is never opened)
+        from mgreason.fileio import require_input_file
+
+        require_input_file(path, error=DataError)
     try:
         return _load_input(path, kind, fps, layout, entry, person, video_model, max_frames, progress, video_options)
     except (DataError, KeyboardInterrupt):

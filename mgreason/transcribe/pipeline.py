@@ -179,7 +179,9 @@ def transcribe_file(
 
     t0 = time.perf_counter()
     rec = Recognizer.load(checkpoint)
-    prm = dataclasses.replace(checkpoint_segmentation(rec.config), **(segmentation or {}))
+    prm = dataclasses.replace(
+        checkpoint_segmentation(rec.config, rec.path / "config.json" if rec.path else None), **(segmentation or {})
+    )
     with torch_threads(threads):
         t1 = time.perf_counter()
         loaded = load_input(path, progress=read_progress, **load)

@@ -56,6 +56,10 @@ __all__ = [
 ]
 
 
+MAX_SMOOTH_S = 60.0  # Gaussian sigma: a minute already blurs every micro-gesture away
+MAX_SEGMENT_S = 3600.0  # min_duration_s, merge_gap_s, min_label_run_s
+
+
 @dataclass(frozen=True)
 class SegmentParams:
     smooth_s: float = 0.2  # Gaussian sigma in seconds (0 = no smoothing)
@@ -75,8 +79,9 @@ class SegmentParams:
             raise DataError(f"must be in [0, 1], got {self.coarse_below}", field="coarse_below")
         for name in ("smooth_s", "min_duration_s", "merge_gap_s", "min_label_run_s"):
             v = getattr(self, name)
-            if not (np.isfinite(v) and v >= 0):
-                raise DataError(f"must be a non-negative number of seconds, got {v}", field=name)
+            top = MAX_SMOOTH_S if name == "smooth_s" else MAX_SEGMENT_S
+            if not (np.isfinite(v) and 0 <= v <= top):
+                raise DataError(f"must be a non-negative number of seconds, at most {top:g}, got {v}", field=name)
         if not (0.0 <= self.low <= self.high <= 1.0):
             raise DataError(f"need 0 <= low <= high <= 1, got low={self.low}, high={self.high}", field="thresholds")
 

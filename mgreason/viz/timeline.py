@@ -541,9 +541,7 @@ def timeline_link(
     dest = Path(report_dir) / rel
     if not dest.is_file():
         fig = plot_timeline(t, title=f"{t.id} ({src.name})", pred_name=str(src))
-        tmp = dest.with_name(dest.stem + ".tmp" + dest.suffix)
-        save_figure(fig, tmp)
-        tmp.replace(dest)
+        save_figure(fig, dest)  # through a unique temporary name: two reports drawing it at once never clash
     return rel.as_posix()
 
 

@@ -73,8 +73,12 @@ def read_video(
     what was done (frames processed and interpolated, sizes, per-stage timings, peak frames held).
     """
     path = Path(path)
-    if not (path.is_file() or path.is_dir()):
+    if not path.exists():
         raise DataError("no such video file", file=path)
+    if not path.is_dir():
+        from mgreason.fileio import require_input_file
+
+        require_input_file(path, error=DataError)  # the path rule: a FIFO or device is never opened
     if fps is not None and not (math.isfinite(fps) and fps > 0):
         raise DataError(f"fps must be positive, got {fps}", field="--fps")
     check_model_and_hands(model, hands)
