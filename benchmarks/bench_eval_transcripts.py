@@ -1,4 +1,4 @@
-"""eval-transcripts scaling (issue 30, item 12): seconds of ``transcribe.metrics.evaluate`` on one
+"""eval-transcripts scaling (issue 30, item 12): seconds of ``transcript_metrics.evaluate`` on one
 synthetic recording pair of N predicted and N annotated events (sequential events of 0.2-4 s, 8
 classes, random confidences), levels and chance F1 included. Prints a Markdown table.
 
@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from mgreason.taxonomy import IMIGUE
-from mgreason.transcribe.metrics import evaluate
+from mgreason.transcript_metrics import evaluate
 from mgreason.transcript import MGEvent, Transcript
 
 

@@ -301,7 +301,7 @@ def load_input(
     if fps is not None and not (np.isfinite(fps) and 0 < fps <= 1000):
         raise DataError(f"fps must be in (0, 1000], got {fps}", field="--fps")
     kind = input_kind(path)
-    if kind != "openpose":  # the path rule: a regular file (a FIFO or device is never opened)
+    if not path.is_dir():  # the path rule: a regular file (a FIFO or device is never opened); folders hold frames
         from mgreason.fileio import require_input_file
 
         require_input_file(path, error=DataError)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mgreason.taxonomy import IMIGUE
-from mgreason.transcribe import metrics as M
+from mgreason import transcript_metrics as M
 from mgreason.transcript import MGEvent, Transcript
 
 
