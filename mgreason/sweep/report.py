@@ -23,7 +23,7 @@ import datetime as _dt
 import html
 from collections import Counter
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from mgreason import __version__, stats
 from mgreason.errors import MGReasonError
@@ -33,6 +33,9 @@ from mgreason.eval.summary import by_condition, collapse_repeats, comparison_sum
 from mgreason.eval.store import atomic_write_json
 from mgreason.fileio import atomic_write_text
 from mgreason.sweep.manifest import PENDING, load_plan, read_manifest
+
+if TYPE_CHECKING:
+    from mgreason.sweep.report_model import Report
 
 MAX_ITEMS_ALL = 200  # larger scenarios list only the items whose answer flips
 
@@ -58,10 +61,105 @@ def _current_manifest(plan, written: list) -> tuple[list, list[dict[str, Any]]]:
     return build_manifest(plan, model_errors=model_errors, repair=False).cells, corrupt
 
 
-def compute_report(run_dir: str | Path) -> dict[str, Any]:
-    """Every number of the report, as JSON-able data (also written as ``report.json``)."""
+def _summary_extras(cdir: Path) -> Optional[Any]:
+    """The run's own summary.json (ceiling, flags, diagnostics), or None when absent or unreadable."""
+    from pydantic import ValidationError
+
+    from mgreason.eval.records import RunSummary
+
+    p = cdir / "summary.json"
+    if not p.is_file():
+        return None
+    try:
+        return RunSummary.model_validate_json(p.read_text(encoding="utf-8"))
+    except (ValidationError, ValueError, OSError):
+        return None
+
+
+_DIAGNOSTIC_CONDITION_FIELDS = ("top_label", "top_label_share", "n_margin_ties", "margin_auc", "flags")
+_DIAGNOSTIC_COMPARISON_FIELDS = (
+    "margin_kind", "margin_shift", "margin_shift_ci", "margin_shift_p", "bias_shift", "auc_baseline",
+    "auc_treatment", "ceiling_rank_corr", "ceiling_rank_corr_p", "verdict", "verdict_code",
+)  # fmt: skip
+
+
+def _fill_from_summary(conds: list, comps: list, summary) -> tuple[list, list]:
+    """Diagnostic fields the recomputation left empty, taken from the run's summary.json (same records)."""
+    if summary is None:
+        return conds, comps
+    by_c = {c.condition: c for c in summary.conditions}
+    by_p = {(c.baseline, c.treatment): c for c in summary.comparisons}
+
+    def fill(obj, src, fields):
+        if src is None:
+            return obj
+        upd = {f: getattr(src, f) for f in fields if hasattr(src, f) and getattr(obj, f, None) in (None, [], (None, None))}
+        return obj.model_copy(update=upd) if upd else obj
+
+    conds = [fill(c, by_c.get(c.condition), _DIAGNOSTIC_CONDITION_FIELDS) for c in conds]
+    comps = [fill(c, by_p.get((c.baseline, c.treatment)), _DIAGNOSTIC_COMPARISON_FIELDS) for c in comps]
+    return conds, comps
+
+
+def _valid(conds: list, baseline: str, treatment: str) -> bool:
+    """A comparison is valid unless one of its conditions' mean label mass is below 0.5."""
+    from mgreason.eval.label_mass import LOW_LABEL_MASS
+
+    by = {c.condition: c for c in conds}
+    return not any(
+        by.get(x) is not None and by[x].label_mass_mean is not None and by[x].label_mass_mean < LOW_LABEL_MASS
+        for x in (baseline, treatment)
+    )
+
+
+def _answers(recs: list[SampleRecord], model: str, conditions, view) -> None:
+    """Fill ``view.items`` (item id -> ItemRow) with what ``model`` answered (majority over repeats)."""
+    from mgreason.sweep.report_model import Answer, ItemRow
+
+    col = collapse_repeats(recs)
+    by_cond = by_condition(col)
+    reps: dict[tuple[str, str], list[SampleRecord]] = {}
+    for r in recs:
+        reps.setdefault((r.condition, r.item_id), []).append(r)
+    for it_id in list(view.items) or list(dict.fromkeys(r.item_id for r in col)):
+        it = view.items.setdefault(it_id, ItemRow())
+        for cond in conditions:
+            r = by_cond.get(cond, {}).get(it_id)
+            if r is None:
+                continue
+            it.gold = r.gold
+            rr = reps.get((cond, it_id), [])
+            it.answers.setdefault(model, {})[cond] = Answer(
+                prediction=r.prediction, correct=r.correct, error=r.error,
+                agreement=(sum(x.prediction == r.prediction for x in rr), len(rr)), evidence_from=r.evidence_from,
+            )  # fmt: skip
+
+
+def _primary(items: dict, comparisons: list) -> Optional[tuple[str, str]]:
+    primary = None
+    for view in items.values():
+        if view.pairs:
+            primary = tuple(view.pairs[0])
+            break
+    if ("without_mg", "with_mg") in {(c.baseline, c.treatment) for c in comparisons}:
+        primary = ("without_mg", "with_mg")
+    return primary
+
+
+def build_report(run_dir: str | Path) -> "Report":
+    """The typed report of a sweep directory (holds sweep.json) or of a single run (config.json + samples.jsonl)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "sweep.json").is_file() and (run_dir / "config.json").is_file():
+        return build_run_report(run_dir)
+    return build_sweep_report(run_dir)
+
+
+def build_sweep_report(run_dir: str | Path) -> "Report":
     from mgreason.eval.records import RunConfig
     from mgreason.scenario.spec import ScenarioSpec
+    from mgreason.sweep.report_model import (
+        Cells, Comparison, CorruptFile, Group, ItemRow, ModelEntry, Problem, Report, ScenarioEntry, ScenarioItems,
+    )  # fmt: skip
 
     run_dir = Path(run_dir)
     plan = load_plan(run_dir, load_scenarios=False)
@@ -71,15 +169,13 @@ def compute_report(run_dir: str | Path) -> dict[str, Any]:
     manifest, corrupt = _current_manifest(plan, read_manifest(run_dir))
     planned_cells = len(manifest) if manifest else plan.n_cells
 
-    groups: list[dict[str, Any]] = []
-    comparisons: list[dict[str, Any]] = []
-    items: dict[str, dict[str, Any]] = {}  # scenario -> per-item view
-    for s in plan.scenarios:
-        items[s.id] = {"conditions": s.conditions, "items": {i: {"gold": None, "answers": {}} for i in s.item_ids}, "pairs": []}
+    groups: list[Group] = []
+    comparisons: list[Comparison] = []
+    items = {s.id: ScenarioItems(conditions=s.conditions, items={i: ItemRow() for i in s.item_ids}) for s in plan.scenarios}
     for m in spec.models:
         for s in plan.scenarios:
             cdir = plan.cell_dir(m.name, s.id)
-            g: dict[str, Any] = {"model": m.name, "scenario": s.id, "conditions": [], "ran": False}
+            g = Group(model=m.name, scenario=s.id)
             groups.append(g)
             cfg_path = cdir / "config.json"
             recs_all = plan.records(m.name, s.id).load(repair=False)
@@ -90,79 +186,137 @@ def compute_report(run_dir: str | Path) -> dict[str, Any]:
             cfg = RunConfig.model_validate_json(cfg_path.read_text(encoding="utf-8"))
             sspec = ScenarioSpec.model_validate(cfg.scenario)
             labels = cfg.labels
-            g.update(ran=True, model_id=cfg.model.get("id"), model_sha256=cfg.model.get("sha256"), backend=cfg.backend,
-                     labels=labels, n_records=len(recs), n_planned=len(planned))
             col = collapse_repeats(recs)
-            by_cond = by_condition(col)
-            reps: dict[tuple[str, str], list[SampleRecord]] = {}
-            for r in recs:
-                reps.setdefault((r.condition, r.item_id), []).append(r)
-            g["conditions"] = [c.model_dump(mode="json") for c in condition_summaries(col, labels, s.conditions)]
-            for it_id, it in items[s.id]["items"].items():
-                for cond in s.conditions:
-                    r = by_cond.get(cond, {}).get(it_id)
-                    if r is None:
-                        continue
-                    it["gold"] = r.gold
-                    rr = reps.get((cond, it_id), [])
-                    agree = sum(x.prediction == r.prediction for x in rr)
-                    it["answers"].setdefault(m.name, {})[cond] = {
-                        "prediction": r.prediction,
-                        "correct": r.correct,
-                        "error": r.error,
-                        "agreement": [agree, len(rr)],
-                        "evidence_from": r.evidence_from,
-                    }
-            pairs = sspec.comparison_pairs()
-            pairs = [(a, b) for a, b in pairs if a in s.conditions and b in s.conditions]
-            if not items[s.id]["pairs"]:
-                items[s.id]["pairs"] = [list(p) for p in pairs]
-            for c in comparison_summaries(col, labels, pairs, item_ids=s.item_ids, n_boot=spec.n_boot, seed=seed):
-                comparisons.append(
-                    {"model": m.name, "scenario": s.id, **c.model_dump(mode="json"), "complete": c.n == len(s.item_ids)}
-                )
-    ps = [c["mcnemar_p"] for c in comparisons]
+            pairs = [(a, b) for a, b in sspec.comparison_pairs() if a in s.conditions and b in s.conditions]
+            if not items[s.id].pairs:
+                items[s.id].pairs = pairs
+            conds = condition_summaries(col, labels, s.conditions)
+            comps = comparison_summaries(col, labels, pairs, item_ids=s.item_ids, n_boot=spec.n_boot, seed=seed)
+            extras = _summary_extras(cdir)
+            conds, comps = _fill_from_summary(conds, comps, extras)
+            g.ran, g.model_id, g.model_sha256, g.backend = True, cfg.model.get("id"), cfg.model.get("sha256"), cfg.backend
+            g.labels, g.n_records, g.n_planned, g.scoring_mode = labels, len(recs), len(planned), cfg.scoring_mode
+            g.conditions = conds
+            if extras is not None:
+                g.ceiling, g.flags = getattr(extras, "ceiling", None), list(getattr(extras, "flags", None) or [])
+            _answers(recs, m.name, s.conditions, items[s.id])
+            for c in comps:
+                comparisons.append(Comparison(
+                    model=m.name, scenario=s.id, complete=c.n == len(s.item_ids),
+                    valid=_valid(conds, c.baseline, c.treatment), **c.model_dump(),
+                ))  # fmt: skip
+    ps = [c.mcnemar_p for c in comparisons]
     adj = stats.holm_adjust(ps) if ps else []
     for c, a in zip(comparisons, adj):
-        c["p_holm"] = a
-
-    primary = None
-    for s in plan.scenarios:
-        if items[s.id]["pairs"]:
-            primary = tuple(items[s.id]["pairs"][0])
-            break
-    if ("without_mg", "with_mg") in {(c["baseline"], c["treatment"]) for c in comparisons}:
-        primary = ("without_mg", "with_mg")
-
-    failed = [c for c in manifest if c.status != "done"]
+        c.p_holm = a
     counts = Counter(c.status for c in manifest)
-    return {
-        "sweep": spec.id,
-        "description": spec.description,
-        "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "mgreason_version": __version__,
-        "run_dir": str(run_dir),
-        "models": [
-            {"name": m.name, "backend": m.backend, "model": m.model or "(default)", "options": m.options,
-             "engine_args": m.engine_args}
-            for m in spec.models
-        ],
-        "scenarios": [{"id": s.id, "path": str(s.path), "sha256": s.sha256, "n_items": len(s.item_ids),
-                       "conditions": s.conditions} for s in plan.scenarios],
-        "repeats": repeats,
-        "seeds": list(spec.seeds or [0]),
-        "n_boot": spec.n_boot,
-        "bootstrap_seed": seed,
-        "cells": {"total": planned_cells, "done": counts.get("done", 0), "failed": counts.get("failed", 0),
-                  "pending": counts.get(PENDING, 0)},
-        "corrupt_records": corrupt,
-        "groups": groups,
-        "comparisons": comparisons,
-        "holm_family_size": len(ps),
-        "primary": list(primary) if primary else None,
-        "problems": [c.to_json() for c in failed],
-        "items": items,
-    }
+    return Report(
+        kind="sweep",
+        sweep=spec.id,
+        description=spec.description,
+        generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        mgreason_version=__version__,
+        run_dir=str(run_dir),
+        models=[ModelEntry(name=m.name, backend=m.backend, model=m.model or "(default)", options=m.options or {},
+                           engine_args=m.engine_args or {}) for m in spec.models],
+        scenarios=[ScenarioEntry(id=s.id, path=str(s.path), sha256=s.sha256, n_items=len(s.item_ids),
+                                 conditions=s.conditions) for s in plan.scenarios],
+        repeats=repeats,
+        seeds=list(spec.seeds or [0]),
+        n_boot=spec.n_boot,
+        bootstrap_seed=seed,
+        cells=Cells(total=planned_cells, done=counts.get("done", 0), failed=counts.get("failed", 0),
+                    pending=counts.get(PENDING, 0)),
+        corrupt_records=[CorruptFile(**c) for c in corrupt],
+        groups=groups,
+        comparisons=comparisons,
+        holm_family_size=len(ps),
+        primary=_primary(items, comparisons),
+        problems=[Problem(**c.to_json()) for c in manifest if c.status != "done"],
+        items=items,
+    )  # fmt: skip
+
+
+def build_run_report(run_dir: str | Path) -> "Report":
+    """The report of one ``run-scenario`` directory: its summary.json numbers (Holm across its own
+    comparisons), its records per item, its failed requests."""
+    from mgreason.eval.records import RunConfig
+    from mgreason.eval.store import read_jsonl
+    from mgreason.scenario.spec import ScenarioSpec
+    from mgreason.sweep.report_model import (
+        Cells, Comparison, Group, ModelEntry, Problem, Report, ScenarioEntry, ScenarioItems,
+    )  # fmt: skip
+
+    run_dir = Path(run_dir)
+    cfg_path, samples = run_dir / "config.json", run_dir / "samples.jsonl"
+    for p in (cfg_path, samples):
+        if not p.is_file():
+            raise MGReasonError(
+                "not a run directory (config.json and samples.jsonl) nor a sweep directory (sweep.json)", file=p
+            )
+    try:
+        cfg = RunConfig.model_validate_json(cfg_path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise MGReasonError(f"unreadable run config: {str(e).splitlines()[0]}", file=cfg_path) from e
+    recs, bad = read_jsonl(samples, SampleRecord.model_validate)
+    sspec = ScenarioSpec.model_validate(cfg.scenario)
+    labels = cfg.labels
+    item_ids = list(dict.fromkeys(r.item_id for r in recs))
+    conditions = [c for c in cfg.conditions if any(r.condition == c for r in recs)] or list(cfg.conditions)
+    pairs = [(a, b) for a, b in sspec.comparison_pairs() if a in conditions and b in conditions]
+    summary = _summary_extras(run_dir)
+    seed = cfg.seed
+    n_boot = summary.comparisons[0].n_boot if summary is not None and summary.comparisons else 10000
+    col = collapse_repeats(recs)
+    conds = condition_summaries(col, labels, conditions)
+    comps = comparison_summaries(col, labels, pairs, item_ids=item_ids, n_boot=n_boot, seed=seed)
+    conds, comps = _fill_from_summary(conds, comps, summary)
+    name = str(cfg.model.get("id") or (summary.model if summary else "model"))
+    view = ScenarioItems(conditions=conditions, items={}, pairs=pairs)
+    _answers(recs, name, conditions, view)
+    g = Group(
+        model=name, scenario=cfg.scenario_id, conditions=conds, ran=bool(recs), model_id=cfg.model.get("id"),
+        model_sha256=cfg.model.get("sha256"), backend=cfg.backend, labels=labels, n_records=len(recs),
+        n_planned=len(recs), scoring_mode=cfg.scoring_mode,
+        ceiling=getattr(summary, "ceiling", None) if summary else None,
+        flags=list(getattr(summary, "flags", None) or []) if summary else [],
+    )  # fmt: skip
+    comparisons = [
+        Comparison(model=name, scenario=cfg.scenario_id, complete=c.n == len(item_ids),
+                   valid=_valid(conds, c.baseline, c.treatment), **c.model_dump())
+        for c in comps
+    ]  # fmt: skip
+    failed = [r for r in recs if r.error is not None]
+    items = {cfg.scenario_id: view}
+    return Report(
+        kind="run",
+        sweep=cfg.run_id,
+        description=None,
+        generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        mgreason_version=__version__,
+        run_dir=str(run_dir),
+        models=[ModelEntry(name=name, backend=cfg.backend, model=str(cfg.model.get("resolved") or name))],
+        scenarios=[ScenarioEntry(id=cfg.scenario_id, path=cfg.scenario_path, sha256=cfg.scenario_sha256,
+                                 n_items=len(item_ids), conditions=conditions)],
+        repeats=max((r.repeat for r in recs), default=0) + 1,
+        seeds=list((cfg.generation or {}).get("seeds") or [cfg.seed]),
+        n_boot=n_boot,
+        bootstrap_seed=seed,
+        cells=Cells(total=len(recs), done=len(recs) - len(failed), failed=len(failed), pending=0),
+        corrupt_records=[{"model": name, "scenario": cfg.scenario_id, "file": str(samples), "lines": bad}] if bad else [],
+        groups=[g],
+        comparisons=comparisons,
+        holm_family_size=sum(c.mcnemar_p is not None for c in comparisons),
+        primary=_primary(items, comparisons),
+        problems=[Problem(model=name, scenario=r.scenario_id, condition=r.condition, item_id=r.item_id,
+                          repeat=r.repeat, status="failed", attempts=1, error=r.error) for r in failed],
+        items=items,
+    )  # fmt: skip
+
+
+def compute_report(run_dir: str | Path) -> dict[str, Any]:
+    """Every number of the report, as JSON-able data (also written as ``report.json``)."""
+    return build_report(run_dir).model_dump(mode="json")
 
 
 # --------------------------------------------------------------------------- forest plot
