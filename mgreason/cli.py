@@ -241,6 +241,7 @@ def _register_plugins() -> None:
         "mgreason.datasets.cli",
         "mgreason.authoring.cli",
         "mgreason.sweep.cli",
+        "mgreason.view.cli",
         "mgreason.viz.cli",
         "mgreason.models.cli",
         "mgreason.eval.calibration",
@@ -273,6 +274,7 @@ _OUTPUT_OPTIONS: dict[str, dict[str, bool]] = {
     "new-scenario": {"directory": True},
     "plot": {"out": False},
     "show-clip": {"out": False},
+    "view": {"out": False},
 }
 
 
