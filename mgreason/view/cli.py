@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="the HTML file (default: RUN_DIR/view.html)"),
         open_: bool = typer.Option(False, "--open", help="open the page in the default browser"),
         max_timelines: int = typer.Option(
-            300, "--max-timelines", min=0, help="draw at most this many transcript timelines (each adds ~10-20 kB)"
+            100, "--max-timelines", min=0, help="draw at most this many transcript timelines (each adds ~20-40 kB and ~0.3-1 s)"
         ),
     ) -> None:
         """One self-contained HTML page (no network, no server; works from file://) to see every answer:

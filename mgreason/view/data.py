@@ -140,7 +140,7 @@ def timelines(
     return index, svgs, left
 
 
-def build_payload(run_dir: str | Path, *, max_timelines: int = 300) -> tuple[Report, dict[str, Any]]:
+def build_payload(run_dir: str | Path, *, max_timelines: int = 100) -> tuple[Report, dict[str, Any]]:
     """The report and the page's JSON document for a run or sweep directory."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():

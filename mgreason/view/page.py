@@ -45,7 +45,7 @@ def render_page(report: Report, payload: dict[str, Any]) -> str:
     )
 
 
-def write_view(run_dir: str | Path, out: Optional[str | Path] = None, *, max_timelines: int = 300) -> Path:
+def write_view(run_dir: str | Path, out: Optional[str | Path] = None, *, max_timelines: int = 100) -> Path:
     """Write the viewer page of a run or sweep directory (default: ``RUN_DIR/view.html``)."""
     from mgreason.view.data import build_payload
 

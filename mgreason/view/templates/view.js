@@ -269,7 +269,7 @@
     var pair = pairOf(it);
     var h = "<div class='panel-head'><a href='" + esc(lastItems) + "'>← items</a><h2>item <code>" + esc(it.id) + "</code></h2>" +
       "<span>scenario <code>" + esc(it.s) + "</code> · gold <b>" + esc(it.gold) + "</b>" + (it._flip ? " · <span class='flipmark'>⇄ answer flips</span>" : "") + "</span></div>";
-    var evidence = {};
+    var evidence = {}, evOrder = [];
     models.forEach(function (m) {
       var cs = D.scenarios[it.s].conditions.slice();
       if (pair) cs = pair.concat(cs.filter(function (c) { return pair.indexOf(c) < 0; }));
@@ -282,7 +282,10 @@
         var a = it.a[m + SEP + c];
         if (!a) { h += "<tr><td>" + esc(c) + "</td><td class='muted' colspan='6'>not answered</td></tr>"; return; }
         var mg = margin(a, it.gold);
-        if (a.ev) evidence[a.ev] = (evidence[a.ev] || []).concat([c]);
+        if (a.ev) {
+          if (!evidence[a.ev]) { evidence[a.ev] = []; evOrder.push(a.ev); }
+          if (evidence[a.ev].indexOf(c) < 0) evidence[a.ev].push(c);
+        }
         h += "<tr><td>" + esc(c) + "</td><td class='" + (a.e ? "err" : (a.ok ? "ok" : "wrong")) + "'>" + esc(a.p === null ? (a.e ? "error" : "?") : a.p) + " " + (a.ok ? "✓" : "✗") +
           (a.e ? "<br><small>" + esc(a.e) + "</small>" : "") + "</td><td>" + probsHtml(a, it.gold) + "</td><td class='n'>" + fmt(a.lm) +
           "</td><td class='n'>" + (mg === null ? "n/a" : sgn(mg)) + "</td><td class='n'>" + (c === cs[0] || mg === null || m0 === null ? "" : sgn(mg - m0)) +
@@ -297,7 +300,7 @@
     h += "<h3>Prompts</h3><p class='muted'>Lines only in a condition's prompt are highlighted green; lines of the baseline that another condition drops, red.</p>";
     h += promptColumns(it, models.filter(function (m) { return Object.keys(it.a).some(function (k) { return k.indexOf(m + SEP) === 0; }); })[0] || models[0]);
     var tl = D.timelines[it.s] || {};
-    var evs = Object.keys(evidence);
+    var evs = evOrder;  // in condition order (object keys would put numeric ids first)
     if (evs.length) {
       h += "<h3>Transcript timeline</h3>";
       evs.forEach(function (ev) {
@@ -381,4 +384,5 @@
   window.addEventListener("hashchange", route);
   route();
   document.body.setAttribute("data-ready", "1");
+  document.body.setAttribute("data-ready-ms", performance.now().toFixed(0));  // load time, read by benchmarks/bench_view.py
 })();
