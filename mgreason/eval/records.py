@@ -207,6 +207,9 @@ class CeilingSummary(BaseModel):
     rows: list[CeilingRow] = Field(default_factory=list)
     grouped_by: Optional[str] = Field(default=None, description="items.fields.group, when the scenario declares one")
     cv: str = Field(default="", description="the cross-validation (or train/test split) used")
+    mode: Optional[str] = Field(
+        default=None, description="cv: out of fold on the items; train_split: fitted on the training split"
+    )
     n_items: int = 0
     notes: list[str] = Field(
         default_factory=list, description="e.g. 'no group column: ungrouped CV overstates the ceiling'"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -29,7 +30,7 @@ from mgreason import __version__, stats
 from mgreason.errors import MGReasonError
 from mgreason.eval.format import fmt as _f, fmt_ci as _ci, fmt_p as _p, fmt_signed as _s, is_missing as _nan
 from mgreason.eval.records import SampleRecord
-from mgreason.eval.summary import by_condition, collapse_repeats, comparison_summaries, condition_summaries
+from mgreason.eval.summary import by_condition, collapse_repeats, comparison_summaries, condition_summaries, explain_cell
 from mgreason.eval.store import atomic_write_json
 from mgreason.fileio import atomic_write_text
 from mgreason.sweep.manifest import PENDING, load_plan, read_manifest
@@ -159,7 +160,7 @@ def build_report(run_dir: str | Path) -> "Report":
 
 
 def build_sweep_report(run_dir: str | Path) -> "Report":
-    from mgreason.eval.records import RunConfig
+    from mgreason.eval.records import CeilingSummary, RunConfig
     from mgreason.scenario.spec import ScenarioSpec
     from mgreason.sweep.report_model import (
         Cells, Comparison, CorruptFile, Group, ItemRow, ModelEntry, Problem, Report, ScenarioEntry, ScenarioItems,
@@ -175,6 +176,7 @@ def build_sweep_report(run_dir: str | Path) -> "Report":
 
     groups: list[Group] = []
     comparisons: list[Comparison] = []
+    to_explain: list[tuple[Group, list[Comparison], Path, list[str]]] = []
     items = {s.id: ScenarioItems(conditions=s.conditions, items={i: ItemRow() for i in s.item_ids}) for s in plan.scenarios}
     for m in spec.models:
         for s in plan.scenarios:
@@ -196,23 +198,30 @@ def build_sweep_report(run_dir: str | Path) -> "Report":
                 items[s.id].pairs = pairs
             conds = condition_summaries(col, labels, s.conditions)
             comps = comparison_summaries(col, labels, pairs, item_ids=s.item_ids, n_boot=spec.n_boot, seed=seed)
-            extras = _summary_extras(cdir)
-            conds, comps = _fill_from_summary(conds, comps, extras)
             g.ran, g.model_id, g.model_sha256, g.backend = True, cfg.model.get("id"), cfg.model.get("sha256"), cfg.backend
             g.labels, g.n_records, g.n_planned, g.scoring_mode = labels, len(recs), len(planned), cfg.scoring_mode
             g.conditions = conds
-            if extras is not None:
-                g.ceiling, g.flags = getattr(extras, "ceiling", None), list(getattr(extras, "flags", None) or [])
             _answers(recs, m.name, s.conditions, items[s.id])
-            for c in comps:
-                comparisons.append(Comparison(
-                    model=m.name, scenario=s.id, complete=c.n == len(s.item_ids),
-                    valid=_valid(conds, c.baseline, c.treatment), **c.model_dump(),
-                ))  # fmt: skip
+            cell = [
+                Comparison(model=m.name, scenario=s.id, complete=c.n == len(s.item_ids),
+                           valid=_valid(conds, c.baseline, c.treatment), **c.model_dump())
+                for c in comps
+            ]  # fmt: skip
+            comparisons += cell
+            controls = [c.name for c in sspec.condition_specs() if c.transcript == "shuffled"]
+            to_explain.append((g, cell, cdir / "summary.json", controls))
     ps = [c.mcnemar_p for c in comparisons]
     adj = stats.holm_adjust(ps) if ps else []
     for c, a in zip(comparisons, adj):
         c.p_holm = a
+    for g, cell, summary_path, controls in to_explain:  # the ceiling (from summary.json), flags, verdicts
+        saved = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else None
+        dicts = [c.model_dump(mode="json") for c in cell]
+        ceiling, g.flags = explain_cell(dicts, [c.model_dump(mode="json") for c in g.conditions], saved, controls)
+        g.ceiling = CeilingSummary.model_validate(ceiling) if ceiling else None
+        for c, d in zip(cell, dicts):  # verdicts recomputed with the sweep-wide Holm p
+            for k in ("ceiling_rank_corr", "ceiling_rank_corr_p", "verdict", "verdict_code"):
+                setattr(c, k, d.get(k))
     counts = Counter(c.status for c in manifest)
     return Report(
         kind="sweep",

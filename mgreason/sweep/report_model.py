@@ -221,6 +221,21 @@ class Report(BaseModel):
                 seen.setdefault(f, []).append(f"{g.model} / {g.scenario}")
         return list(seen.items())
 
+    @property
+    def ceilings(self) -> dict[str, CeilingSummary]:
+        """scenario -> the evidence ceiling of its items (no LLM involved, so the same for every model: the
+        first group that has one)."""
+        out: dict[str, CeilingSummary] = {}
+        for g in self.groups:
+            if g.ceiling is not None and g.scenario not in out:
+                out[g.scenario] = g.ceiling
+        return out
+
+    @property
+    def explained(self) -> list[Comparison]:
+        """The comparisons with a margin shift or a verdict ('did the model use the evidence?')."""
+        return [c for c in self.comparisons if c.margin_shift is not None or c.verdict]
+
     def item_rows(self, sid: str, limit: Optional[int] = None) -> tuple[list[tuple[str, ItemRow, bool]], bool]:
         """(item id, row, flips) in scenario order; over ``limit`` items only the flips (and True)."""
         view = self.items[sid]

@@ -62,7 +62,7 @@ def test_forest_marks_invalid_rows_and_has_a_legend(demo_run):
     assert "— invalid</text>" not in forest_svg(valid)
     page = render_page(report, payload)
     # the label-mass flag is said once, not once per condition
-    assert page.count("mean label mass &lt; 0.5") == 1 and "3 place(s)" in page
+    assert page.count("mean label mass &lt; 0.5") == 1 and "3 places" in page
 
 
 def test_sweep_payload_has_both_models_and_flags_once(demo_sweep):
@@ -72,7 +72,7 @@ def test_sweep_payload_has_both_models_and_flags_once(demo_sweep):
     errors = [a for it in payload["items"] for a in it["a"].values() if a.get("e")]
     assert errors and all(a["p"] is None and a["ok"] == 0 for a in errors)  # mock-b's every 7th request fails
     page = render_page(report, payload)
-    assert page.count("mean label mass &lt; 0.5") == 1 and "12 place(s)" in page
+    assert page.count("mean label mass &lt; 0.5") == 1 and "12 places" in page
 
 
 def test_view_and_report_commands_on_a_single_run(demo_run, tmp_path, monkeypatch, capsys):
