@@ -1,5 +1,6 @@
-"""How `mgreason view` scales: a run of N generated items (deception pack, 4 conditions, mock backend),
-the page's build time and file size, and its load time in headless Chromium.
+"""How `mgreason view` scales: a run of N items (the 12 demo press-conference items repeated with new ids
+and a varied answer line, 3 conditions, mock backend), the page's build time and file size, and its load
+time in headless Chromium.
 
     python benchmarks/bench_view.py --n 10000 [--out benchmarks/results/view.md]
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,21 +34,27 @@ def main() -> None:
     from mgreason.view.browser import dump_dom
     from mgreason.view.page import write_view
 
+    import json
+
     tmp = Path(tempfile.mkdtemp(prefix="bench-view-"))
+    demo = [json.loads(x) for x in (REPO / "scenarios" / "data" / "demo_press_emotion.jsonl").read_text().splitlines() if x.strip()]
     items = tmp / "items.jsonl"
-    subprocess.run(
-        [sys.executable, "-m", "mgreason.cli", "generate-items", "deception", "--n", str(args.n), "--seed", "0",
-         "--out", str(items)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    src = (REPO / "scenarios" / "deception_interrogation.yaml").read_text(encoding="utf-8")
-    src = src.replace("path: data/deception_interrogation.jsonl", f"path: {items}")
+    with items.open("w", encoding="utf-8") as f:
+        for k in range(args.n):
+            it = json.loads(json.dumps(demo[k % len(demo)]))
+            it["id"] = f"x{k:05d}"
+            it["dialogue"].append({"speaker": "Player", "text": f"Thank you. (press conference {k})"})
+            if isinstance(it.get("transcript"), dict):
+                it["transcript"]["id"] = it["id"]
+            f.write(json.dumps(it) + "\n")
+    src = (REPO / "scenarios" / "demo_press_emotion.yaml").read_text(encoding="utf-8")
+    src = src.replace("path: data/demo_press_emotion.jsonl", f"path: {items}")
     src = re.sub(r"\.\./prompts/", str(REPO / "prompts") + "/", src)
     sc_path = tmp / "scenario.yaml"
     sc_path.write_text(src, encoding="utf-8")
     t0 = time.perf_counter()
     sc = load_scenario(sc_path)
-    run_scenario(sc, MockBackend(), out_dir=tmp / "run", n_boot=200)
+    run_scenario(sc, MockBackend(), out_dir=tmp / "run", n_boot=200, ceiling=False)
     t_run = time.perf_counter() - t0
     n_rec = sum(1 for _ in (tmp / "run" / "samples.jsonl").open())
 
@@ -73,7 +79,7 @@ def main() -> None:
         inner.append(float(m.group(1)) if m else float("nan"))
         assert re.search(rf'data-count="{args.n}"', dom), "the page does not show every item"
         t0 = time.perf_counter()
-        dump_dom(page, "item&s=deception_interrogation&id=" + sc.items[args.n // 2].id, budget_ms=1000)
+        dump_dom(page, f"item&s={sc.id}&id=" + sc.items[args.n // 2].id, budget_ms=1000)
         item_walls.append(time.perf_counter() - t0)
     med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
     try:
@@ -83,7 +89,7 @@ def main() -> None:
     lines = [
         f"# mgreason view with {args.n} items",
         "",
-        f"Generated deception items (seed 0), {len(sc.conditions)} conditions, mock backend: {n_rec} records "
+        f"The demo items repeated to {args.n} (new ids, one varied line), {len(sc.conditions)} conditions, mock backend: {n_rec} records "
         f"(samples.jsonl {samples_size / 1e6:.1f} MB; run {t_run:.1f} s).",
         "",
         "| measure | value |",

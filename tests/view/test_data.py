@@ -92,3 +92,21 @@ def test_view_and_report_commands_on_a_single_run(demo_run, tmp_path, monkeypatc
 def test_view_of_a_directory_that_is_neither(tmp_path, monkeypatch, capsys):
     res = run_cli(["view", str(tmp_path)], monkeypatch, capsys)
     assert res.code == 2 and "not a run directory" in res.err
+
+
+def test_generate_mode_keeps_the_raw_output(tmp_path):
+    from helpers import make_items, write_scenario
+    from mgreason.backends.mock import MockBackend
+    from mgreason.eval.run import run_scenario
+    from mgreason.scenario import load_scenario
+
+    sc = write_scenario(tmp_path / "sc", items=make_items(4), spec={"id": "gen", "scoring": {"mode": "generate"}})
+    run_scenario(load_scenario(sc), MockBackend(), out_dir=tmp_path / "run", n_boot=200, ceiling=False)
+    report, payload = build_payload(tmp_path / "run", max_timelines=0)
+    recs = records(tmp_path / "run")
+    raw = {(r["item_id"], r["condition"]): r["raw_output"] for r in recs}
+    assert all(raw.values())
+    for it in payload["items"]:
+        for key, a in it["a"].items():
+            assert a["raw"] == raw[(it["id"], key.split("\x00")[1])]  # shown under each condition in the item panel
+    assert payload["groups"]["mock\x00gen"]["mode"] == "generate"
