@@ -39,15 +39,15 @@
   // per-item facts used by filters and sorting, computed once
   D.items.forEach(function (it, i) {
     it._i = i;
-    it._flip = false; it._err = false; it._wrong = {}; it._shift = null;
+    it._flip = false; it._err = false; it._wrong = {}; it._shiftBy = {};
     var pair = pairOf(it);
     models.forEach(function (m) {
       if (pair) {
         var a = it.a[m + SEP + pair[0]], b = it.a[m + SEP + pair[1]];
         if (a && b && a.p !== b.p) it._flip = true;
-        if (a && b && it._shift === null) {
+        if (a && b) {
           var ma = margin(a, it.gold), mb = margin(b, it.gold);
-          if (ma !== null && mb !== null) it._shift = mb - ma;
+          if (ma !== null && mb !== null) it._shiftBy[m] = mb - ma;
         }
       }
       conds.forEach(function (c) {
@@ -98,6 +98,8 @@
   // ---------------------------------------------------------------- the items table
   var shown = [], nShown = 0, headerDone = false;
   function visibleModels() { return state.model ? [state.model] : models; }
+  // the gold-margin shift (baseline -> treatment of the primary pair) of the first visible model
+  function shiftOf(it) { var v = it._shiftBy[visibleModels()[0]]; return v === undefined ? null : v; }
   function columns() {
     var cols = [];
     visibleModels().forEach(function (m) { conds.forEach(function (c) { cols.push([m, c]); }); });
@@ -147,14 +149,14 @@
     if (k === "scenario") return function (it) { return it.s + SEP + it.id; };
     if (k === "gold") return function (it) { return it.gold; };
     if (k === "flip") return function (it) { return it._flip ? 0 : 1; };
-    if (k === "shift") return function (it) { return it._shift; };
+    if (k === "shift") return shiftOf;
     return function (it) { var x = it.a[k]; return x ? (x.ok ? "1" : "0") + (x.p || "") : null; };
   }
   function renderHeader() {
     var cols = columns();
     var h = "<tr><th data-sort='id'>item</th>" + (multiScen ? "<th data-sort='scenario'>scenario</th>" : "") +
       "<th data-sort='gold'>gold</th><th data-sort='flip' title='answer changes between the primary pair'>⇄</th>" +
-      "<th data-sort='shift'>Δ margin</th>";
+      "<th data-sort='shift' title='gold-margin shift from baseline to treatment" + (models.length > 1 ? ", of " + esc(visibleModels()[0]) : "") + "'>Δ margin</th>";
     cols.forEach(function (mc) {
       h += "<th data-sort='" + esc(mc[0] + SEP + mc[1]) + "'>" + (models.length > 1 ? esc(mc[0]) + ": " : "") + esc(mc[1]) + "</th>";
     });
@@ -165,7 +167,7 @@
     var cols = columns();
     var h = "<tr data-s='" + esc(it.s) + "' data-id='" + esc(it.id) + "'" + (it._flip ? " class='flip'" : "") + "><td>" + esc(it.id) + "</td>" +
       (multiScen ? "<td>" + esc(it.s) + "</td>" : "") + "<td>" + esc(it.gold) + "</td><td class='flipmark'>" + (it._flip ? "⇄" : "") +
-      "</td><td class='n'>" + (it._shift === null ? "" : sgn(it._shift)) + "</td>";
+      "</td><td class='n'>" + (shiftOf(it) === null ? "" : sgn(shiftOf(it))) + "</td>";
     cols.forEach(function (mc) {
       var x = it.a[mc[0] + SEP + mc[1]];
       if (!x) { h += "<td class='muted'>·</td>"; return; }
