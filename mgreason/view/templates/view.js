@@ -266,7 +266,7 @@
   }
   function renderItem(sid, id) {
     var it = D.items.find(function (x) { return x.s === sid && x.id === id; });
-    var el = $("#item");
+    var el = $("#sec-item");
     if (!it) { el.innerHTML = "<p>no item " + esc(id) + " in " + esc(sid) + "</p>"; return; }
     var pair = pairOf(it);
     var h = "<div class='panel-head'><a href='" + esc(lastItems) + "'>← items</a><h2>item <code>" + esc(it.id) + "</code></h2>" +
@@ -318,7 +318,8 @@
   // ---------------------------------------------------------------- routing
   var lastItems = "#items";
   function show(which) {
-    ["overview", "items", "item"].forEach(function (s) { document.getElementById(s).hidden = s !== which; });
+    // section ids differ from the fragments (#overview, #items, #item&...) so the browser never scrolls to them
+    ["overview", "items", "item"].forEach(function (s) { document.getElementById("sec-" + s).hidden = s !== which; });
     $("#nav-overview").className = which === "overview" ? "active" : "";
     $("#nav-items").className = which !== "overview" ? "active" : "";
   }
@@ -351,6 +352,7 @@
       renderItems();
     } else {
       show("overview");
+      window.scrollTo(0, 0);
     }
   }
   function update() { location.hash = itemsHash(); }
