@@ -61,6 +61,9 @@ def test_filters_narrow_the_table(chromium, run_page, demo_run):
     # search by text: a phrase of one item's dialogue finds that item only
     dom = dump_dom(run_page, "items&q=" + "hard%20to%20find%20a%20rhythm")
     assert _rows(dom) == ["d01"]
+    # ... and a line of the evidence finds the items whose prompts (any condition) show it
+    expect = sorted({r["item_id"] for r in recs if any("rubbing eyes" in m["content"] for m in r["messages"])})
+    assert "d01" in expect and sorted(_rows(dump_dom(run_page, "items&q=rubbing%20eyes"))) == expect
     dom = dump_dom(run_page, "items&sort=id&dir=-1")
     assert _rows(dom) == sorted(ids, reverse=True)
 

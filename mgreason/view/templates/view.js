@@ -63,8 +63,12 @@
     if (!textCache) textCache = {};
     var t = textCache[it._i];
     if (t === undefined) {
-      var p = it.p[conds.filter(function (c) { return it.p[c]; })[0]] || [];
-      t = (it.s + " " + it.id + "\n" + p.map(function (m) { return m[1].map(function (k) { return D.lines[k]; }).join("\n"); }).join("\n")).toLowerCase();
+      // every distinct line of every prompt of the item (the evidence of each condition included)
+      var seen = {}, parts = [it.s, it.id];
+      Object.keys(it.p).forEach(function (c) {
+        it.p[c].forEach(function (m) { m[1].forEach(function (k) { if (!seen[k]) { seen[k] = 1; parts.push(D.lines[k]); } }); });
+      });
+      t = parts.join("\n").toLowerCase();
       textCache[it._i] = t;
     }
     return t;
