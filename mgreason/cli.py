@@ -304,6 +304,7 @@ def _register_plugins() -> None:
         "mgreason.datasets.cli",
         "mgreason.authoring.cli",
         "mgreason.sweep.cli",
+        "mgreason.view.cli",
         "mgreason.viz.cli",
         "mgreason.models.cli",
         "mgreason.eval.calibration",

@@ -26,6 +26,7 @@ COMMANDS = {
     "new-scenario": (["new-scenario", "x"], {"--dir": True}),
     "plot": (["plot", "t.json"], {"--out": False}),
     "show-clip": (["show-clip", "in.npz", "--at", "1"], {"--out": False}),
+    "view": (["view", "run_dir"], {"--out": False}),
 }
 CASES = [(name, opt, is_dir) for name, (_, opts) in COMMANDS.items() for opt, is_dir in opts.items()]
 

@@ -82,11 +82,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report_cmd(
-        run_dir: Path = typer.Argument(..., help="a sweep's run directory (holds sweep.json)"),
+        run_dir: Path = typer.Argument(..., help="a sweep directory (holds sweep.json) or a run directory (runs/<id>/)"),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the report here (default: RUN_DIR)"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="do not print the Markdown"),
     ) -> None:
-        """Comparison report of a sweep: Markdown + static HTML (with a forest plot) + report.json."""
+        """Comparison report of a sweep or a single run: Markdown + static HTML (with a forest plot) + report.json."""
         from rich.console import Console
 
         from mgreason.sweep.report import write_report

@@ -45,6 +45,8 @@ ALLOWED: dict[str, set[str]] = {
     "backends": {"models", "scenario"},
     "eval": {"scenario", "models", "backends", "degrade"},
     "sweep": {"scenario", "models", "backends", "eval", "degrade", "viz"},
+    # the run viewer (issue 26) reads runs and sweeps and draws their timelines
+    "view": {"scenario", "models", "backends", "eval", "degrade", "sweep", "viz"},
     # readers return items; writing items files and scenarios is the authoring side's (issues 24, 27)
     "datasets": {"datasets_labels"},
     "authoring": {"scenario", "baselines", "degrade", "datasets", "datasets_labels"},

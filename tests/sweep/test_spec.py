@@ -143,7 +143,7 @@ def test_cli_bad_sweep_file_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys
     res = run_cli(["sweep", str(tmp_path / "missing.yaml")], monkeypatch, capsys)
     assert_one_line_error(res, "file not found")
     res = run_cli(["report", str(tmp_path)], monkeypatch, capsys)
-    assert_one_line_error(res, "not a sweep run directory")
+    assert_one_line_error(res, "not a run directory (config.json, samples.jsonl) nor a sweep directory (sweep.json)")
 
 
 def test_cli_dry_run_of_the_shipped_cpu_demo(monkeypatch, capsys):
