@@ -44,6 +44,14 @@ def _progress(total: int, description: str):
     )
 
 
+def _recordings():
+    """What turns the recordings of a scenario's items into transcripts (``transcripts: {source: recognizer}``),
+    through the transcript cache; cheap until a scenario has such items."""
+    from mgreason.analyze.cli import recording_resolver
+
+    return recording_resolver(console)
+
+
 @app.command("run-scenario")
 def run_scenario_cmd(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
@@ -89,7 +97,7 @@ def run_scenario_cmd(
         "no run directory was written; the answers computed so far are in the response cache, so the same "
         "command again skips them" if cache else "no run directory was written; run the same command again"
     )
-    sc = load_scenario(scenario)
+    sc = load_scenario(scenario, recordings=_recordings())
     requests = build_requests(sc, limit=limit, seed=seed)  # renders (and so validates) every prompt first
     console.print(
         f"[bold]{sc.id}[/]: {len({r.item_id for r in requests})} items × {len(sc.conditions)} conditions "
@@ -162,7 +170,7 @@ def validate(paths: List[Path] = typer.Argument(..., help="scenario YAML files o
     if not files:
         raise MGReasonError("no scenario files found", file=", ".join(map(str, paths)))
     if len(files) == 1:
-        sc = load_scenario(files[0])
+        sc = load_scenario(files[0], recordings=_recordings())
         reqs = build_requests(sc)
         print(f"ok  {files[0]}  ({sc.id} v{sc.spec.version}: {len(sc.items)} items, {len(sc.conditions)} conditions, {len(reqs)} prompts)")
         return
@@ -172,7 +180,7 @@ def validate(paths: List[Path] = typer.Argument(..., help="scenario YAML files o
     failed = 0
     for f in files:
         try:
-            sc = load_scenario(f)
+            sc = load_scenario(f, recordings=_recordings())
             reqs = build_requests(sc)
         except MGReasonError as e:
             failed += 1
@@ -199,7 +207,7 @@ def show_prompt(
     from mgreason.eval.plan import build_requests
     from mgreason.scenario import load_scenario
 
-    sc = load_scenario(scenario)
+    sc = load_scenario(scenario, recordings=_recordings())
     names = [c.name for c in sc.conditions]
     if condition is not None and condition not in names:
         raise MGReasonError(f"unknown condition {condition!r}; this scenario has {', '.join(names)}", field="--condition")
@@ -244,6 +252,7 @@ def _register_plugins() -> None:
         "mgreason.viz.cli",
         "mgreason.models.cli",
         "mgreason.eval.calibration",
+        "mgreason.analyze.cli",
     ):
         try:
             module = importlib.import_module(mod)

@@ -602,7 +602,9 @@ def link_timelines(data: dict[str, Any], run_dir: Path, dest: Path) -> int:
         if view is None or not Path(s.path).is_file():
             continue
         try:
-            sc = load_scenario(s.path)
+            from mgreason.analyze.recordings import RecordingTranscriber
+
+            sc = load_scenario(s.path, recordings=RecordingTranscriber())  # recordings: cached transcripts
         except MGReasonError:  # the scenario changed since the run: no links, the report is still written
             continue
         if sc.spec.transcripts.source != "path":

@@ -3,6 +3,7 @@
     foundation (errors, fileio, configio, taxonomy, stats) ← transcript
     transcript ← skeleton ← synth ← recognizer ← transcribe ← viz        (recognition)
     transcript ← scenario ← backends ← eval ← sweep                      (reasoning)
+    transcribe, eval ← analyze ← sweep                                  (recordings → verdicts)
 
 plus the side packages in between (datasets' label reader sits with skeleton, its item builders with
 scenario; authoring with scenario; baselines with transcript; the pure transcript metrics
@@ -34,7 +35,10 @@ ALLOWED: dict[str, set[str]] = {
     "authoring": {"transcript", "scenario", "baselines"},
     "backends": {"transcript", "scenario"},
     "eval": {"transcript", "scenario", "backends"},
-    "sweep": {"transcript", "scenario", "backends", "eval", "viz"},
+    "sweep": {"transcript", "scenario", "backends", "eval", "viz", "analyze"},
+    # recordings -> transcripts -> scenario items -> verdicts (issue 25): above both the recognition side and
+    # the reasoning side; sweep resolves a scenario's recordings through it
+    "analyze": {"transcript", "skeleton", "datasets_labels", "synth", "recognizer", "transcribe", "scenario", "backends", "eval"},
     # transcript degradation (issue 17) sits on the transcript and its metrics
     "degrade": {"transcript"},
 }
@@ -44,7 +48,7 @@ ALLOWED["transcript_metrics"] = {"transcript"}
 for _c in ALLOWED:
     if _c not in ("transcript", "transcript_metrics"):
         ALLOWED[_c].add("transcript_metrics")
-for _c in ("datasets", "authoring", "backends", "eval", "sweep"):  # everything that may use the scenario layer
+for _c in ("datasets", "authoring", "backends", "eval", "sweep", "analyze"):  # everything that may use the scenario layer
     ALLOWED[_c].add("degrade")
 
 
