@@ -49,8 +49,8 @@ def verdict_block(v: Verdict, an: Analysis) -> str:
     lines.append(f"  with evidence     {_answer(t):<12} {_probs(t, labels)}")
     for c, a in v.answers.items():
         if c not in (v.baseline, v.treatment):
-            src = f" (evidence of {a.evidence_from})" if a.evidence_from and a.evidence_from != v.id else ""
-            lines.append(f"  {c + src:<17} {_answer(a):<12} {_probs(a, labels)}")
+            src = f"  (shown {a.evidence_from}'s gestures)" if a.evidence_from and a.evidence_from != v.id else ""
+            lines.append(f"  {c:<17} {_answer(a):<12} {_probs(a, labels)}{src}")
     lines.append(f"  shift             {_shift_text(v, labels)}")
     shown = f"{len(v.events)} of {v.n_events}" if v.n_events > len(v.events) else f"{v.n_events}"
     lines.append(f"  events ({shown})" + ("" if v.events else "   none detected"))
@@ -89,7 +89,12 @@ def _agreement_lines(an: Analysis) -> list[str]:
         return []
     out = []
     for c in un.comparisons:
-        ms = f", mean margin shift {fmt_signed(c.margin_shift, 2)} [{fmt_signed(c.margin_shift_ci[0], 2)}, {fmt_signed(c.margin_shift_ci[1], 2)}]" if c.margin_shift is not None else ""
+        ms = (
+            f", mean margin shift {fmt_signed(c.margin_shift, 2)} nats towards {an.labels[0]} "
+            f"[{fmt_signed(c.margin_shift_ci[0], 2)}, {fmt_signed(c.margin_shift_ci[1], 2)}]"
+            if c.margin_shift is not None
+            else ""
+        )
         out.append(f"  {c.baseline} → {c.treatment}: same answer for {round((c.agreement or 0) * c.n)} of {c.n}{ms}")
     return out
 
