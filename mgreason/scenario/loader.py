@@ -420,7 +420,7 @@ def _parse_items(
                     file=where,
                     field=f"item {item_id}: {fmap.recording}",
                 )
-            rec = _resolve(tbase, str(row[fmap.recording]))
+            rec = Path(os.path.abspath(_resolve(tbase, str(row[fmap.recording]))))
             if not rec.exists():
                 raise ScenarioError(f"recording not found: {rec}", file=where, field=f"item {item_id}: {fmap.recording}")
             item = Item(id=item_id, gold=gold, transcript=None, fields=row, recording=rec)
