@@ -97,7 +97,16 @@ def compute_report(run_dir: str | Path) -> dict[str, Any]:
             reps: dict[tuple[str, str], list[SampleRecord]] = {}
             for r in recs:
                 reps.setdefault((r.condition, r.item_id), []).append(r)
-            g["conditions"] = [c.model_dump(mode="json") for c in condition_summaries(col, labels, s.conditions)]
+            unlabelled = not cfg.labelled or any(r.gold is None for r in col)
+            if unlabelled:  # no accuracy: answer distributions, agreement and margin shifts (eval.unlabelled)
+                from mgreason.eval.unlabelled import unlabelled_summary
+
+                pairs_u = [(a, b) for a, b in sspec.comparison_pairs() if a in s.conditions and b in s.conditions]
+                g["unlabelled"] = unlabelled_summary(
+                    col, labels, s.conditions, pairs_u, n_boot=spec.n_boot, seed=seed
+                ).model_dump(mode="json")
+            else:
+                g["conditions"] = [c.model_dump(mode="json") for c in condition_summaries(col, labels, s.conditions)]
             for it_id, it in items[s.id]["items"].items():
                 for cond in s.conditions:
                     r = by_cond.get(cond, {}).get(it_id)
@@ -117,7 +126,7 @@ def compute_report(run_dir: str | Path) -> dict[str, Any]:
             pairs = [(a, b) for a, b in pairs if a in s.conditions and b in s.conditions]
             if not items[s.id]["pairs"]:
                 items[s.id]["pairs"] = [list(p) for p in pairs]
-            for c in comparison_summaries(col, labels, pairs, item_ids=s.item_ids, n_boot=spec.n_boot, seed=seed):
+            for c in [] if unlabelled else comparison_summaries(col, labels, pairs, item_ids=s.item_ids, n_boot=spec.n_boot, seed=seed):
                 comparisons.append(
                     {"model": m.name, "scenario": s.id, **c.model_dump(mode="json"), "complete": c.n == len(s.item_ids)}
                 )
@@ -294,7 +303,8 @@ def _mark(ans: Optional[dict]) -> str:
     pred = ans["prediction"] if ans["prediction"] is not None else ("error" if ans["error"] else "?")
     k, n = ans["agreement"]
     rep = f" ({k}/{n})" if n > 1 else ""
-    return f"{pred} {'✓' if ans['correct'] else '✗'}{rep}"
+    mark = "" if ans['correct'] is None else (' ✓' if ans['correct'] else ' ✗')  # None: an unlabelled item
+    return f"{pred}{mark}{rep}"
 
 
 def _item_rows(data: dict[str, Any], sid: str) -> tuple[list[str], list[tuple[str, dict, bool]], bool]:

@@ -82,3 +82,19 @@ def test_real_openpose_recording_end_to_end(tmp_path, monkeypatch, capsys):
     with_mg = next(s for s in samples if s["condition"] == "with_mg")
     assert "Micro-gestures of the person" in with_mg["messages"][-1]["content"]
     assert all(s["label_logprobs"] and s["gold"] is None for s in samples)
+
+
+def test_a_sweep_transcribes_recording_items_and_reports_unlabelled_runs(synth_recordings, tmp_path, monkeypatch, capsys):
+    path = _write_scenario(tmp_path, synth_recordings[:2], "tiny-synth", labelled=False)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(yaml.safe_dump({"id": "rec-sweep", "models": [{"name": "mock", "backend": "mock", "model": "mock"}],
+                                     "scenarios": [path.name]}), encoding="utf-8")  # fmt: skip
+    res = run_cli(["sweep", sweep, "--out", tmp_path / "out"], monkeypatch, capsys)
+    assert res.code == 0, res.err
+    cfg = json.loads(next((tmp_path / "out" / "models").glob("*/*/config.json")).read_text())
+    assert cfg["transcripts"]["checkpoint"]["name"] == "tiny-synth" and set(cfg["transcripts"]["items"]) == {"rec0", "rec1"}
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    (group,) = report["groups"]
+    assert group["unlabelled"]["comparisons"] and group["conditions"] == []
+    per_item = (tmp_path / "out" / "report.md").read_text().split("### recordings_e2e")[1]
+    assert " ✗" not in per_item and " ✓" not in per_item  # nothing to be right or wrong about
