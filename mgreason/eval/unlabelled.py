@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Optional, Sequence
 
 from pydantic import BaseModel, Field
 
-from mgreason.eval.format import fmt, fmt_signed
+from mgreason.eval.format import fmt, fmt_p, fmt_signed
 from mgreason.eval.label_mass import label_mass, mass_stats
 
 if TYPE_CHECKING:
@@ -56,31 +56,27 @@ def label_probs(label_logprobs: Optional[Mapping[str, float]], labels: Sequence[
 
 
 def margin(label_logprobs: Optional[Mapping[str, float]], labels: Sequence[str]) -> Optional[float]:
-    """``log p(labels[0]) - max log p(other label)``; None without finite log-probs for every label."""
+    """``log p(labels[0]) - max log p(other label)`` (:func:`mgreason.eval.diagnostics.one_vs_rest_margin`);
+    None without finite log-probs for every label."""
+    from mgreason.eval.diagnostics import one_vs_rest_margin
+
     if not label_logprobs or any(lab not in label_logprobs for lab in labels):
         return None
-    first = float(label_logprobs[labels[0]])
-    rest = max(float(label_logprobs[lab]) for lab in labels[1:])
-    if not (math.isfinite(first) and math.isfinite(rest)):
-        return None
-    return first - rest
+    m = one_vs_rest_margin({lab: label_logprobs[lab] for lab in labels}, labels[0])
+    return m if m is not None and math.isfinite(m) else None
 
 
 def mean_shift(
     before: Sequence[float], after: Sequence[float], n_boot: int = 10000, seed: int = 0, alpha: float = 0.05
-) -> tuple[Optional[float], tuple[Optional[float], Optional[float]]]:
-    """Mean of ``after - before`` over paired items, with a percentile CI from a paired bootstrap that
-    resamples items (:func:`mgreason.stats.bootstrap_indices`' seeded draws)."""
-    import numpy as np
+) -> tuple[Optional[float], tuple[Optional[float], Optional[float]], Optional[float]]:
+    """(mean of ``after - before``, its paired-bootstrap CI, two-sided bootstrap p) over paired items: the
+    margin-shift statistics of labelled runs (:func:`mgreason.eval.diagnostics.mean_shift`); Nones without pairs."""
+    from mgreason.eval.diagnostics import mean_shift as _mean_shift
 
-    from mgreason import stats
-
-    d = np.asarray(after, dtype=np.float64) - np.asarray(before, dtype=np.float64)
-    if d.size == 0:
-        return None, (None, None)
-    reps = np.concatenate([d[idx].mean(axis=1) for idx in stats._bootstrap_indices(d.size, int(n_boot), int(seed))])
-    lo, hi = np.quantile(reps, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return float(d.mean()), (float(lo), float(hi))
+    if len(before) == 0:
+        return None, (None, None), None
+    mean, lo, hi, p = _mean_shift(before, after, n_boot=int(n_boot), seed=int(seed), alpha=alpha)
+    return mean, (lo, hi), p
 
 
 class AnswerDistribution(BaseModel):
@@ -109,6 +105,7 @@ class ConditionAgreement(BaseModel):
     margin_kind: str = MARGIN_KIND
     margin_shift: Optional[float] = Field(default=None, description="mean (treatment - baseline) label margin")
     margin_shift_ci: tuple[Optional[float], Optional[float]] = (None, None)
+    margin_shift_p: Optional[float] = Field(default=None, description="two-sided paired bootstrap p of margin_shift")
     n_boot: int = 0
     seed: int = 0
 
@@ -150,7 +147,7 @@ def _agreement(
     )
     pairs = [(ma, mb) for i in ids if (ma := margin(ra[i].label_logprobs, labels)) is not None
              and (mb := margin(rb[i].label_logprobs, labels)) is not None]  # fmt: skip
-    shift, ci = mean_shift([p[0] for p in pairs], [p[1] for p in pairs], n_boot=n_boot, seed=seed) if pairs else (None, (None, None))
+    shift, ci, p = mean_shift([q[0] for q in pairs], [q[1] for q in pairs], n_boot=n_boot, seed=seed)
     return ConditionAgreement(
         baseline=a,
         treatment=b,
@@ -159,6 +156,7 @@ def _agreement(
         changes=dict(sorted(changes.items())),
         margin_shift=shift,
         margin_shift_ci=ci,
+        margin_shift_p=p,
         n_boot=n_boot if pairs else 0,
         seed=seed,
     )
@@ -208,14 +206,14 @@ def unlabelled_markdown(s: UnlabelledSummary) -> list[str]:
             "",
             "## Between conditions (same items)",
             "",
-            "| baseline → treatment | n | agreement | answers changed | margin shift | 95% CI (paired bootstrap) |",
-            "|---|---:|---:|---|---:|---|",
+            "| baseline → treatment | n | agreement | answers changed | margin shift | 95% CI (paired bootstrap) | p |",
+            "|---|---:|---:|---|---:|---|---:|",
         ]
         for c in s.comparisons:
             changed = ", ".join(f"{k}: {v}" for k, v in c.changes.items()) or "none"
             lines.append(
                 f"| {c.baseline} → {c.treatment} | {c.n} | {fmt(c.agreement)} | {changed} | {fmt_signed(c.margin_shift)} | "
-                f"[{fmt_signed(c.margin_shift_ci[0])}, {fmt_signed(c.margin_shift_ci[1])}] |"
+                f"[{fmt_signed(c.margin_shift_ci[0])}, {fmt_signed(c.margin_shift_ci[1])}] | {fmt_p(c.margin_shift_p)} |"
             )
         lines += [
             "",

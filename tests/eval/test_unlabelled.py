@@ -27,9 +27,9 @@ def test_label_probs_and_margin():
 
 
 def test_mean_shift_is_the_paired_mean_with_a_bracketing_ci():
-    d, (lo, hi) = mean_shift([0, 0, 0, 0], [1, 2, 3, 4], n_boot=500, seed=1)
-    assert d == pytest.approx(2.5) and 1.0 <= lo <= 2.5 <= hi <= 4.0
-    assert mean_shift([], []) == (None, (None, None))
+    d, (lo, hi), p = mean_shift([0, 0, 0, 0], [1, 2, 3, 4], n_boot=500, seed=1)
+    assert d == pytest.approx(2.5) and 1.0 <= lo <= 2.5 <= hi <= 4.0 and p < 0.05
+    assert mean_shift([], []) == (None, (None, None), None)
 
 
 def test_distributions_agreement_and_shift():
