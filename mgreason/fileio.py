@@ -16,9 +16,9 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "cache_dir", "fsync_dir", "output_problem", "require_writable"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "cache_dir", "fsync_dir", "output_option", "output_problem", "require_writable"]
 
 
 def fsync_dir(path: Path) -> None:
@@ -141,6 +141,27 @@ def require_writable(path: str | Path, *, directory: bool = False, field: Option
         from mgreason.errors import MGReasonError
 
         raise MGReasonError(f"cannot write the output here: {problem}", file=path, field=field)
+
+
+def output_option(default: Any, *param_decls: str, directory: bool = False, **kwargs: Any) -> Any:
+    """A ``typer.Option`` for a path the command writes (a file, or with ``directory`` a directory), checked
+    with :func:`require_writable` when the command line is parsed, before any work: a bad path is one line
+    and exit 2 instead of a traceback after the work. ``None`` and ``'-'`` (stdout) pass unchecked. The
+    other arguments are ``typer.Option``'s."""
+    import typer
+
+    option = next((d for d in param_decls if d.startswith("--")), "--out")
+    return typer.Option(default, *param_decls, callback=_output_check(option, directory), **kwargs)
+
+
+def _output_check(option: str, directory: bool) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value is not None and str(value) != "-":
+            require_writable(Path(value), directory=directory, field=option)
+        return value
+
+    check.output_directory = directory  # type: ignore[attr-defined]  # marks the option as checked (tests)
+    return check
 
 
 def cache_dir() -> Path:

@@ -28,7 +28,7 @@ Calibrated confidence and coarse fallback (both off by default; a checkpoint sto
 * ``coarse_below``: a segment whose (calibrated) confidence is below it carries its body-region group
   instead of the fine class when the group is at least as probable (label ``"<group> (coarse)"``, e.g.
   ``"head-hand (coarse)"``, no ``label_id``; confidence = the group's mean probability). Groups come from
-  the taxonomy (:func:`mgreason.transcribe.metrics.coarse_label`); classes without a group never fall back.
+  the taxonomy (:func:`mgreason.taxonomy.coarse_label`); classes without a group never fall back.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from mgreason.errors import DataError
-from mgreason.transcribe.metrics import COARSE_SUFFIX
+from mgreason.taxonomy import COARSE_SUFFIX
 from mgreason.transcript import MGEvent, Transcript
 
 __all__ = [
@@ -263,7 +263,7 @@ def _gesture_probs(ps: np.ndarray, background: Optional[int], temperature: float
 
 def _groups(labels: Sequence[str], background: Optional[int]) -> list[Optional[str]]:
     """The body-region group of every label (None: background or no group known)."""
-    from mgreason.transcribe.metrics import coarse_label
+    from mgreason.taxonomy import coarse_label
 
     out: list[Optional[str]] = []
     for k, name in enumerate(labels):

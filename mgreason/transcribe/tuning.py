@@ -29,7 +29,7 @@ import numpy as np
 
 from mgreason.errors import DataError
 from mgreason.fileio import atomic_write_text
-from mgreason.transcribe.metrics import f1_at, _read, _stem, _transcript_files
+from mgreason.transcript_metrics import f1_at, _read, _stem, _transcript_files
 from mgreason.transcribe.segments import SegmentParams, scores_to_transcript, smooth_probs
 from mgreason.transcript import Transcript
 

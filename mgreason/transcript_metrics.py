@@ -40,7 +40,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from mgreason.errors import DataError
-from mgreason.taxonomy import COARSE_SUFFIX  # noqa: F401 - re-exported
+from mgreason.taxonomy import coarse_label
 from mgreason.transcript import MGEvent, Transcript
 
 __all__ = [
@@ -57,8 +57,6 @@ __all__ = [
     "evaluate",
     "load_pairs",
     "evaluate_paths",
-    "coarse_label",
-    "COARSE_SUFFIX",
     "LEVELS",
     "relabel_pairs",
     "chance_f1",
@@ -223,23 +221,6 @@ def edit_score(pred: Transcript, gt: Transcript) -> float:
 
 
 # --------------------------------------------------------------------------- levels and chance
-def coarse_label(label: str) -> str:
-    """The body-region group of a class name (iMiGUE/SMG/MA-52 taxonomies); a ``"<group> (coarse)"``
-    fallback label gives its group; anything else is returned unchanged."""
-    if label.endswith(COARSE_SUFFIX):
-        return label[: -len(COARSE_SUFFIX)]
-    from mgreason.taxonomy import TAXONOMIES
-
-    for tax in TAXONOMIES.values():
-        try:
-            part = tax.by_name(label).body_part
-        except KeyError:
-            continue
-        if part:
-            return part
-    return label
-
-
 def relabel_pairs(pairs: Sequence[tuple[Transcript, Transcript]], fn: Any) -> list[tuple[Transcript, Transcript]]:
     """Every label of predictions and ground truth mapped through ``fn``."""
 
