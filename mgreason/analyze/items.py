@@ -51,6 +51,15 @@ def _is_openpose_dir(p: Path) -> bool:
     return p.is_dir() and next(p.glob("*_keypoints.json"), None) is not None
 
 
+def _is_recording_dir(p: Path) -> bool:
+    """A directory that is one recording: OpenPose output, or frame images (``transcribe`` reads both)."""
+    if _is_openpose_dir(p):
+        return True
+    from mgreason.transcribe.inputs import input_kind
+
+    return p.is_dir() and input_kind(p) == "frames"
+
+
 def _is_recording_file(p: Path) -> bool:
     """What ``transcribe`` reads (its own :func:`~mgreason.transcribe.inputs.input_kind`), or a transcript JSON."""
     from mgreason.transcribe.inputs import input_kind
@@ -68,17 +77,18 @@ def _is_recording_file(p: Path) -> bool:
 
 
 def find_recordings(inputs: Sequence[Path]) -> list[Path]:
-    """Every recording named or held by ``inputs``: a file, an OpenPose directory, or a folder of them
-    (videos, skeleton files, transcript JSONs, OpenPose directories; dialogue and metadata files skipped)."""
+    """Every recording named or held by ``inputs``: a file, an OpenPose or frame-image directory, or a folder of
+    them (videos, GIFs, skeleton files, transcript JSONs, OpenPose / frame directories; dialogue and metadata
+    files skipped)."""
     out: list[Path] = []
     for p in inputs:
         p = Path(p)
         if not p.exists():
             raise DataError("no such file or directory", file=p)
-        if p.is_file() or _is_openpose_dir(p):
+        if p.is_file() or _is_recording_dir(p):
             out.append(p)
             continue
-        found = sorted(c for c in p.iterdir() if (c.is_file() and _is_recording_file(c)) or _is_openpose_dir(c))
+        found = sorted(c for c in p.iterdir() if (c.is_file() and _is_recording_file(c)) or _is_recording_dir(c))
         if not found:
             raise DataError(
                 "no recording in this folder (videos, .npz/.npy/.pkl skeletons, transcript .json files or OpenPose "
