@@ -136,9 +136,9 @@ class RecordingTranscriber:
     def _recognizer(self, ck: Path, ident: dict[str, Any]) -> Any:
         rec = self._models.get(ident["sha256"])
         if rec is None:
+            t0 = time.perf_counter()  # the import (torch) is part of what loading the recognizer costs
             from mgreason.recognizer.inference import Recognizer
 
-            t0 = time.perf_counter()
             rec = Recognizer.load(ck)
             self.timings["load_model"] += time.perf_counter() - t0
             self._models[ident["sha256"]] = rec
@@ -216,11 +216,11 @@ class RecordingTranscriber:
         return ResolvedRecording(tr, tpath, prov)
 
     def _transcribe(self, path: Path, ck: Path, ident: dict[str, Any], tpath: Path) -> Transcript:
+        rec = self._recognizer(ck, ident)
+        t0 = time.perf_counter()
         from mgreason.transcribe.inputs import load_input
         from mgreason.transcribe.pipeline import meta_path_for, transcribe_input
 
-        rec = self._recognizer(ck, ident)
-        t0 = time.perf_counter()
         loaded = load_input(path, progress=self.progress("reading video") if self.progress else None)
         res = transcribe_input(rec, loaded, progress=self.progress("scoring") if self.progress else None)
         self.timings["transcribe"] += time.perf_counter() - t0
