@@ -287,7 +287,13 @@ def summarize(
     if ceiling:
         from mgreason.eval.ceiling import scenario_ceiling
 
-        ceil = scenario_ceiling(scenario, seed=seed, item_ids=sorted({r.item_id for r in records}))
+        try:
+            ceil = scenario_ceiling(scenario, seed=seed, item_ids=sorted({r.item_id for r in records}))
+        except Exception as e:  # a diagnostic must never cost the run its scored answers
+            from mgreason.eval.ceiling import Ceiling
+
+            msg = f"could not be computed ({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''})"
+            ceil = Ceiling(CeilingSummary(notes=[msg]))
     comparisons = comparison_summaries(
         records, labels, scenario.spec.comparison_pairs(), n_boot=n_boot, seed=seed,
         ceiling_scores=ceil.scores if ceil else None,

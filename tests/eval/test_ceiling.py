@@ -118,6 +118,10 @@ def test_scenario_text_columns_and_group(tmp_path):
     c = scenario_ceiling(sc)
     assert [r.features for r in c.summary.rows] == ["majority", "evidence", "text", "evidence+text"]
     assert c.summary.grouped_by == "speaker" and "grouped by speaker" in c.summary.cv
+    # the folds the run used: every speaker's items in exactly one test fold
+    speaker = {it["id"]: it["speaker"] for it in items}
+    assert sorted(i for f in c.folds for i in f) == sorted(speaker)
+    assert all(len({k for k, f in enumerate(c.folds) if any(speaker[i] == s for i in f)}) == 1 for s in set(speaker.values()))
     assert all(r.accuracy is not None for r in c.summary.rows)
 
 

@@ -77,3 +77,18 @@ def test_no_ceiling_option(tmp_path, monkeypatch, capsys):
     assert res.code == 0, res.err
     s = RunSummary.model_validate_json((out / "summary.json").read_text(encoding="utf-8"))
     assert s.ceiling is None and all(c.verdict and "(ceiling" not in c.verdict for c in s.comparisons)
+
+
+def test_a_failing_ceiling_never_costs_the_run(tmp_path, monkeypatch):
+    from mgreason.backends.mock import MockBackend
+    from mgreason.eval import ceiling
+    from mgreason.eval.run import run_scenario
+    from mgreason.scenario import load_scenario
+
+    def boom(*a, **k):
+        raise ValueError("broken")
+
+    monkeypatch.setattr(ceiling, "scenario_ceiling", boom)
+    out = run_scenario(load_scenario(_scenario(tmp_path)), MockBackend(), out_dir=tmp_path / "r", n_boot=100)
+    assert out.summary.ceiling.rows == [] and "could not be computed (ValueError: broken)" in out.summary.ceiling.notes[0]
+    assert "evidence ceiling: could not be computed (ValueError: broken)" in out.summary.flags
