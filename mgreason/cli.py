@@ -97,6 +97,14 @@ class _Progress:
                       f"{self._clock_text(elapsed)} · eta {eta}", highlight=False)  # fmt: skip
 
 
+def _recordings():
+    """What turns the recordings of a scenario's items into transcripts (``transcripts: {source: recognizer}``),
+    through the transcript cache; cheap until a scenario has such items."""
+    from mgreason.analyze.cli import recording_resolver
+
+    return recording_resolver(console)
+
+
 @app.command("run-scenario")
 def run_scenario_cmd(
     scenario: Path = typer.Argument(..., help="scenario YAML file"),
@@ -146,7 +154,7 @@ def run_scenario_cmd(
         "no run directory was written; the answers computed so far are in the response cache, so the same "
         "command again skips them" if cache else "no run directory was written; run the same command again"
     )
-    sc = load_scenario(scenario)
+    sc = load_scenario(scenario, recordings=_recordings())
     requests = build_requests(sc, limit=limit, seed=seed)  # renders (and so validates) every prompt first
     rcache = ResponseCache(default_cache_path()) if cache else None  # an unusable cache: one line, before the work
     console.print(
@@ -225,7 +233,7 @@ def validate(paths: List[Path] = typer.Argument(..., help="scenario YAML files o
     if not files:
         raise MGReasonError("no scenario files found", file=", ".join(map(str, paths)))
     if len(files) == 1:
-        sc = load_scenario(files[0])
+        sc = load_scenario(files[0], recordings=_recordings())
         reqs = build_requests(sc)
         print(f"ok  {files[0]}  ({sc.id} v{sc.spec.version}: {len(sc.items)} items, {len(sc.conditions)} conditions, {len(reqs)} prompts)")
         return
@@ -235,7 +243,7 @@ def validate(paths: List[Path] = typer.Argument(..., help="scenario YAML files o
     failed = 0
     for f in files:
         try:
-            sc = load_scenario(f)
+            sc = load_scenario(f, recordings=_recordings())
             reqs = build_requests(sc)
         except MGReasonError as e:
             failed += 1
@@ -262,7 +270,7 @@ def show_prompt(
     from mgreason.eval.plan import build_requests
     from mgreason.scenario import load_scenario
 
-    sc = load_scenario(scenario)
+    sc = load_scenario(scenario, recordings=_recordings())
     names = [c.name for c in sc.conditions]
     if condition is not None and condition not in names:
         raise MGReasonError(f"unknown condition {condition!r}; this scenario has {', '.join(names)}", field="--condition")
@@ -308,6 +316,7 @@ def _register_plugins() -> None:
         "mgreason.viz.cli",
         "mgreason.models.cli",
         "mgreason.eval.calibration",
+        "mgreason.analyze.cli",
     ):
         try:
             module = importlib.import_module(mod)

@@ -527,12 +527,82 @@ def load_pairs(pred: str | Path, gt: str | Path) -> tuple[list[tuple[Transcript,
     return pairs, warns
 
 
+def _looks_annotated(t: Transcript) -> bool:
+    return bool(t.events) and all(e.source == "annotation" and e.confidence == 1.0 for e in t.events)
+
+
+def _looks_recognized(t: Transcript) -> bool:
+    return any(e.source == "recognizer" or e.confidence < 1.0 for e in t.events)
+
+
+def check_not_swapped(pairs: Sequence[tuple[Transcript, Transcript]], pred: Any = None, gt: Any = None) -> None:
+    """Refuse PRED and GT that look swapped: every predicted event is an annotation (source annotation,
+    confidence 1.0) while the ground truth holds recognizer output (source recognizer or confidence < 1)."""
+    preds = [p for p, _ in pairs if p.events]
+    if preds and all(_looks_annotated(p) for p in preds) and any(_looks_recognized(g) for _, g in pairs):
+        raise DataError(
+            "PRED and GT look swapped: every predicted event is an annotation (source annotation, confidence 1.0) "
+            "and the ground truth holds recognizer output; pass the prediction first: eval-transcripts PRED GT",
+            file=f"{pred}, {gt}" if pred is not None else None,
+        )
+
+
+def _pred_end(p: Transcript) -> Optional[float]:
+    if p.duration_s is not None:
+        return float(p.duration_s)
+    return max((e.end_s for e in p.events), default=None)
+
+
+def coverage_gaps(pairs: Sequence[tuple[Transcript, Transcript]], tolerance_s: float = 1.0) -> list[tuple[int, float, float, int]]:
+    """``(pair index, prediction end, annotation end, annotated events starting after the prediction's end)``
+    for every pair whose prediction covers only part of the annotated span (ends ``tolerance_s`` or more before
+    the last annotated event does)."""
+    out = []
+    for i, (p, g) in enumerate(pairs):
+        end = _pred_end(p)
+        g_end = max((e.end_s for e in g.events), default=None)
+        if end is None or g_end is None or end >= g_end - tolerance_s:
+            continue
+        out.append((i, end, g_end, sum(e.start_s >= end for e in g.events)))
+    return out
+
+
+def clip_to_prediction(pairs: Sequence[tuple[Transcript, Transcript]]) -> list[tuple[Transcript, Transcript]]:
+    """Each ground truth cut to the span its prediction covers (``0 .. prediction end``): events after it are
+    dropped, an event across it is cut at it."""
+    out = []
+    for p, g in pairs:
+        end = _pred_end(p)
+        if end is None:
+            out.append((p, g))
+            continue
+        events = [e if e.end_s <= end else e.model_copy(update={"end_s": end}) for e in g.events if e.start_s < end]
+        dur = min(g.duration_s, end) if g.duration_s is not None else end
+        out.append((p, g.model_copy(update={"events": events, "duration_s": dur})))
+    return out
+
+
 def evaluate_paths(
     pred: str | Path,
     gt: str | Path,
     thresholds: Sequence[float] = TIOU_THRESHOLDS,
     segmental_ks: Sequence[float] = SEGMENTAL_KS,
+    clip_to_pred: bool = False,
 ) -> EvalResult:
+    """Score PRED against GT (files or directories). Refuses inputs that look swapped; warns when a prediction
+    covers only part of the annotated span, or with ``clip_to_pred`` scores only the span it covers."""
     pairs, warns = load_pairs(pred, gt)
+    check_not_swapped(pairs, pred, gt)
+    for i, end, g_end, n_after in coverage_gaps(pairs):
+        p, g = pairs[i]
+        if clip_to_pred:
+            warns.append(f"{g.id!r}: scored only 0-{end:.1f} s, the span the prediction covers (annotations run to {g_end:.1f} s)")
+        else:
+            warns.append(
+                f"{g.id!r}: the prediction covers 0-{end:.1f} s but the annotations run to {g_end:.1f} s; the "
+                f"{n_after} annotated event(s) after {end:.1f} s count as misses (--clip-to-pred scores only the covered span)"
+            )
+    if clip_to_pred:
+        pairs = clip_to_prediction(pairs)
     return evaluate(pairs, thresholds, segmental_ks, warns)
 

@@ -16,6 +16,9 @@ os.environ.setdefault(
     "MGREASON_RESPONSE_CACHE", str(Path(tempfile.mkdtemp(prefix="mgreason-test-cache-")) / "responses.sqlite")
 )
 
+# items that are recordings are transcribed through the transcript cache: tests use a fresh one per session
+os.environ.setdefault("MGREASON_TRANSCRIPT_CACHE", tempfile.mkdtemp(prefix="mgreason-test-transcripts-"))
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_IMIGUE = REPO.parent / "shared" / "data" / "imigue"
 

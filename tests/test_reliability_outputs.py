@@ -52,7 +52,7 @@ def test_bad_output_paths_are_one_line_exit_2_before_any_work(tmp_path, monkeypa
 def test_every_command_with_an_out_option_is_checked():
     """A new command with an --out option must declare it with mgreason.fileio.output_option and be listed
     here; every option listed here is declared so."""
-    engine = {"run-scenario", "sweep", "report"}  # the evaluation engine checks its run directories itself
+    engine = {"run-scenario", "sweep", "report", "analyze"}  # the evaluation engine checks its run directories itself
     seen = set()
 
     def walk(app: typer.Typer, prefix: str = "") -> None:

@@ -11,6 +11,7 @@ from helpers import assert_one_line_error, run_cli
 from mgreason.errors import DataError
 from mgreason.transcript_metrics import (
     average_precision,
+    clip_to_prediction,
     edit_score,
     evaluate,
     evaluate_paths,
@@ -214,3 +215,38 @@ def test_cli_eval_transcripts(tmp_path, monkeypatch, capsys):
     assert_one_line_error(res, "broken.json", "not a valid transcript")
     res = run_cli(["eval-transcripts", tmp_path / "pred.json", tmp_path / "gt.json", "--tiou", "0,x"], monkeypatch, capsys)
     assert_one_line_error(res, "--tiou")
+
+
+# ---------------------------------------------------------------------------- partial predictions, swapped inputs (issue 25)
+def test_partial_prediction_warns_and_clip_to_pred_scores_the_covered_span(tmp_path, monkeypatch, capsys):
+    gt = tr("v1", ev(0, 2, "a"), ev(5, 7, "a"), ev(40, 42, "b"), ev(100, 101, "b"))
+    pred = Transcript(id="v1", duration_s=30.0, events=[ev(0, 2, "a", 0.9, "recognizer"), ev(5, 7, "a", 0.8, "recognizer")])
+    pred.write(tmp_path / "pred.json")
+    gt.write(tmp_path / "gt.json")
+    res = run_cli(["eval-transcripts", tmp_path / "pred.json", tmp_path / "gt.json", "--json", "-"], monkeypatch, capsys)
+    assert res.code == 0, res.err
+    d = json.loads(res.out)
+    assert d["f1"]["0.5"]["f1"] == pytest.approx(2 * 1.0 * 0.5 / 1.5)  # 2 of 4 annotated events found
+    assert "prediction covers 0-30.0 s but the annotations run to 101.0 s" in res.err and "2 annotated event(s)" in res.err
+    res = run_cli(["eval-transcripts", tmp_path / "pred.json", tmp_path / "gt.json", "--json", "-", "--clip-to-pred"],
+                  monkeypatch, capsys)  # fmt: skip
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["f1"]["0.5"]["f1"] == pytest.approx(1.0)
+    assert "scored only 0-30.0 s" in res.err
+
+
+def test_clip_to_prediction_cuts_an_event_across_the_end():
+    gt = tr("v1", ev(28, 33, "a"), ev(35, 36, "b"))
+    pred = Transcript(id="v1", duration_s=30.0, events=[])
+    ((_, g),) = clip_to_prediction([(pred, gt)])
+    assert [(e.start_s, e.end_s) for e in g.events] == [(28, 30.0)] and g.duration_s == 30.0
+
+
+def test_swapped_pred_and_gt_are_refused(tmp_path, monkeypatch, capsys):
+    PRED.write(tmp_path / "pred.json")
+    GT.write(tmp_path / "gt.json")
+    res = run_cli(["eval-transcripts", tmp_path / "gt.json", tmp_path / "pred.json"], monkeypatch, capsys)
+    assert_one_line_error(res, "PRED and GT look swapped", "gt.json")
+    # two annotations against each other (e.g. two annotators) are fine
+    res = run_cli(["eval-transcripts", tmp_path / "gt.json", tmp_path / "gt.json"], monkeypatch, capsys)
+    assert res.code == 0, res.err

@@ -84,7 +84,7 @@ def make_records(
                 label_mass=label_mass(res.label_logprobs) if mode == "logprobs" else None,
                 prediction=pred,
                 gold=req.gold,
-                correct=pred is not None and pred == req.gold,
+                correct=None if req.gold is None else (pred is not None and pred == req.gold),
                 parse_ok=pred is not None,
                 error=error,
             )

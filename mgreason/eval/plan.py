@@ -105,6 +105,8 @@ def make_run_config(
         n_items=n_items,
         conditions=conditions if conditions is not None else [c.name for c in scenario.conditions],
         labels=scenario.labels,
+        labelled=scenario.labelled,
+        transcripts=scenario.transcripts_provenance(),
     )
 
 

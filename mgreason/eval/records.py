@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mgreason.eval.unlabelled import UnlabelledSummary
+
 if TYPE_CHECKING:  # only for annotations: importing stats (scipy) here would slow the CLI start-up
     from mgreason import stats
 
@@ -32,8 +34,8 @@ class SampleRecord(BaseModel):
         default=None, description="P(the answer starts with any label): exp(logsumexp(label_logprobs))"
     )
     prediction: Optional[str] = None
-    gold: str
-    correct: bool
+    gold: Optional[str] = Field(description="the item's gold label; null for unlabelled items")
+    correct: Optional[bool] = Field(description="prediction == gold; null for unlabelled items")
     parse_ok: bool
     error: Optional[str] = None
 
@@ -58,6 +60,12 @@ class RunConfig(BaseModel):
     n_items: int
     conditions: list[str]
     labels: list[str]
+    labelled: bool = Field(default=True, description="false: unlabelled items (answer distributions, never accuracy)")
+    transcripts: Optional[dict[str, Any]] = Field(
+        default=None,
+        description="items that are recordings (transcripts.source: recognizer): the checkpoint's identity and, per "
+        "item, the recording's and the transcript's sha256 and the cached transcript's path",
+    )
 
 
 class ConditionSummary(BaseModel):
@@ -227,6 +235,11 @@ class RunSummary(BaseModel):
     conditions: list[ConditionSummary]
     comparisons: list[ComparisonSummary]
     warnings: list[str] = Field(default_factory=list, description="e.g. a condition whose mean label mass is < 0.5")
+    unlabelled: Optional[UnlabelledSummary] = Field(
+        default=None,
+        description="runs on unlabelled items: answer distributions, agreement and margin shifts between conditions "
+        "(conditions and comparisons are then empty: there is no accuracy)",
+    )
     ceiling: Optional[CeilingSummary] = Field(
         default=None, description="learned classifiers on the same items (evidence / text / both / majority)"
     )

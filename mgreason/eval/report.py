@@ -24,6 +24,10 @@ def summary_markdown(summary: RunSummary, config: RunConfig) -> str:
         lines += ["## Flags", ""]
         lines += [f"> **{_kind(f, summary)}** — {f}  " for f in flags]
         lines.append("")
+    if summary.unlabelled is not None:
+        from mgreason.eval.unlabelled import unlabelled_markdown
+
+        return "\n".join(lines + unlabelled_markdown(summary.unlabelled)) + "\n"
     has_mass = any(c.label_mass_mean is not None for c in summary.conditions)
     mass_head = " label mass mean | p10 |" if has_mass else ""
     lines += [

@@ -270,6 +270,18 @@ def summarize(
     items (no LLM involved), and every comparison gets a verdict."""
     records = collapse_repeats(records)
     labels = scenario.labels
+    if not scenario.labelled or any(r.gold is None for r in records):
+        from mgreason.eval.unlabelled import unlabelled_summary
+
+        un = unlabelled_summary(
+            records, labels, [c.name for c in scenario.conditions], scenario.spec.comparison_pairs(), n_boot=n_boot, seed=seed
+        )
+        return RunSummary(
+            run_id=run_id, scenario_id=scenario.id, model=model, backend=backend,
+            n_items=len({r.item_id for r in records}), seconds=round(seconds, 3), conditions=[], comparisons=[],
+            warnings=[w for c in un.conditions if (w := low_mass_warning(c.condition, c.label_mass_mean))],
+            unlabelled=un,
+        )  # fmt: skip
     conditions = condition_summaries(records, labels)
     ceil = None
     if ceiling:

@@ -1,4 +1,5 @@
-"""Load a scenario: YAML → validated spec → items with gold labels and transcripts.
+"""Load a scenario: YAML → validated spec → items with gold labels (or declared unlabelled) and transcripts
+(inline, transcript files, or recordings turned into transcripts by a :class:`~mgreason.scenario.recordings.RecordingResolver`).
 
 Every user mistake becomes a :class:`~mgreason.errors.ScenarioError` naming the
 file and the field (or item) at fault.
@@ -20,6 +21,7 @@ from mgreason.configio import describe_validation_error, format_validation_error
 from mgreason.configio import read_yaml as _read_yaml
 from mgreason.errors import DatasetMissingError, ScenarioError
 from mgreason.fileio import atomic_write_text, read_input_bytes, require_input_file
+from mgreason.scenario.recordings import NO_RESOLVER_HINT, RecordingResolver
 from mgreason.scenario.spec import ConditionSpec, ScenarioSpec
 from mgreason.transcript import Transcript
 
@@ -27,10 +29,12 @@ from mgreason.transcript import Transcript
 @dataclass
 class Item:
     id: str
-    gold: str
+    gold: Optional[str]  # None: an unlabelled item (``items.fields.label: null``)
     transcript: Optional[Transcript]
     fields: dict[str, Any]  # every column of the item, passed to templates as ``item``
-    transcript_path: Optional[Path] = None  # the transcript's file (``transcripts: {source: path}``)
+    transcript_path: Optional[Path] = None  # the transcript's file (``source: path``, or the cached one of a recording)
+    recording: Optional[Path] = None  # ``transcripts: {source: recognizer}``: the recording transcribed
+    provenance: Optional[dict[str, Any]] = None  # the resolver's record of that transcription (hashes, checkpoint)
 
 
 @dataclass
@@ -54,6 +58,23 @@ class Scenario:
     def labels(self) -> list[str]:
         return self.spec.label_names
 
+    @property
+    def labelled(self) -> bool:
+        return self.spec.labelled
+
+    def transcripts_provenance(self) -> Optional[dict[str, Any]]:
+        """For items that are recordings: what ``config.json`` records (the checkpoint's identity, and per item
+        the recording's and the transcript's sha256); None for other scenarios."""
+        if self.spec.transcripts.source != "recognizer":
+            return None
+        items = {it.id: it.provenance or {} for it in self.items}
+        checkpoints = {json.dumps(p.get("checkpoint"), sort_keys=True) for p in items.values() if p.get("checkpoint")}
+        return {
+            "source": "recognizer",
+            "checkpoint": json.loads(next(iter(checkpoints))) if len(checkpoints) == 1 else None,
+            "items": {k: {f: v for f, v in p.items() if f != "checkpoint"} for k, p in items.items()},
+        }
+
     def item(self, item_id: str) -> Item:
         for it in self.items:
             if it.id == item_id:
@@ -66,11 +87,14 @@ def read_yaml(path: Path) -> Any:
     return _read_yaml(path, error=ScenarioError)
 
 
-def load_spec(path: str | Path) -> ScenarioSpec:
+def load_spec(path: str | Path, override: Optional[dict[str, Any]] = None) -> ScenarioSpec:
+    """The validated spec; ``override``: top-level keys that replace the file's (e.g. ``items``, ``conditions``)."""
     path = Path(path)
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ScenarioError("a scenario file must be a YAML mapping", file=path)
+    if override:
+        data = {**data, **override}
     try:
         return ScenarioSpec.model_validate(data)
     except ValidationError as e:
@@ -472,10 +496,16 @@ def check_template_path(base: Path, rel: str, *, scenario_path: Path, field: str
 MAX_TEMPLATE_BYTES = 4 << 20
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and fully validate a scenario (spec, templates, items, transcripts)."""
+def load_scenario(
+    path: str | Path, *, recordings: Optional[RecordingResolver] = None, override: Optional[dict[str, Any]] = None
+) -> Scenario:
+    """Load and fully validate a scenario (spec, templates, items, transcripts).
+
+    ``recordings`` turns the items' recordings into transcripts (``transcripts: {source: recognizer}``);
+    ``override`` replaces top-level keys of the file (``mgreason analyze`` gives its own ``items`` and
+    ``conditions`` to a task scenario); it is part of the scenario's sha256."""
     path = Path(path)
-    spec = load_spec(path)
+    spec = load_spec(path, override)
     base = path.parent
 
     user_t = check_template_path(base, spec.prompts.user, scenario_path=path, field="prompts.user")
@@ -485,7 +515,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
     rows, items_path = _load_rows(spec, path)
     conditions = spec.condition_specs()
-    items = _parse_items(rows, spec, path, items_path, conditions)
+    items = _parse_items(rows, spec, path, items_path, conditions, recordings)
     _check_degrade_labels(spec, conditions, items, path)
     if any(c.transcript == "shuffled" for c in conditions) and len(items) < 2:
         raise ScenarioError("a shuffled-transcript condition needs at least 2 items", file=path, field="conditions")
@@ -501,7 +531,7 @@ def load_scenario(path: str | Path) -> Scenario:
             demo_rows, demo_path = _load_rows(demo_spec, path)
         except ScenarioError as e:
             raise ScenarioError(e.message.replace("items file", "demonstrations file"), file=e.file, field="demonstrations.path") from None
-        demo_items = _parse_items(demo_rows, spec, path, demo_path, conditions)
+        demo_items = _parse_items(demo_rows, spec, path, demo_path, conditions, recordings)
         if len(demo_items) < d.k + 1:
             raise ScenarioError(
                 f"k is {d.k} but the demonstrations file has {len(demo_items)} item(s) "
@@ -540,13 +570,18 @@ def load_scenario(path: str | Path) -> Scenario:
     files = [path, user_t] + ([system_t] if system_t else []) + ([items_path] if items_path else [])
     files += [demo_path] if demo_path else []
     files += [train_path] if train_path else []
+    # what is not in the files: the override, and the transcripts made from recordings
+    extra = json.dumps(override, sort_keys=True, default=str).encode() if override else b""
+    for it in items + demo_items:
+        if it.provenance is not None:
+            extra += f"{it.id}:{it.provenance.get('transcript_sha256')}".encode()
     scenario = Scenario(
         spec=spec,
         path=path,
         items=items,
         system_template=system_t,
         user_template=user_t,
-        sha256=_hash_files(files),
+        sha256=_hash_files(files, extra),
         items_path=items_path,
         conditions=conditions,
         demo_items=demo_items,
@@ -559,34 +594,76 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def _parse_items(
-    rows: list[dict[str, Any]], spec: ScenarioSpec, path: Path, items_path: Optional[Path], conditions: list
+    rows: list[dict[str, Any]],
+    spec: ScenarioSpec,
+    path: Path,
+    items_path: Optional[Path],
+    conditions: list,
+    recordings: Optional[RecordingResolver] = None,
 ) -> list[Item]:
-    """Validated items (id, gold label, transcript) from the rows of an items file."""
+    """Validated items (id, gold label or none, transcript) from the rows of an items file."""
     base = path.parent
     where = items_path or path
     fmap = spec.items.fields
     labels = {lab.name for lab in spec.labels}
     needs_transcript = any(c.evidence != "none" for c in conditions)
     tbase = _resolve(base, spec.transcripts.base_dir) if spec.transcripts.base_dir else (items_path or path).parent
+    from_recordings = spec.transcripts.source == "recognizer"
 
+    def has(row: dict[str, Any], col: str) -> bool:
+        return col in row and row[col] is not None and str(row[col]).strip() != ""
+
+    labelled_rows = [n for n, row in enumerate(rows) if fmap.label is not None and has(row, fmap.label)]
     items: list[Item] = []
+    pending: list[tuple[Item, Path]] = []  # items whose transcript is a recording, resolved together below
     seen: set[str] = set()
     for n, row in enumerate(rows):
-        for col in (fmap.id, fmap.label):
-            if col not in row or row[col] is None or str(row[col]).strip() == "":
-                raise ScenarioError(f"item #{n + 1} has no {col!r} column", file=where, field=f"items[{n}].{col}")
+        if not has(row, fmap.id):
+            raise ScenarioError(f"item #{n + 1} has no {fmap.id!r} column", file=where, field=f"items[{n}].{fmap.id}")
         item_id = str(row[fmap.id])
         if item_id in seen:
             raise ScenarioError(f"duplicate item id {item_id!r}", file=where, field=f"items[{n}].{fmap.id}")
         seen.add(item_id)
-        gold = str(row[fmap.label]).strip()
-        if gold not in labels:
-            raise ScenarioError(
-                f"label {gold!r} is not in the scenario's label set ({', '.join(sorted(labels))})",
-                file=where,
-                field=f"item {item_id}: {fmap.label}",
-            )
+        gold: Optional[str] = None
+        if fmap.label is not None:
+            if not has(row, fmap.label):
+                if labelled_rows:
+                    other = str(rows[labelled_rows[0]].get(fmap.id))
+                    raise ScenarioError(
+                        f"item {item_id!r} has no label but item {other!r} has one: labelled and unlabelled items "
+                        "cannot be mixed in one scenario (give every item a label, or declare all of them unlabelled "
+                        "with items.fields.label: null)",
+                        file=where,
+                        field=f"item {item_id}: {fmap.label}",
+                    )
+                raise ScenarioError(
+                    f"item #{n + 1} has no {fmap.label!r} column (for items without gold labels set "
+                    "items.fields.label: null)",
+                    file=where,
+                    field=f"items[{n}].{fmap.label}",
+                )
+            gold = str(row[fmap.label]).strip()
+            if gold not in labels:
+                raise ScenarioError(
+                    f"label {gold!r} is not in the scenario's label set ({', '.join(sorted(labels))})",
+                    file=where,
+                    field=f"item {item_id}: {fmap.label}",
+                )
         transcript = None
+        if from_recordings:
+            if not has(row, fmap.recording):
+                raise ScenarioError(
+                    f"item has no {fmap.recording!r} column (transcripts.source: recognizer reads a recording per item)",
+                    file=where,
+                    field=f"item {item_id}: {fmap.recording}",
+                )
+            rec = Path(os.path.abspath(_resolve(tbase, str(row[fmap.recording]))))
+            if not rec.exists():
+                raise ScenarioError(f"recording not found: {rec}", file=where, field=f"item {item_id}: {fmap.recording}")
+            item = Item(id=item_id, gold=gold, transcript=None, fields=row, recording=rec)
+            pending.append((item, rec))
+            items.append(item)
+            continue
         if fmap.transcript is not None:
             transcript = _parse_transcript(row.get(fmap.transcript), spec, where, item_id, tbase)
         if transcript is not None and spec.transcripts.labels != "any":
@@ -604,7 +681,34 @@ def _parse_items(
         items.append(Item(id=item_id, gold=gold, transcript=transcript, fields=row, transcript_path=tpath))
     if not items:
         raise ScenarioError("the scenario has no items", file=where, field="items")
+    if pending:
+        _resolve_recordings(pending, spec, path, where, recordings)
     return items
+
+
+def _resolve_recordings(
+    pending: list[tuple[Item, Path]], spec: ScenarioSpec, path: Path, where: Path, recordings: Optional[RecordingResolver]
+) -> None:
+    """Every recording's transcript, from the resolver (one call, so a model loads once)."""
+    from mgreason.errors import MGReasonError
+
+    column = spec.items.fields.recording
+    if recordings is None:
+        raise ScenarioError(NO_RESOLVER_HINT, file=path, field="transcripts.source")
+    try:
+        got = recordings.resolve([rec for _, rec in pending], checkpoint=spec.transcripts.checkpoint, base_dir=path.parent)
+    except ScenarioError:
+        raise
+    except MGReasonError as e:
+        bad = next((it for it, rec in pending if e.file is not None and Path(e.file) == rec), None)
+        field = f"item {bad.id}: {column}" if bad is not None else (e.field or "transcripts")
+        raise ScenarioError(f"{e.message} ({e.file})" if e.file else e.message, file=where, field=field) from None
+    for (item, _), res in zip(pending, got, strict=True):
+        item.transcript = res.transcript
+        item.transcript_path = res.transcript_path
+        item.provenance = dict(res.provenance)
+        if spec.transcripts.labels != "any":
+            _check_labels(res.transcript, spec, where, item.id)
 
 
 def write_items(items: Any, path: str | Path) -> Path:

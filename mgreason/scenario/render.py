@@ -491,5 +491,5 @@ class PromptRequest:
     condition: str
     messages: list[Message]
     prompt_sha256: str
-    gold: str
+    gold: Optional[str]  # None for unlabelled items
     evidence_from: Optional[str]  # id of the item whose transcript was shown (None without evidence)

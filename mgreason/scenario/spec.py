@@ -1,8 +1,9 @@
 """The scenario file format (YAML), validated by pydantic.
 
 A scenario is one emotional-reasoning task: a question with a closed label set,
-prompt templates, items with gold labels and micro-gesture transcripts, the
-conditions every item is run under, and how answers are scored.
+prompt templates, items with gold labels (or, declared with ``items.fields.label: null``, without
+labels) and micro-gesture transcripts (inline, transcript files, or recordings transcribed on
+demand), the conditions every item is run under, and how answers are scored.
 `mgreason schema` prints the JSON Schema of :class:`ScenarioSpec`.
 """
 
@@ -36,9 +37,18 @@ class PromptsSpec(_Strict):
 
 class FieldMap(_Strict):
     id: str = Field(default="id", description="item column holding a unique item id")
-    label: str = Field(default="label", description="item column holding the gold label")
+    label: Optional[str] = Field(
+        default="label",
+        description="item column holding the gold label; null declares unlabelled items (runs then report answer "
+        "distributions, margin shifts and agreement between conditions, never accuracy)",
+    )
     transcript: Optional[str] = Field(
         default="transcript", description="item column holding the MG transcript (object or path); null if none"
+    )
+    recording: str = Field(
+        default="recording",
+        description="for transcripts.source=recognizer: item column holding the recording's path (a video, an "
+        "OpenPose directory, a .npz/.npy/.pkl skeleton file, or a transcript JSON), relative to transcripts.base_dir",
     )
     group: Optional[str] = Field(
         default=None,
@@ -81,13 +91,21 @@ class ItemsSpec(_Strict):
 
 
 class TranscriptsSpec(_Strict):
-    source: Literal["inline", "path"] = Field(
+    source: Literal["inline", "path", "recognizer"] = Field(
         default="inline",
         description="inline: the transcript column holds the transcript object (or its JSON); "
-        "path: it holds a path to a transcript JSON file",
+        "path: it holds a path to a transcript JSON file; recognizer: the recording column holds a recording, "
+        "transcribed on demand with `checkpoint` by run-scenario / sweep / analyze (cached by content hash and "
+        "checkpoint identity; the run's config.json records both)",
+    )
+    checkpoint: Optional[str] = Field(
+        default=None,
+        description="for source=recognizer: the recognizer checkpoint, a bundled name (tiny-real298, tiny-synth) or "
+        "a checkpoint directory relative to the scenario file (default: the bundled tiny-real298)",
     )
     base_dir: Optional[str] = Field(
-        default=None, description="for source=path: directory the paths are relative to (default: the items file's)"
+        default=None,
+        description="for source=path / recognizer: directory the paths are relative to (default: the items file's)",
     )
     show_confidence: Optional[bool] = Field(
         default=None, description="show detector confidence in the timeline (default: only for recognizer output)"
@@ -266,6 +284,14 @@ class ScenarioSpec(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _checkpoint_only_for_recognizer(self) -> "ScenarioSpec":
+        if self.transcripts.checkpoint is not None and self.transcripts.source != "recognizer":
+            raise ValueError("transcripts.checkpoint is only used with transcripts.source: recognizer")
+        if self.demonstrations is not None and not self.labelled:
+            raise ValueError("demonstrations show solved examples, so they need labelled items (items.fields.label is null)")
+        return self
+
+    @model_validator(mode="after")
     def _known_comparisons(self) -> "ScenarioSpec":
         names = {c.name for c in self.condition_specs()}
         for a, b in self.comparisons or []:
@@ -275,6 +301,11 @@ class ScenarioSpec(_Strict):
         return self
 
     # ---- derived -----------------------------------------------------------
+    @property
+    def labelled(self) -> bool:
+        """False when the items are declared without gold labels (``items.fields.label: null``)."""
+        return self.items.fields.label is not None
+
     @property
     def label_names(self) -> list[str]:
         return [lab.name for lab in self.labels]

@@ -111,8 +111,11 @@ def build_plan(spec: SweepSpec, sweep_file: Path, out: Path, cache_path: Optiona
     plans: list[ScenarioPlan] = []
     seen: dict[str, Path] = {}
     unused = set(spec.conditions or [])
+    from mgreason.analyze.recordings import RecordingTranscriber
+
+    recordings = RecordingTranscriber()  # items that are recordings: transcribed once, through the transcript cache
     for path in scenario_files:
-        sc = load_scenario(path)
+        sc = load_scenario(path, recordings=recordings)
         if sc.id in seen:
             raise SweepError(f"scenario id {sc.id!r} is used by both {seen[sc.id]} and {path}", file=sweep_file, field="scenarios")
         seen[sc.id] = path

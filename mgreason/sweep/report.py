@@ -196,8 +196,17 @@ def build_sweep_report(run_dir: str | Path) -> "Report":
             pairs = [(a, b) for a, b in sspec.comparison_pairs() if a in s.conditions and b in s.conditions]
             if not items[s.id].pairs:
                 items[s.id].pairs = pairs
-            conds = condition_summaries(col, labels, s.conditions)
-            comps = comparison_summaries(col, labels, pairs, item_ids=s.item_ids, n_boot=spec.n_boot, seed=seed)
+            unlabelled = not cfg.labelled or any(r.gold is None for r in col)
+            if unlabelled:  # no accuracy: answer distributions, agreement and margin shifts (eval.unlabelled)
+                from mgreason.eval.unlabelled import unlabelled_summary
+
+                g.unlabelled = unlabelled_summary(
+                    col, labels, s.conditions, pairs, n_boot=spec.n_boot, seed=seed
+                ).model_dump(mode="json")
+                conds, comps = [], []
+            else:
+                conds = condition_summaries(col, labels, s.conditions)
+                comps = comparison_summaries(col, labels, pairs, item_ids=s.item_ids, n_boot=spec.n_boot, seed=seed)
             g.ran, g.model_id, g.model_sha256, g.backend = True, cfg.model.get("id"), cfg.model.get("sha256"), cfg.backend
             g.labels, g.n_records, g.n_planned, g.scoring_mode = labels, len(recs), len(planned), cfg.scoring_mode
             g.conditions = conds
@@ -455,7 +464,9 @@ def link_timelines(report: "Report", dest: Path) -> int:
         if view is None or not Path(s.path).is_file():
             continue
         try:
-            sc = load_scenario(s.path)
+            from mgreason.analyze.recordings import RecordingTranscriber
+
+            sc = load_scenario(s.path, recordings=RecordingTranscriber())  # recordings: cached transcripts
         except MGReasonError:  # the scenario changed since the run: no links, the report is still written
             continue
         if sc.spec.transcripts.source != "path":

@@ -62,6 +62,7 @@ class Group(BaseModel):
     scoring_mode: Optional[str] = None
     ceiling: Optional[CeilingSummary] = None
     flags: list[str] = Field(default_factory=list)
+    unlabelled: Optional[dict] = None  # items without gold labels: eval.unlabelled's summary, no accuracy
 
     def condition(self, name: str) -> Optional[ConditionSummary]:
         return next((c for c in self.conditions if c.condition == name), None)
@@ -86,7 +87,7 @@ class Comparison(ComparisonSummary):
 
 class Answer(BaseModel):
     prediction: Optional[str] = None
-    correct: bool = False
+    correct: Optional[bool] = False  # None: an unlabelled item
     error: Optional[str] = None
     agreement: tuple[int, int] = (1, 1)
     evidence_from: Optional[str] = None
@@ -95,7 +96,8 @@ class Answer(BaseModel):
     def mark(self) -> str:
         pred = self.prediction if self.prediction is not None else ("error" if self.error else "?")
         k, n = self.agreement
-        return f"{pred} {'✓' if self.correct else '✗'}" + (f" ({k}/{n})" if n > 1 else "")
+        mark = "" if self.correct is None else (" ✓" if self.correct else " ✗")  # None: an unlabelled item
+        return f"{pred}{mark}" + (f" ({k}/{n})" if n > 1 else "")
 
 
 class ItemRow(BaseModel):

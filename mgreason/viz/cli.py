@@ -131,6 +131,10 @@ def eval_transcripts_cmd(
         None, "--plot", help="also write each recording's timeline and the class confusion matrix into this directory"
     ),
     plot_tiou: float = typer.Option(0.3, "--plot-tiou", help="--plot: tIoU of the marked matches and the confusion matrix"),
+    clip_to_pred: bool = typer.Option(
+        False, "--clip-to-pred", help="score only the span each prediction covers (0 .. its duration), e.g. a "
+        "transcript of the first 30 s against a whole recording's annotations"
+    ),
 ) -> None:
     """F1 and mAP at tIoU thresholds (labels must match), segmental F1@10/25/50 and Edit."""
     from rich.console import Console
@@ -139,15 +143,16 @@ def eval_transcripts_cmd(
     from mgreason.transcript_metrics import evaluate_paths
 
     ths = _parse_floats(thresholds, "--tiou")
-    res = evaluate_paths(pred, gt, ths)
+    res = evaluate_paths(pred, gt, ths, clip_to_pred=clip_to_pred)
     con = Console(stderr=True, highlight=False, soft_wrap=True)
     for w in res.warnings:
         con.print(f"[yellow]warning:[/] {escape(w)}")
     if plot is not None:
-        from mgreason.transcript_metrics import load_pairs
+        from mgreason.transcript_metrics import clip_to_prediction, load_pairs
         from mgreason.viz.timeline import write_eval_plots
 
-        written = write_eval_plots(load_pairs(pred, gt)[0], plot, tiou=plot_tiou)
+        pairs = load_pairs(pred, gt)[0]
+        written = write_eval_plots(clip_to_prediction(pairs) if clip_to_pred else pairs, plot, tiou=plot_tiou)
         con.print(f"wrote {len(written)} file(s) to {escape(str(plot))}/ (timelines, confusion matrix at tIoU {plot_tiou:g})")
     if json_out is not None and str(json_out) == "-":
         print(json.dumps(res.to_dict(), indent=2))

@@ -44,9 +44,13 @@ ALLOWED: dict[str, set[str]] = {
     "models": set(),
     "backends": {"models", "scenario"},
     "eval": {"scenario", "models", "backends", "degrade"},
-    "sweep": {"scenario", "models", "backends", "eval", "degrade", "viz"},
+    "sweep": {"scenario", "models", "backends", "eval", "degrade", "viz", "analyze"},
+    # recordings -> transcripts -> scenario items -> verdicts (issue 25): above the recognition side and the
+    # reasoning side; run-scenario and sweep resolve a scenario's recordings through it
+    "analyze": {"skeleton", "datasets_labels", "synth", "recognizer", "transcribe", "scenario", "models", "backends",
+                "eval", "degrade"},
     # the run viewer (issue 26) reads runs and sweeps and draws their timelines
-    "view": {"scenario", "models", "backends", "eval", "degrade", "sweep", "viz"},
+    "view": {"scenario", "models", "backends", "eval", "degrade", "sweep", "viz", "analyze"},
     # readers return items; writing items files and scenarios is the authoring side's (issues 24, 27)
     "datasets": {"datasets_labels"},
     "authoring": {"scenario", "baselines", "degrade", "datasets", "datasets_labels"},

@@ -256,14 +256,32 @@ def test_duplicate_item_ids(tmp_path, fmt):
     assert e.value.field == "items[3].id"
 
 
-@pytest.mark.parametrize("column, value", [("id", None), ("label", ""), ("label", "   ")])
-def test_item_without_id_or_label(tmp_path, column, value):
+def test_item_without_id(tmp_path):
     items = make_items(3)
-    items[1][column] = value
+    items[1]["id"] = None
     path = write_scenario(tmp_path, items=items)
-    with pytest.raises(ScenarioError, match=f"item #2 has no '{column}' column") as e:
+    with pytest.raises(ScenarioError, match="item #2 has no 'id' column") as e:
         load_scenario(path)
-    assert e.value.field == f"items[1].{column}"
+    assert e.value.field == "items[1].id"
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_mixing_labelled_and_unlabelled_items_names_the_item(tmp_path, value):
+    items = make_items(3)
+    items[1]["label"] = value
+    path = write_scenario(tmp_path, items=items)
+    with pytest.raises(ScenarioError, match=f"item '{items[1]['id']}' has no label but item '{items[0]['id']}' has one") as e:
+        load_scenario(path)
+    assert e.value.field == f"item {items[1]['id']}: label"
+
+
+def test_no_item_labelled_points_at_the_unlabelled_declaration(tmp_path):
+    items = make_items(3)
+    for it in items:
+        del it["label"]
+    path = write_scenario(tmp_path, items=items)
+    with pytest.raises(ScenarioError, match=r"item #1 has no 'label' column \(for items without gold labels set items.fields.label: null\)"):
+        load_scenario(path)
 
 
 def test_missing_items_file(tmp_path):
