@@ -460,9 +460,10 @@ def scenario_inputs(scenario: "Scenario") -> list[Path]:
     for t in (scenario.user_template, scenario.system_template):
         if t is not None:
             files += [p for p in _template_closure(t) if p.resolve() != t.resolve()]
-    for it in [*scenario.items, *scenario.demo_items, *scenario.train_items]:
-        if it.transcript_path is not None:
-            files.append(it.transcript_path)
+    if scenario.spec.transcripts.source == "path":  # recordings: their transcript hashes are in the fingerprint
+        for it in [*scenario.items, *scenario.demo_items, *scenario.train_items]:
+            if it.transcript_path is not None:
+                files.append(it.transcript_path)
     return files
 
 
