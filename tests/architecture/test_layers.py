@@ -4,8 +4,8 @@
     transcript ← skeleton ← synth ← recognizer ← transcribe ← viz        (recognition)
     transcript ← scenario ← backends ← eval ← sweep                      (reasoning)
 
-plus the side packages in between (datasets' label reader sits with skeleton, its item builders with
-scenario; authoring with scenario; baselines with transcript; the pure transcript metrics
+plus the side packages in between (datasets' label reader sits with skeleton, its readers just above the
+transcript (they return items; authoring, above scenario, writes them); baselines with transcript; the pure transcript metrics
 ``mgreason.transcribe.metrics`` and the transcript degradation ``mgreason.degrade`` just above transcript,
 below scenario). Command-line modules (``cli.py``) sit
 on top and may import anything. The test reads imports from the source (ast), so lazy imports count.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[2] / "mgreason"
 
-FOUNDATION = {"errors", "fileio", "configio", "taxonomy", "stats", "lazy", "root"}
+FOUNDATION = {"errors", "fileio", "configio", "taxonomy", "mumin", "stats", "lazy", "root"}
 # component -> the components it may import (besides itself and the foundation)
 ALLOWED: dict[str, set[str]] = {
     "transcript": set(),
@@ -30,8 +30,9 @@ ALLOWED: dict[str, set[str]] = {
     "viz": {"transcript", "skeleton", "datasets_labels", "recognizer", "transcribe"},
     "scenario": {"transcript", "degrade"},
     "baselines": {"transcript"},
-    "datasets": {"transcript", "datasets_labels", "scenario", "baselines"},
-    "authoring": {"transcript", "scenario", "baselines"},
+    # readers return items; writing items files and scenarios is the authoring side's (issues 24, 27)
+    "datasets": {"transcript", "datasets_labels"},
+    "authoring": {"transcript", "scenario", "baselines", "datasets", "datasets_labels"},
     "backends": {"transcript", "scenario"},
     "eval": {"transcript", "scenario", "backends"},
     "sweep": {"transcript", "scenario", "backends", "eval", "viz"},
@@ -44,7 +45,7 @@ ALLOWED["transcript_metrics"] = {"transcript"}
 for _c in ALLOWED:
     if _c not in ("transcript", "transcript_metrics"):
         ALLOWED[_c].add("transcript_metrics")
-for _c in ("datasets", "authoring", "backends", "eval", "sweep"):  # everything that may use the scenario layer
+for _c in ("authoring", "backends", "eval", "sweep"):  # everything that may use the scenario layer
     ALLOWED[_c].add("degrade")
 
 
