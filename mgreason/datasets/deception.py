@@ -34,12 +34,13 @@ SPLIT_FRACTIONS: dict[str, float] = {"train": 0.6, "dev": 0.15, "test": 0.25}
 
 
 def parse_label(value: Any, file: Path, row: int, column: str) -> str:
-    """``truthful`` or ``deceptive`` from a release's spelling; anything else is a one-line error."""
+    """``truthful`` or ``deceptive`` from a release's spelling; anything else is a one-line error
+    (``column`` as the message shows it: a sheet's letter, or a CSV's quoted name)."""
     key = str(value if value is not None else "").strip().lower()
     if key in LABEL_VARIANTS:
         return LABEL_VARIANTS[key]
     raise DataError(
-        f"row {row}, column {column!r}: unknown label {value!r} (expected truth/deception, truthful/deceptive, lie)",
+        f"row {row}, column {column}: unknown label {value!r} (expected truth/deception, truthful/deceptive, lie)",
         file=file,
     )
 

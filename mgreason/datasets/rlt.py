@@ -79,7 +79,7 @@ def load_rlt(root: str | Path, *, groups: Optional[dict[str, str]] = None, seed:
         clip = clip_key(row[index["id"]])
         if not clip:
             raise DataError(f"row {n}, column 'id': empty", file=path)
-        label = parse_label(row[index["class"]], path, n, "class")
+        label = parse_label(row[index["class"]], path, n, "'class'")
         events = []
         for col in RLT_COLUMNS:
             v = row[index[col]].strip()
