@@ -6,8 +6,9 @@
 Steps (all from the shared annotations, ``--root``, default ../shared/data/dolos):
 1. ``mgreason datasets build-items dolos`` into ``--out``/data: items, the seeded speaker-disjoint split
    (train: demonstrations; dev: choosing k; test: run once) and the scenario ``deception_dolos.yaml``.
-2. The evidence ceiling: a bag-of-codes L2 logistic regression (mgreason.baselines.BagOfMG, taxonomy mumin, C by
-   5-fold CV) fitted on train+dev and scored on the whole test split, beside the majority class. What a classifier
+2. The evidence ceiling on the whole test split: run-scenario's own (summary.json ``ceiling``: fitted on train,
+   C by an inner CV grouped by speaker; computed by a mock run) and a bag-of-codes L2 logistic regression
+   (mgreason.baselines.BagOfMG, taxonomy mumin) fitted on train+dev, beside the majority class. What a classifier
    gets from the evidence alone; DOLOS's README measured grouped-CV 0.534 vs majority 0.537.
 3. k for the k-shot rows, chosen on the training side: each k of ``--shots`` on the first ``--n-dev`` dev items
    (demonstrations from train) under without_mg and with_mg; the best mean accuracy wins (ties: the smaller k).
@@ -88,6 +89,39 @@ def ceiling(data_dir: Path) -> dict:
     return out
 
 
+def project_ceiling(base_yaml: Path, out: Path) -> dict:
+    """The run's own evidence ceiling (mgreason.eval.ceiling, summary.json's ``ceiling``) on the whole test split:
+    fitted on train.jsonl (items.train_path), C by an inner CV grouped by speaker; a mock run computes it."""
+    s = run_scenario(base_yaml, out, "", "mock", None)
+    return s["ceiling"]
+
+
+def ceiling_lines(ceil: dict, proj: dict | None) -> list[str]:
+    lines = [
+        "## Evidence ceiling (the codes alone, no LLM)",
+        "",
+        "What a classifier learns from the evidence, on the whole test split:",
+        "",
+        "| classifier | features | test accuracy | 95% CI (Wilson) | n |",
+        "|---|---|---:|---|---:|",
+    ]
+    if proj:
+        for r in proj["rows"]:
+            if r.get("skipped_reason"):
+                continue
+            lines.append(f"| run-scenario's ceiling (summary.json) | {r['features']} | {r['accuracy']:.3f} | "
+                         f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}] | {r['n']} |")
+    for kind in ("counts", "durations"):
+        c = ceil[kind]
+        lines.append(f"| BagOfMG (log1p, L2 LR, C={c['C']:g} by 5-fold CV) | codes: {kind} | {c['accuracy']:.3f} | "
+                     f"[{c['ci'][0]:.3f}, {c['ci'][1]:.3f}] | {c['n']} |")
+    m = ceil["majority"]
+    lines.append(f"| majority class ({m['label']}, from train+dev) | none | {m['accuracy']:.3f} | [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}] | {m['n']} |")
+    lines += ["", (f"run-scenario's ceiling: {proj['cv']}. " if proj else "")
+              + "BagOfMG: fitted on train+dev. Both are speaker-disjoint from the test split."]
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, default=REPO.parent / "shared" / "data" / "dolos")
@@ -99,6 +133,7 @@ def main() -> None:
     ap.add_argument("--n-dev", type=int, default=None, help="first N dev items for choosing k (default: all)")
     ap.add_argument("--shots", default="2,4,8", help="k values tried on dev (comma-separated; empty: zero-shot only)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the split and of the demonstrations")
+    ap.add_argument("--ceiling-only", action="store_true", help="print the ceiling section only (no LLM)")
     args = ap.parse_args()
     if not (args.root / "Dolos.xlsx").is_file() and not (args.root / "train_dolos.xlsx").is_file():
         raise SystemExit(f"DOLOS annotations not found in {args.root} (see ../shared/data/dolos/README.md)")
@@ -112,7 +147,11 @@ def main() -> None:
     base = data_dir / "deception_dolos.yaml"
     splits = json.loads((data_dir / "splits.json").read_text())
     ceil = ceiling(data_dir)
+    proj = project_ceiling(base, args.out / "ceiling")
     print("ceiling:", json.dumps(ceil), flush=True)
+    if args.ceiling_only:
+        print("\n".join(ceiling_lines(ceil, proj)))
+        return
 
     shots = [int(s) for s in args.shots.split(",") if s.strip()]
     conds = ["without_mg", "with_mg", "shuffled_mg", "aggregate_mg"]
@@ -125,7 +164,7 @@ def main() -> None:
         t = time.time()
         s = run_scenario(y, args.out / f"test_k{k}", args.model, args.backend, args.n_test)
         test_rows.append((k, s, time.time() - t, load()))
-        write_report(args, t0, splits, ceil, dev_rows, state["best"], test_rows)
+        write_report(args, t0, splits, (ceil, proj), dev_rows, state["best"], test_rows)
 
     # the test side is run once per k: zero-shot first (so that a stopped run still has it), then the k chosen on dev
     test_run(0)
@@ -135,7 +174,7 @@ def main() -> None:
         s = run_scenario(y, args.out / f"dev_k{k}", args.model, args.backend, args.n_dev)
         accs = {c["condition"]: c["accuracy"] for c in s["conditions"]}
         dev_rows.append((k, accs, s["n_items"], time.time() - t, load()))
-        write_report(args, t0, splits, ceil, dev_rows, state["best"], test_rows)
+        write_report(args, t0, splits, (ceil, proj), dev_rows, state["best"], test_rows)
     if dev_rows:
         state["best"] = max(dev_rows, key=lambda r: (sum(r[1].values()) / len(r[1]), -r[0]))[0]
         test_run(state["best"])
@@ -156,19 +195,8 @@ def write_report(args, t0, splits, ceil, dev_rows, best, test_rows) -> None:  # 
         f"{splits['speaker']['speakers_in_two_parts']}. The official folds share speakers: fold 1 has "
         f"{splits.get('protocol_fold1', {}).get('speakers_in_two_parts', 'n/a')} speakers in both train and test.",
         "",
-        "## Evidence ceiling (the codes alone, no LLM)",
-        "",
-        "Bag-of-codes L2 logistic regression (mgreason.baselines.BagOfMG, taxonomy mumin, C by 5-fold CV) fitted on "
-        "train+dev, scored on the whole test split:",
-        "",
-        "| features | test accuracy | 95% CI (Wilson) | n |",
-        "|---|---:|---|---:|",
+        *ceiling_lines(*ceil),
     ]
-    for kind in ("counts", "durations"):
-        c = ceil[kind]
-        lines.append(f"| codes: {kind} (C={c['C']:g}) | {c['accuracy']:.3f} | [{c['ci'][0]:.3f}, {c['ci'][1]:.3f}] | {c['n']} |")
-    m = ceil["majority"]
-    lines.append(f"| majority class ({m['label']}, from train+dev) | {m['accuracy']:.3f} | [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}] | {m['n']} |")
     if dev_rows:
         lines += ["", "## Choosing k on the training side (dev part, demonstrations from train)", "",
                   "| k | n items | without_mg | with_mg | seconds | load |", "|---:|---:|---:|---:|---:|---|"]
@@ -185,12 +213,13 @@ def write_report(args, t0, splits, ceil, dev_rows, best, test_rows) -> None:  # 
                 f"{c['macro_f1']:.3f} | {c['label_mass_mean']:.3f} |"
             )
     lines += ["", "Paired comparisons (same items; paired bootstrap CI, McNemar exact p, Holm across the run's comparisons):", "",
-              "| shots | baseline → treatment | n | Δ accuracy | 95% CI | McNemar b / c | p (Holm) |", "|---:|---|---:|---:|---|---|---:|"]
+              "| shots | baseline → treatment | n | Δ accuracy | 95% CI | McNemar b / c | p (Holm) | verdict |", "|---:|---|---:|---:|---|---|---:|---|"]
     for k, s, sec, ld in test_rows:
         for c in s["comparisons"]:
             lines.append(
                 f"| {k} | {c['baseline']} → {c['treatment']} | {c['n']} | {c['delta_acc']:+.3f} | "
-                f"[{c['delta_acc_ci'][0]:+.3f}, {c['delta_acc_ci'][1]:+.3f}] | {c['mcnemar_b']} / {c['mcnemar_c']} | {c['p_holm']:.3f} |"
+                f"[{c['delta_acc_ci'][0]:+.3f}, {c['delta_acc_ci'][1]:+.3f}] | {c['mcnemar_b']} / {c['mcnemar_c']} | {c['p_holm']:.3f} | "
+                f"{c.get('verdict_code') or ''} |"
             )
     lines += [""] + [f"Test run with {k} shots: {sec:.0f} s ({ld} at its end)." for k, s, sec, ld in test_rows]
     if best is None and any(x.strip() for x in args.shots.split(",")):

@@ -56,7 +56,13 @@ def _scenario_yaml(data: DeceptionData, shots: int, seed: int) -> dict[str, Any]
              "aliases": ["deception", "lie", "lying", "false"]},
         ],
         "prompts": {"system": "prompts/deception_real/system.j2", "user": "prompts/deception_real/user.j2"},
-        "items": {"path": "test.jsonl", "fields": {"id": "id", "label": "label", "transcript": "transcript"}},
+        "items": {
+            "path": "test.jsonl",
+            # group: the evidence ceiling never puts one speaker in two folds; text: only what the person said
+            "fields": {"id": "id", "label": "label", "transcript": "transcript", "group": "group",
+                       "text": ["statement"] if data.has_dialogue else []},
+            "train_path": "train.jsonl",  # the ceiling is fitted on the train split, tested on these items
+        },
         "transcripts": {"source": "inline", "labels": "strict"},
         "conditions": ["without_mg", "with_mg", "shuffled_mg", "aggregate_mg"],
         "scoring": {"mode": "logprobs"},
