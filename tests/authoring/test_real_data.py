@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from mgreason.eval.plan import build_requests
 from mgreason.scenario import load_scenario
 
 from tests.datasets.deception_fixtures import dolos_fixture, write_groups, write_rlt
+from tests.helpers import assert_one_line_error, run_cli
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "dolos"
 
@@ -51,15 +50,12 @@ def test_dolos_scenario_validates_and_hides_identity(tmp_path):
 
 
 @pytest.mark.parametrize("transcriptions", [True, False])
-def test_rlt_scenario_with_and_without_transcriptions(tmp_path, transcriptions):
+def test_rlt_scenario_with_and_without_transcriptions(tmp_path, monkeypatch, capsys, transcriptions):
     root = write_rlt(tmp_path / "r", transcriptions=transcriptions)
     out = tmp_path / "out"
-    r = subprocess.run(
-        [sys.executable, "-m", "mgreason.cli", "datasets", "build-items", "rlt", "--root", str(root), "--out", str(out),
-         "--groups", str(write_groups(tmp_path / "g.csv"))],
-        capture_output=True, text=True,
-    )
-    assert r.returncode == 0, r.stderr
+    r = run_cli(["datasets", "build-items", "rlt", "--root", root, "--out", out, "--groups", write_groups(tmp_path / "g.csv")],
+                monkeypatch, capsys)
+    assert r.code == 0, r.err
     scenario = out / "deception_rlt.yaml"
     items = [json.loads(line) for line in (out / "all.jsonl").read_text().splitlines()]
     assert {it["group"] for it in items} == {"S0", "S1", "S2", "S3"}
@@ -68,31 +64,22 @@ def test_rlt_scenario_with_and_without_transcriptions(tmp_path, transcriptions):
     assert any("observed in the recording (no times annotated):\\n- " in p for p in prompts)
     assert not any("00:00" in p for p in prompts)  # presence-only evidence is never a timeline at 00:00
     assert any("What the person said" in p for p in prompts) == transcriptions
-    run = subprocess.run(
-        [sys.executable, "-m", "mgreason.cli", "run-scenario", str(scenario), "--backend", "mock", "--out", str(tmp_path / "run"), "--no-cache"],
-        capture_output=True, text=True,
-    )
-    assert run.returncode == 0, run.stderr
+    run = run_cli(["run-scenario", scenario, "--backend", "mock", "--out", tmp_path / "run", "--no-cache"], monkeypatch, capsys)
+    assert run.code == 0, run.err
     assert (tmp_path / "run" / "summary.json").is_file()
 
 
-def test_imigue_alias_and_unknown_dataset(tmp_path):
-    r = subprocess.run(
-        [sys.executable, "-m", "mgreason.cli", "datasets", "build-items", "nope", "--root", str(tmp_path), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True,
-    )
-    assert r.returncode == 2 and "unknown dataset 'nope'; choose dolos, rlt or imigue" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "mgreason.cli", "imigue", "build-items", "--help"], capture_output=True, text=True)
-    assert r.returncode == 0 and "--labels" in r.stdout
+def test_imigue_alias_and_unknown_dataset(tmp_path, monkeypatch, capsys):
+    r = run_cli(["datasets", "build-items", "nope", "--root", tmp_path, "--out", tmp_path / "o"], monkeypatch, capsys)
+    assert_one_line_error(r, "unknown dataset 'nope'; choose dolos, rlt or imigue")
+    r = run_cli(["imigue", "build-items", "--help"], monkeypatch, capsys)
+    assert r.code == 0 and "--labels" in r.out
 
 
 @pytest.mark.skipif(not (SHARED / "Dolos.xlsx").is_file(), reason="shared DOLOS annotations absent")
-def test_real_dolos_one_command_validates(tmp_path):
-    r = subprocess.run(
-        [sys.executable, "-m", "mgreason.cli", "datasets", "build-items", "dolos", "--root", str(SHARED), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True,
-    )
-    assert r.returncode == 0, r.stderr
-    assert "speakers in two parts: 0" in r.stdout
-    v = subprocess.run([sys.executable, "-m", "mgreason.cli", "validate", str(tmp_path / "o" / "deception_dolos.yaml")], capture_output=True, text=True)
-    assert v.returncode == 0 and "419 items" in v.stdout, v.stderr
+def test_real_dolos_one_command_validates(tmp_path, monkeypatch, capsys):
+    r = run_cli(["datasets", "build-items", "dolos", "--root", SHARED, "--out", tmp_path / "o"], monkeypatch, capsys)
+    assert r.code == 0, r.err
+    assert "speakers in two parts: 0" in r.out
+    v = run_cli(["validate", tmp_path / "o" / "deception_dolos.yaml"], monkeypatch, capsys)
+    assert v.code == 0 and "419 items" in v.out, v.err

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from mgreason.datasets.dolos import episode_seconds, load_dolos, parse_intervals
 from mgreason.errors import DataError, DatasetMissingError
 
 from tests.datasets.deception_fixtures import dolos_fixture, dolos_header, dolos_row, write_dolos
+from tests.helpers import assert_one_line_error, run_cli
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "dolos"
 P = Path("Dolos.xlsx")
@@ -133,16 +132,11 @@ def test_missing_code_column_unknown_label_and_missing_files(tmp_path):
         load_dolos(tmp_path / "empty")
 
 
-def test_cli_error_is_one_line_exit_2(tmp_path):
+def test_cli_error_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
     rows = [dolos_row("X_EP1_truth1", "maybe", dt.time(2, 6), dt.time(2, 11), "A B", "male", {})]
     write_dolos(tmp_path / "l", rows)
-    r = subprocess.run(
-        [sys.executable, "-m", "mgreason.cli", "datasets", "build-items", "dolos", "--root", str(tmp_path / "l"), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True,
-    )
-    assert r.returncode == 2, r.stderr
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "row 4, column C: unknown label" in lines[0]
+    r = run_cli(["datasets", "build-items", "dolos", "--root", tmp_path / "l", "--out", tmp_path / "o"], monkeypatch, capsys)
+    assert_one_line_error(r, "Dolos.xlsx: row 4, column C: unknown label 'maybe'")
 
 
 @pytest.mark.skipif(not (SHARED / "Dolos.xlsx").is_file(), reason="shared DOLOS annotations absent")
