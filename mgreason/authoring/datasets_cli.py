@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from mgreason.fileio import output_option
+
 imigue_app = typer.Typer(
     no_args_is_help=True,
     help="iMiGUE (tennis press conferences, win/lose = positive/negative emotion): items for scenarios/imigue_emotion.yaml.",
@@ -32,7 +34,7 @@ def build_items_cmd(
         "--splits",
         help="emotion split JSON with \"train\" and \"test\" lists of video ids (default: splits.json beside the labels)",
     ),
-    out: Path = typer.Option(Path("data/imigue"), "--out", "-o", help="directory for train.jsonl and test.jsonl"),
+    out: Path = output_option(Path("data/imigue"), "--out", "-o", directory=True, help="directory for train.jsonl and test.jsonl"),
     transcripts_dir: Optional[Path] = typer.Option(
         None,
         "--transcripts-dir",
@@ -85,7 +87,7 @@ def _imigue_items(
 @imigue_app.command("export-transcripts")
 def export_transcripts_cmd(
     labels: Path = typer.Option(..., "--labels", help="iMiGUE annotation CSV, or the directory holding it"),
-    out: Path = typer.Option(..., "--out", "-o", help="directory for <video_id>.json transcripts"),
+    out: Path = output_option(..., "--out", "-o", directory=True, help="directory for <video_id>.json transcripts"),
     video: Optional[list[int]] = typer.Option(None, "--video", help="only these video ids (repeatable)"),
 ) -> None:
     """Write the ground-truth transcript of each video as a Transcript JSON file."""
@@ -113,7 +115,7 @@ def datasets_build_items_cmd(
         help="the release folder: DOLOS: Dolos.xlsx and/or train_dolos.xlsx (+ training_protocols/); RLT: Annotation/ "
         "(+ Transcription/); iMiGUE: labels_20200831.csv and splits.json",
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="directory for the items, splits and the scenario OUT/<name>.yaml"),
+    out: Path = output_option(..., "--out", "-o", directory=True, help="directory for the items, splits and the scenario OUT/<name>.yaml"),
     groups: Optional[Path] = typer.Option(
         None, "--groups", help="CSV with columns id and subject: the speaker of each clip (RLT has none; DOLOS: overrides names)"
     ),

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
@@ -325,7 +325,8 @@ def compute_ceiling(
         maj = _majority([r.gold for r in train], labels)
         rows = [_row("majority", gold, [maj] * len(items), labels, cv, None)]
         scores: dict[str, dict[str, float]] = {}
-        smallest = min((sum(r.gold == lab for r in train) for lab in labels), default=0)
+        train_gold = [r.gold for r in train]
+        smallest = min((train_gold.count(lab) for lab in labels if lab in train_gold), default=0)
         for s in sets:
             if smallest < MIN_PER_CLASS:
                 rows.append(_skipped(s, cv, f"too few training items per class (smallest: {smallest} < {MIN_PER_CLASS})"))
@@ -349,6 +350,7 @@ def compute_ceiling(
         missing = sum(g is None for g in groups or [])
         notes.append(f"{missing} item(s) have no {group_column!r} value: each counts as its own group")
         groups = [g if g is not None else f"\0{r.id}" for g, r in zip(groups or [], items)]
+        items = [replace(r, group=g) for r, g in zip(items, groups)]  # the inner CV sees the same groups
     k = n_folds(gold, groups)
     if groups is None:
         notes.append(
@@ -357,7 +359,7 @@ def compute_ceiling(
         )
     kind = "StratifiedGroupKFold" if groups is not None else "StratifiedKFold"
     cv = f"{k}-fold {kind}" + (f" grouped by {group_column}" if groups is not None else "") + f", seed {seed}"
-    smallest = min(gold.count(lab) for lab in labels)
+    smallest = min(gold.count(lab) for lab in labels if lab in gold)  # a label no item has is no class here
     if k < 2 or smallest < MIN_PER_CLASS:
         why = (
             f"too few items per class for cross-validation (smallest class: {smallest} item(s), need {MIN_PER_CLASS})"
