@@ -192,7 +192,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     from mgreason import stats
     from mgreason.baselines import BagOfMG, MajorityClass
-    from mgreason.datasets.imigue import IMIGUE_OBTAIN, build_items, load_imigue, load_splits, write_items
+    from mgreason.datasets.imigue import IMIGUE_OBTAIN, build_items, load_imigue, load_splits
+    from mgreason.scenario.loader import write_items
     from mgreason.degrade import LEVEL_SEVERITY, LEVELS as LEVEL_PARAMS
     from mgreason.scenario import load_scenario
     from mgreason.scenario.conditions import degraded_transcript

@@ -145,8 +145,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         load_imigue,
         load_splits,
         read_transcripts_dir,
-        write_items,
     )
+    from mgreason.scenario.loader import write_items
     from mgreason.scenario import load_scenario
     from mgreason.transcript import Transcript
 

@@ -309,7 +309,7 @@ def _register_plugins() -> None:
         "mgreason.synth.cli",
         "mgreason.recognizer.cli",
         "mgreason.transcribe.cli",
-        "mgreason.datasets.cli",
+        "mgreason.authoring.datasets_cli",
         "mgreason.authoring.cli",
         "mgreason.sweep.cli",
         "mgreason.view.cli",

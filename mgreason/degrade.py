@@ -196,7 +196,7 @@ def _draw(rng: np.random.Generator, weights: dict[str, float], exclude: Optional
 
 def _ev(start: float, end: float, label: str, conf: float, src: MGEvent) -> MGEvent:
     return MGEvent(start_s=start, end_s=end, label=label, label_id=src.label_id if label == src.label else None,
-                   confidence=min(1.0, max(0.0, conf)), source=src.source)
+                   confidence=min(1.0, max(0.0, conf)), source=src.source, presence=src.presence)  # untimed stays untimed
 
 
 def degrade(

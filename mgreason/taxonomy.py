@@ -1,4 +1,5 @@
-"""Micro-gesture class taxonomies: iMiGUE (32), SMG (17) and MA-52 (52).
+"""Micro-gesture class taxonomies: iMiGUE (32), SMG (17) and MA-52 (52), and the MUMIN codes of the real
+deception datasets (58, :mod:`mgreason.mumin`; not micro-gestures, but checked the same way).
 
 Each taxonomy maps a 0-based *label id* (what classifiers predict) to a canonical
 human-readable name, and keeps the dataset's own raw id (what the annotation files
@@ -15,6 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mgreason.mumin import CODES as _MUMIN_CODES
+from mgreason.mumin import labels_of as _mumin_labels
+
 # a recognizer event that carries its body-region group instead of a fine class: "head-hand (coarse)"
 COARSE_SUFFIX = " (coarse)"
 
@@ -27,6 +31,8 @@ class MGClass:
     short: str = ""  # short alias
     is_mg: bool = True  # False for non-micro-gesture classes (illustrative gestures)
     body_part: str = ""
+    aliases: tuple[str, ...] = ()  # other accepted spellings (MUMIN: dataset column names, codes)
+    description: str = ""  # one plain-English sentence (MUMIN)
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,11 @@ class Taxonomy:
             raise ValueError(f"taxonomy {self.name}: label ids must be 0..N-1 in order")
         index: dict[str, MGClass] = {}
         for c in self.classes:
-            for key in (c.name, c.short):
+            for key in (c.name, c.short, *c.aliases):
                 if key:
-                    index[_norm(key)] = c
+                    other = index.setdefault(_norm(key), c)
+                    if other is not c and other.name != c.name:
+                        raise ValueError(f"taxonomy {self.name}: {key!r} names both {other.name!r} and {c.name!r}")
         object.__setattr__(self, "_by_name", index)
 
     def __len__(self) -> int:
@@ -184,7 +192,18 @@ MA52 = Taxonomy(
     ),
 )
 
-TAXONOMIES: dict[str, Taxonomy] = {t.name: t for t in (IMIGUE, SMG, MA52)}
+MUMIN = Taxonomy(
+    "mumin",
+    tuple(
+        MGClass(
+            label_id=i, raw_id=i, name=c.name, short=c.code, is_mg=False, body_part=c.group,
+            aliases=_mumin_labels(c), description=c.description,
+        )
+        for i, c in enumerate(_MUMIN_CODES)
+    ),
+)
+
+TAXONOMIES: dict[str, Taxonomy] = {t.name: t for t in (IMIGUE, SMG, MA52, MUMIN)}
 
 
 def get_taxonomy(name: str) -> Taxonomy:

@@ -3,6 +3,11 @@
 A transcript is what the recognizer (or a human annotator) says happened in a
 recording: a sorted list of events ``(start_s, end_s, label, confidence)``.
 It is read from and written to JSON, and rendered to text for prompts.
+
+An event may also be *presence-only* (``presence: true``): the behaviour was observed somewhere in the
+recording, at no stated time (per-clip codes such as the Real-Life Trial's). Written without ``start_s`` /
+``end_s`` (or with the recording's span), it covers the whole recording in memory (0 to ``duration_s``), and
+the renderings list it as an observed behaviour instead of placing it on the timeline.
 """
 
 from __future__ import annotations
@@ -40,6 +45,21 @@ class MGEvent(BaseModel):
         default=1.0, ge=0.0, le=1.0, allow_inf_nan=False, description="detector confidence; 1.0 for annotations"
     )
     source: Source = "annotation"
+    presence: Optional[bool] = Field(
+        default=None,
+        description="true: observed in the recording at no stated time (start_s/end_s then span the recording "
+        "and are not shown); omitted for timed events",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _untimed_is_presence(cls, data: object) -> object:
+        # an event written without times is a presence-only event (it spans the recording: see Transcript)
+        if isinstance(data, dict) and "start_s" not in data and "end_s" not in data:
+            if data.get("presence") is False:
+                raise ValueError("a timed event (presence: false) needs start_s and end_s")
+            return {**data, "start_s": 0.0, "end_s": 0.0, "presence": True}
+        return data
 
     @model_validator(mode="after")
     def _check_order(self) -> "MGEvent":
@@ -50,6 +70,11 @@ class MGEvent(BaseModel):
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
+
+    @property
+    def timed(self) -> bool:
+        """False for a presence-only event (observed at no stated time)."""
+        return not self.presence
 
 
 class Transcript(BaseModel):
@@ -77,7 +102,21 @@ class Transcript(BaseModel):
                     raise ValueError(
                         f"events[{i}] ends at {e.end_s:.3f}s, after the recording's duration_s={duration:.3f}s"
                     )
+            # a presence-only event spans the recording
+            events = [
+                e.model_copy(update={"start_s": 0.0, "end_s": duration}) if e.presence and e.end_s != duration else e
+                for e in events
+            ]
         return sorted(events, key=lambda e: (e.start_s, e.end_s, e.label))
+
+    @property
+    def timed_events(self) -> list[MGEvent]:
+        """The events with times (what a timeline shows)."""
+        return [e for e in self.events if not e.presence]
+
+    def observed_labels(self) -> list[str]:
+        """The labels of the presence-only events, each once, in the order of the transcript."""
+        return list(dict.fromkeys(e.label for e in self.events if e.presence))
 
     def label_problems(self) -> list[str]:
         """What is wrong with the transcript's taxonomy and labels: an unknown taxonomy, or event
@@ -129,13 +168,21 @@ class Transcript(BaseModel):
         atomic_write_text(Path(path), self.model_dump_json(indent=2, exclude_none=True) + "\n")
 
     # ---- rendering ---------------------------------------------------------
-    def render(self, show_confidence: Optional[bool] = None, empty: str = "(no micro-gestures observed)") -> str:
+    def _noun(self) -> str:
+        return "coded behaviours" if self.taxonomy == "mumin" else "micro-gestures"
+
+    def render(self, show_confidence: Optional[bool] = None, empty: Optional[str] = None) -> str:
         """One line per event: ``00:06.7–00:10.3  touching or scratching head  (0.83)``.
 
-        Confidence is shown by default for recognizer output and hidden for annotations.
+        Confidence is shown by default for recognizer output and hidden for annotations. Presence-only
+        events follow the timeline as a list of observed behaviours (:data:`OBSERVED_HEADER`, then
+        ``- label`` lines, each label once), never as events at 00:00.
         """
         if not self.events:
-            return empty
+            return empty if empty is not None else f"(no {self._noun()} observed)"
+        observed = self.observed_labels()
+        if observed:
+            return self._render_observed(show_confidence, observed)
         lines = []
         for e in self.events:
             show = show_confidence if show_confidence is not None else e.source == "recognizer"
@@ -145,24 +192,43 @@ class Transcript(BaseModel):
             lines.append(line)
         return "\n".join(lines)
 
+    def _render_observed(self, show_confidence: Optional[bool], observed: list[str]) -> str:
+        timed = self.model_copy(update={"events": self.timed_events})
+        lines = [timed.render(show_confidence)] if timed.events else []
+        lines.append(OBSERVED_HEADER)
+        lines += [f"- {label}" for label in observed]
+        return "\n".join(lines)
+
     def aggregate(self) -> list[tuple[str, int, float]]:
-        """Per-class ``(label, count, total duration in seconds)``, most frequent first."""
+        """Per-class ``(label, count, total duration in seconds)`` of the timed events, most frequent first."""
         counts: Counter[str] = Counter()
         durations: dict[str, float] = defaultdict(float)
-        for e in self.events:
+        for e in self.timed_events:
             counts[e.label] += 1
             durations[e.label] += e.duration_s
         return sorted(((k, counts[k], durations[k]) for k in counts), key=lambda t: (-t[1], -t[2], t[0]))
 
-    def render_aggregate(self, empty: str = "(no micro-gestures observed)") -> str:
-        """Counts and total durations per class instead of a timeline."""
+    def render_aggregate(self, empty: Optional[str] = None) -> str:
+        """Counts and total durations per class instead of a timeline. Presence-only events add one
+        ``label: observed (no time annotated)`` line per label, after the counted ones."""
         agg = self.aggregate()
-        if not agg:
-            return empty
+        observed = self.observed_labels()
+        if not agg and not observed:
+            return empty if empty is not None else f"(no {self._noun()} observed)"
         lines = [f"{label}: {n}× (total {dur:.1f} s)" for label, n, dur in agg]
+        lines += [f"{label}: observed (no time annotated)" for label in observed]
         if self.duration_s:
-            lines.append(f"recording length: {self.duration_s:.1f} s, {len(self.events)} micro-gestures in all")
+            if observed:
+                lines.append(
+                    f"recording length: {self.duration_s:.1f} s, {len(self.timed_events)} timed event(s) and "
+                    f"{len(observed)} behaviour(s) observed without times"
+                )
+            else:
+                lines.append(f"recording length: {self.duration_s:.1f} s, {len(self.events)} {self._noun()} in all")
         return "\n".join(lines)
+
+
+OBSERVED_HEADER = "observed in the recording (no times annotated):"
 
 
 def format_time(seconds: float) -> str:

@@ -210,3 +210,14 @@ def test_real_imigue_levels_hit_their_documented_f1(imigue_dir):
         _, pooled = degrade_many(ts, lv, [item_seed(0, lv, k) for k in range(len(ts))], class_freq=freq, tious=(0.3,))
         assert abs(pooled[0.3]["f1"] - target) < 0.06, (lv, pooled[0.3]["f1"])
 
+
+
+def test_presence_only_events_stay_presence_only():
+    """Issue 24: a degraded per-clip code is still a behaviour observed at no stated time."""
+    from mgreason.degrade import DegradeParams, degrade
+    from mgreason.transcript import Transcript
+
+    src = Transcript.model_validate({"id": "a", "taxonomy": "mumin", "events": [{"label": "smiling"}, {"label": "frowning"}]})
+    out = degrade(src, DegradeParams(confusion_rate=1.0, jitter=0.5), seed=1).transcript
+    assert out.events and all(e.presence for e in out.events)
+    assert "00:00" not in out.render()

@@ -23,6 +23,7 @@ COMMANDS = {
     "generate-items": (["generate-items", "deception", "--n", "3"], {"--out": False, "--report": False}),
     "imigue build-items": (["imigue", "build-items", "--labels", "l.csv", "--splits", "s.json"], {"--out": True}),
     "imigue export-transcripts": (["imigue", "export-transcripts", "--labels", "l.csv"], {"--out": True}),
+    "datasets build-items": (["datasets", "build-items", "dolos", "--root", "r"], {"--out": True}),
     "new-scenario": (["new-scenario", "x"], {"--dir": True}),
     "plot": (["plot", "t.json"], {"--out": False}),
     "show-clip": (["show-clip", "in.npz", "--at", "1"], {"--out": False}),

@@ -11,7 +11,7 @@ def test_sizes():
     assert len(IMIGUE) == 32
     assert len(SMG) == 17
     assert len(MA52) == 52
-    assert set(TAXONOMIES) == {"imigue", "smg", "ma52"}
+    assert set(TAXONOMIES) == {"imigue", "smg", "ma52", "mumin"}  # mumin: the deception codes (issue 24)
 
 
 @pytest.mark.parametrize("tax", [IMIGUE, SMG, MA52], ids=lambda t: t.name)

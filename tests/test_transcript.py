@@ -229,3 +229,47 @@ def test_coarse_fallback_labels_are_known_labels():
     assert ok.label_problems() == []
     bad = Transcript(id="c", taxonomy="imigue", events=[MGEvent(start_s=0, end_s=1, label="elbows" + COARSE_SUFFIX)])
     assert bad.label_problems()
+
+
+# ---- presence-only events (issue 24) ----------------------------------------------------------------
+
+
+def test_presence_only_events_span_the_recording_and_render_as_a_list():
+    from mgreason.transcript import OBSERVED_HEADER
+
+    t = Transcript.model_validate(
+        {"id": "a", "duration_s": 6.0, "taxonomy": "mumin",
+         "events": [{"label": "smiling"}, {"start_s": 1, "end_s": 2, "label": "looking up"}, {"label": "smiling"},
+                    {"label": "frowning", "start_s": 0, "end_s": 6, "presence": True}]}
+    )
+    pres = [e for e in t.events if e.presence]
+    assert len(pres) == 3 and all((e.start_s, e.end_s) == (0.0, 6.0) for e in pres)
+    assert [e.label for e in t.timed_events] == ["looking up"]
+    assert t.observed_labels() == ["frowning", "smiling"]
+    assert t.render() == f"00:01.0–00:02.0  looking up\n{OBSERVED_HEADER}\n- frowning\n- smiling"
+    assert t.render_aggregate().splitlines() == [
+        "looking up: 1× (total 1.0 s)",
+        "frowning: observed (no time annotated)",
+        "smiling: observed (no time annotated)",
+        "recording length: 6.0 s, 1 timed event(s) and 2 behaviour(s) observed without times",
+    ]
+    # round trip: timed events are written as before (no "presence" key), presence-only ones with it
+    dumped = t.model_dump(mode="json", exclude_none=True)
+    assert "presence" not in dumped["events"][-1] and dumped["events"][0]["presence"] is True
+    assert Transcript.model_validate(dumped) == t
+
+
+def test_presence_only_without_duration_and_timed_event_needs_times():
+    t = Transcript.model_validate({"id": "a", "events": [{"label": "smiling"}]})
+    assert t.render() == "observed in the recording (no times annotated):\n- smiling"
+    assert "00:00" not in t.render() and "00:00" not in t.render_aggregate()
+    with pytest.raises(ValueError, match="needs start_s and end_s"):
+        Transcript.model_validate({"id": "a", "events": [{"label": "smiling", "presence": False}]})
+
+
+def test_timed_transcripts_render_as_before():
+    t = Transcript.model_validate({"id": "a", "duration_s": 10, "events": [{"start_s": 1, "end_s": 2, "label": "folding arms"}]})
+    assert t.render() == "00:01.0–00:02.0  folding arms"
+    assert t.render_aggregate() == "folding arms: 1× (total 1.0 s)\nrecording length: 10.0 s, 1 micro-gestures in all"
+    assert Transcript(id="e").render() == "(no micro-gestures observed)"
+    assert Transcript(id="e", taxonomy="mumin").render() == "(no coded behaviours observed)"

@@ -2,6 +2,11 @@
 
 * :mod:`.imigue_labels` - the iMiGUE annotation reader (videos, annotations, ground-truth transcripts).
 * :mod:`.imigue` - iMiGUE emotion items: the official split, recognized transcripts, gold labels.
+* :mod:`.dolos`, :mod:`.rlt` - the real deception datasets (MUMIN codes, :mod:`mgreason.mumin`) as items;
+  :mod:`.deception` - their labels, speaker groups and speaker-disjoint splits.
+
+Readers return items; the authoring side writes items files and scenarios
+(:mod:`mgreason.authoring.real_data`, ``mgreason datasets build-items``).
 
 The datasets themselves are never shipped with mgreason: users point the adapters
 (and the ``mgreason <dataset> ...`` commands) at their own copies. The names below are
@@ -23,7 +28,8 @@ __all__ = [
     "load_imigue",
     "load_splits",
     "read_transcripts_dir",
-    "write_items",
+    "load_dolos",
+    "load_rlt",
 ]
 
 _LAZY = {
@@ -36,7 +42,8 @@ _LAZY = {
     "build_items": "mgreason.datasets.imigue",
     "load_splits": "mgreason.datasets.imigue",
     "read_transcripts_dir": "mgreason.datasets.imigue",
-    "write_items": "mgreason.datasets.imigue",
+    "load_dolos": "mgreason.datasets.dolos",
+    "load_rlt": "mgreason.datasets.rlt",
 }
 
 

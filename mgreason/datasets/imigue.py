@@ -33,7 +33,6 @@ from mgreason.datasets.imigue_labels import (
     load_imigue,
 )
 from mgreason.errors import DataError
-from mgreason.scenario.loader import write_items
 from mgreason.taxonomy import IMIGUE
 from mgreason.transcript import Transcript
 
@@ -43,7 +42,6 @@ __all__ = [
     "read_transcripts_dir",
     "balanced_order",
     "build_items",
-    "write_items",  # the shipped packs' item writer (mgreason.scenario.loader)
     # re-exported from mgreason.datasets.imigue_labels
     "IMIGUE_FPS",
     "IMIGUE_OBTAIN",

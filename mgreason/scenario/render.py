@@ -430,9 +430,13 @@ def template_variables(
         "condition": condition.name,
         "evidence_form": None if evidence is None else condition.evidence,
         "evidence": evidence,
+        # the timed events (a template's own timeline); presence-only ones are in evidence_observed
         "evidence_events": None
         if evidence is None or evidence_transcript is None
-        else [e.model_dump() for e in evidence_transcript.events],
+        else [e.model_dump() for e in evidence_transcript.timed_events],
+        "evidence_observed": None
+        if evidence is None or evidence_transcript is None
+        else evidence_transcript.observed_labels(),
         "recording_duration_s": None if evidence_transcript is None else evidence_transcript.duration_s,
     }
 

@@ -112,9 +112,10 @@ class TranscriptsSpec(_Strict):
     )
     labels: Literal["strict", "warn", "any"] = Field(
         default="strict",
-        description="strict: a transcript's taxonomy must be known (imigue, smg, ma52) and every event label one of "
-        "its classes (name or short alias; without a taxonomy, a class of some known taxonomy), else the scenario is "
-        "refused; warn: the same check, a warning only; any: free-text labels",
+        description="strict: a transcript's taxonomy must be known (imigue, smg, ma52, mumin) and every event label "
+        "one of its classes (name, short alias or, for mumin, a spelling variant such as the datasets' column names; "
+        "without a taxonomy, a class of some known taxonomy), else the scenario is refused; warn: the same check, a "
+        "warning only; any: free-text labels",
     )
 
 

@@ -64,8 +64,6 @@ for _c in ALLOWED:  # the pure transcript metrics serve every component above th
 KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
     ("models", "backends"): "models/install.py takes conversion, locks and markers from backends/models.py and "
     "models/cli.py backends.hf.default_dtype; branch 'models' moves them into models/ (issue 27)",
-    ("datasets", "scenario"): "datasets/imigue.py writes scenarios (scenario.loader.write_items); branch 'deception' "
-    "makes readers return items and authoring write them (issue 27)",
 }
 
 

@@ -23,8 +23,8 @@ from mgreason.datasets.imigue import (
     load_imigue,
     load_splits,
     read_transcripts_dir,
-    write_items,
 )
+from mgreason.scenario.loader import write_items
 from mgreason.errors import DataError, DatasetMissingError
 from mgreason.eval.plan import build_requests
 from mgreason.scenario import load_scenario

@@ -10,7 +10,8 @@ import yaml
 
 from mgreason import stats
 from mgreason.baselines import BagOfMG
-from mgreason.datasets.imigue import build_items, load_imigue, load_splits, write_items
+from mgreason.datasets.imigue import build_items, load_imigue, load_splits
+from mgreason.scenario.loader import write_items
 from mgreason.eval.ceiling import scenario_ceiling
 from mgreason.scenario import load_scenario
 

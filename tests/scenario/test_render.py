@@ -252,3 +252,34 @@ def test_empty_transcript_renders_placeholder(tmp_path):
     sc = load_scenario(write_scenario(tmp_path, items=items))
     assert "(no micro-gestures observed)" in user(by_key(build_requests(sc))[("it01", "with_mg")])
     assert isinstance(sc.item("it01").transcript, Transcript)
+
+
+def test_presence_only_evidence_under_each_condition(tmp_path):
+    """Issue 24: per-clip codes without times are a list of observed behaviours under with/shuffled/aggregate,
+    nothing under without, never a timeline at 00:00; templates get them as ``evidence_observed``."""
+    from mgreason.eval.plan import build_requests
+    from mgreason.scenario import load_scenario
+    from mgreason.scenario.render import template_variables
+
+    (tmp_path / "u.j2").write_text("{{ evidence if evidence is not none else 'NONE' }}|{{ evidence_observed }}|{{ evidence_events }}")
+    items = [
+        {"id": f"i{k}", "label": "truthful" if k % 2 else "deceptive",
+         "transcript": {"id": f"i{k}", "taxonomy": "mumin", "events": [{"label": "smiling" if k else "downR"}]}}
+        for k in range(2)
+    ]
+    import yaml
+
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump({
+        "id": "p", "version": 1, "question": "q?", "labels": [{"name": "truthful"}, {"name": "deceptive"}],
+        "prompts": {"user": "u.j2"}, "items": {"inline": items},
+        "conditions": ["without_mg", "with_mg", "shuffled_mg", "aggregate_mg"],
+    }))
+    sc = load_scenario(tmp_path / "s.yaml")
+    got = {(r.item_id, r.condition): r.messages[-1]["content"] for r in build_requests(sc)}
+    assert got[("i0", "without_mg")] == "NONE|None|None"
+    assert got[("i0", "with_mg")] == "observed in the recording (no times annotated):\n- downR|['downR']|[]"
+    assert got[("i0", "shuffled_mg")] == "observed in the recording (no times annotated):\n- smiling|['smiling']|[]"
+    assert got[("i0", "aggregate_mg")] == "downR: observed (no time annotated)|['downR']|[]"
+    assert not any("00:00" in v for v in got.values())
+    v = template_variables(sc, sc.items[0], sc.conditions[1], sc.items[0].transcript)
+    assert v["evidence_observed"] == ["downR"] and v["evidence_events"] == []

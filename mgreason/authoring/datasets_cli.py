@@ -1,4 +1,5 @@
-"""`mgreason imigue ...`: build scenario items from a copy of iMiGUE."""
+"""`mgreason datasets build-items dolos|rlt|imigue` and `mgreason imigue ...`: items and scenarios from a copy
+of a third-party dataset. The readers (mgreason.datasets) return items; this authoring-side module writes them."""
 
 from __future__ import annotations
 
@@ -50,14 +51,21 @@ def build_items_cmd(
     ),
 ) -> None:
     """Write train.jsonl and test.jsonl: one item per video with its gold label and MG transcript."""
-    from mgreason.datasets.imigue import build_items, load_splits, read_transcripts_dir, write_items
+    _imigue_items(labels, _splits_path(labels, splits), out, transcripts_dir, missing, durations)
+
+
+def _imigue_items(
+    labels: Path, splits: Path, out: Path, transcripts_dir: Optional[Path], missing: str, durations: Optional[Path]
+) -> None:
+    from mgreason.datasets.imigue import build_items, load_splits, read_transcripts_dir
     from mgreason.datasets.imigue_labels import load_durations, load_imigue
     from mgreason.errors import MGReasonError
+    from mgreason.scenario.loader import write_items
 
     if missing not in ("error", "skip", "annotation"):
         raise MGReasonError(f"--missing must be error, skip or annotation, got {missing!r}", field="--missing")
     ds = load_imigue(labels, durations=load_durations(durations) if durations else None)
-    split = load_splits(_splits_path(labels, splits), ds)
+    split = load_splits(splits, ds)
     recognized = read_transcripts_dir(transcripts_dir) if transcripts_dir is not None else None
     for name in ("train", "test"):
         items = build_items(ds, split.ids(name), split=name, transcripts=recognized, missing=missing)  # type: ignore[arg-type]
@@ -92,5 +100,67 @@ def export_transcripts_cmd(
     print(f"wrote {len(ids)} transcripts to {out}/")
 
 
+datasets_app = typer.Typer(
+    no_args_is_help=True,
+    help="Third-party datasets (DOLOS, Real-Life Trial, iMiGUE): items, splits and a scenario from your own copy.",
+)
+
+
+@datasets_app.command("build-items")
+def datasets_build_items_cmd(
+    dataset: str = typer.Argument(..., help="dolos | rlt | imigue"),
+    root: Path = typer.Option(
+        ...,
+        "--root",
+        help="the release folder: DOLOS: Dolos.xlsx and/or train_dolos.xlsx (+ training_protocols/); RLT: Annotation/ "
+        "(+ Transcription/); iMiGUE: labels_20200831.csv and splits.json",
+    ),
+    out: Path = output_option(..., "--out", "-o", directory=True, help="directory for the items, splits and the scenario OUT/<name>.yaml"),
+    groups: Optional[Path] = typer.Option(
+        None, "--groups", help="CSV with columns id and subject: the speaker of each clip (RLT has none; DOLOS: overrides names)"
+    ),
+    seed: int = typer.Option(0, "--seed", help="seed of the speaker-disjoint split"),
+    shots: int = typer.Option(0, "--shots", min=0, max=32, help="k demonstrations from the train split in the scenario (0: zero-shot)"),
+) -> None:
+    """Read a dataset release and write its items JSONL, splits and a scenario YAML that validates and runs."""
+    from mgreason.errors import MGReasonError
+
+    name = dataset.strip().lower()
+    if name == "imigue":
+        if groups is not None:
+            raise MGReasonError("iMiGUE items are grouped by its subject ids; --groups is for dolos and rlt", field="--groups")
+        _imigue_items(root, _splits_path(root, None), out, None, "error", None)
+        return
+    if name not in ("dolos", "rlt"):
+        raise MGReasonError(f"unknown dataset {dataset!r}; choose dolos, rlt or imigue", field="DATASET")
+    from mgreason.authoring.real_data import write_scenario
+    from mgreason.datasets.deception import read_groups
+
+    group_map = read_groups(groups) if groups is not None else None
+    if name == "dolos":
+        from mgreason.datasets.dolos import load_dolos
+
+        data = load_dolos(root, groups=group_map, seed=seed)
+    else:
+        from mgreason.datasets.rlt import load_rlt
+
+        data = load_rlt(root, groups=group_map, seed=seed)
+    command = f"mgreason datasets build-items {name} --root {root} --out {out}" + (
+        f" --groups {groups}" if groups is not None else ""
+    ) + (f" --seed {seed}" if seed else "") + (f" --shots {shots}" if shots else "")
+    paths = write_scenario(data, out, shots=shots, seed=seed, command=command)
+    print("\n".join(data.notes))
+    from mgreason.datasets.deception import describe_split, group_overlap
+
+    sp = data.splits["speaker"]
+    print(f"speaker-disjoint split (seed {seed}): {describe_split(data.items, sp)}; speakers in two parts: {group_overlap(data.items, sp)}")
+    print(f"wrote {out}/: train.jsonl dev.jsonl test.jsonl all.jsonl splits.json prompts/ {paths['scenario'].name}")
+    print(
+        "These files are derived from a third-party dataset: keep them out of version control.\n"
+        f"next:\n  mgreason validate {paths['scenario']}\n  mgreason run-scenario {paths['scenario']} --backend mock"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(imigue_app, name="imigue")
+    app.add_typer(datasets_app, name="datasets")
