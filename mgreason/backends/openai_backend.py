@@ -330,12 +330,13 @@ class OpenAIBackend(BackendBase):
     def _load_local_tokenizer(self, spec: str):
         from transformers import AutoTokenizer
 
-        from mgreason.backends.models import embedded_hf_dir, resolve_model
+        from mgreason.models.dtype import default_dtype
+        from mgreason.models.resolve import loadable, resolve_model
 
         r = resolve_model(spec)
         try:
-            if r.is_embedded:
-                return AutoTokenizer.from_pretrained(str(embedded_hf_dir()))
+            if r.is_embedded:  # the tokenizer of its conversion (the same in every dtype)
+                return AutoTokenizer.from_pretrained(loadable(r, default_dtype("cpu")[0]).path)
             if r.kind == "gguf":
                 return AutoTokenizer.from_pretrained(r.path_or_id, gguf_file=r.gguf_file)
             return AutoTokenizer.from_pretrained(r.path_or_id)

@@ -3,6 +3,7 @@
     foundation (errors, fileio, configio, taxonomy, stats) ← transcript
     transcript ← skeleton ← synth ← recognizer ← transcribe ← viz        (recognition)
     transcript ← scenario ← backends ← eval ← sweep                      (reasoning)
+    models (catalogue, install, resolve) ← backends                      (local models)
 
 plus the side packages in between (datasets' label reader sits with skeleton, its item builders with
 scenario; authoring with scenario; baselines with transcript; the pure transcript metrics
@@ -32,9 +33,11 @@ ALLOWED: dict[str, set[str]] = {
     "baselines": {"transcript"},
     "datasets": {"transcript", "datasets_labels", "scenario", "baselines"},
     "authoring": {"transcript", "scenario", "baselines"},
-    "backends": {"transcript", "scenario"},
-    "eval": {"transcript", "scenario", "backends"},
-    "sweep": {"transcript", "scenario", "backends", "eval", "viz"},
+    # the local models (catalogue, install, conversion, resolution, weight identity) sit below the backends
+    "models": set(),
+    "backends": {"transcript", "scenario", "models"},
+    "eval": {"transcript", "scenario", "backends", "models"},
+    "sweep": {"transcript", "scenario", "backends", "eval", "viz", "models"},
     # transcript degradation (issue 17) sits on the transcript and its metrics
     "degrade": {"transcript"},
 }
@@ -56,8 +59,6 @@ def component(module: str) -> str | None:
         return "root"
     if parts[-1] == "cli" or parts[1] == "cli":
         return "cli"
-    if parts[1] == "models":  # the local-model catalogue belongs to the backends layer
-        return "backends"
     if parts[1] == "datasets" and len(parts) > 2 and parts[2] == "imigue_labels":
         return "datasets_labels"
     if parts[1] == "transcribe" and len(parts) > 2 and parts[2] == "metrics":

@@ -139,7 +139,7 @@ def vllm_python() -> str:
 
 @pytest.fixture(scope="module")
 def hf_dir() -> str:
-    from mgreason.backends.models import embedded_hf_dir
+    from mgreason.models.resolve import embedded_hf_dir
 
     return str(embedded_hf_dir())
 
