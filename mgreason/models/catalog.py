@@ -76,7 +76,7 @@ class CatalogModel:
 
     def convert_bytes(self, dtype: str = "float32") -> int:
         """Peak memory of the one-off GGUF -> safetensors conversion, roughly (measured on the 1.5B: 9.1 GB
-        for float32; bfloat16 see ``CONVERT_BF16_FACTOR``)."""
+        for float32, 5.4 GB for bfloat16)."""
         from mgreason.models.dtype import stored_dtype
 
         if stored_dtype(dtype) == "float32":
@@ -84,9 +84,11 @@ class CatalogModel:
         return int(CONVERT_BF16_FACTOR * self.hf_bytes("bfloat16"))
 
 
-# Measured peak RSS minus the loaded weights of a `run-scenario` of the demo (see README, Local models).
-RUNTIME_BYTES = 900_000_000
-CONVERT_BF16_FACTOR = 2.0
+# Peak RSS of `run-scenario` on the demo minus the weights' bytes (Python, torch, transformers, tokenizer,
+# activations; benchmarks/results/model_memory.md): 0.59 GB for SmolLM2 (bf16 and fp32), 0.23 GB for the
+# Qwen 1.5B in bf16, whose embedding rows are mostly never read (mapped, not resident).
+RUNTIME_BYTES = 500_000_000
+CONVERT_BF16_FACTOR = 1.6  # measured: 5.4 GB peak RSS converting the 1.5B to bfloat16 (3.55 GB written)
 
 
 def _chunked(dist_prefix: str, module_prefix: str, version: str, sizes: list[int]) -> tuple[Part, ...]:
