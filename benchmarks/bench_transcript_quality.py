@@ -196,7 +196,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from mgreason.degrade import LEVEL_SEVERITY, LEVELS as LEVEL_PARAMS
     from mgreason.scenario import load_scenario
     from mgreason.scenario.conditions import degraded_transcript
-    from mgreason.transcribe.metrics import chance_f1, f1_at
+    from mgreason.transcript_metrics import chance_f1, f1_at
     from mgreason.transcript import Transcript
 
     labels_path, splits_path = args.data / "labels_20200831.csv", args.data / "splits.json"
@@ -385,7 +385,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     lines.append(f"**{args.split} split: n = {n} videos** ({gold.count('positive')} positive / {gold.count('negative')} negative); "
                  f"{clean_events} annotated events. Levels fixed in `mgreason/degrade.py` (chosen on the train split) "
                  f"before this split was run. x = F1@tIoU {X_TIOU} of the degraded transcripts against the annotations, "
-                 "pooled over the videos, measured with `mgreason.transcribe.metrics` (the `eval-transcripts` metrics).")
+                 "pooled over the videos, measured with `mgreason.transcript_metrics` (the `eval-transcripts` metrics).")
     lines.append("")
     if llm_info:
         nl = llm_rows["without_mg"]["n"]

@@ -12,7 +12,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mgreason.configio import StrictModel
+from mgreason.configio import NAME_PATTERN, StrictModel
 from mgreason.degrade import LEVELS as DEGRADE_LEVELS
 from mgreason.degrade import DegradeParams
 
@@ -101,7 +101,7 @@ class TranscriptsSpec(_Strict):
 
 
 class ConditionSpec(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=NAME_PATTERN)
     evidence: EvidenceForm = Field(description="none | timeline (timestamped events) | aggregate (counts, durations)")
     transcript: TranscriptChoice = Field(
         default="own",
@@ -182,7 +182,7 @@ class GenerationSpec(_Strict):
 
 
 class ScenarioSpec(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="stable identifier, used in run ids")
+    id: str = Field(pattern=NAME_PATTERN, description="stable identifier, used in run ids and paths")
     version: Union[int, str] = Field(description="bump when prompts or items change, so results stay comparable")
     description: str = ""
     question: str = Field(min_length=1, description="the question asked about each item; available to templates")
@@ -220,6 +220,8 @@ class ScenarioSpec(_Strict):
         seen: set[str] = set()
         for lab in labels:
             for key in [lab.name, *lab.aliases]:
+                if not key.strip() or key != key.strip():
+                    raise ValueError(f"label name or alias {key!r} is blank or starts or ends with whitespace")
                 k = key.strip().lower()
                 if k in seen:
                     raise ValueError(f"label name or alias {key!r} is used twice")
@@ -245,6 +247,23 @@ class ScenarioSpec(_Strict):
         if not names:
             raise ValueError("at least one condition is needed")
         return conds
+
+    @model_validator(mode="after")
+    def _labels_scoreable(self) -> "ScenarioSpec":
+        # logprobs mode scores each label's text as the start of the answer: a label that begins
+        # with another label (angry / angry and sad) scores the shorter's log-probability plus its
+        # continuation's, so it can never win; such a label set is refused, not scored unfairly
+        if self.scoring.mode == "logprobs":
+            names = self.label_names
+            for a in names:
+                for b in names:
+                    if a != b and b.startswith(a):
+                        raise ValueError(
+                            f"label {b!r} begins with label {a!r}: in logprobs mode its score would be {a!r}'s "
+                            "plus a continuation, so it could never win; rename one (e.g. 'angry only') or use "
+                            "scoring.mode: generate"
+                        )
+        return self
 
     @model_validator(mode="after")
     def _known_comparisons(self) -> "ScenarioSpec":
