@@ -153,7 +153,7 @@ def run_openai(py: str, sc, prompts, mode: str, params, dtype: str) -> dict:
     import httpx
 
     from mgreason.backends import create_backend
-    from mgreason.backends.models import embedded_hf_dir
+    from mgreason.models.resolve import embedded_hf_dir
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

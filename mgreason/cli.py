@@ -165,7 +165,13 @@ def run_scenario_cmd(
     options = {"base_url": base_url, "api_key": api_key, "concurrency": concurrency}
     options = {k: v for k, v in options.items() if v is not None}
     try:
-        be = create_backend(backend, model, engine_args=engine_args or None, **options)
+        # --model: resolved here (one error line for a bad name or path), then the backend loads what it names
+        target = model
+        if backend in ("hf", "vllm"):
+            from mgreason.models.resolve import resolve_model
+
+            target = resolve_model(model)
+        be = create_backend(backend, target, engine_args=engine_args or None, **options)
     except BaseException:
         if rcache is not None:
             rcache.close()

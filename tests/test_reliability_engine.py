@@ -187,7 +187,8 @@ def test_a_finished_sweep_notices_changed_model_files_without_loading_the_model(
 
 
 def test_fingerprint_accepts_touched_weights_whose_sha256_is_unchanged(tmp_path, monkeypatch):
-    from mgreason.backends.models import fingerprint_changes, model_fingerprint, weights_sha256
+    from mgreason.models.fingerprint import fingerprint_changes, model_fingerprint
+    from mgreason.models.hashing import weights_sha256
 
     monkeypatch.setenv("MGREASON_CACHE_DIR", str(tmp_path / "cache"))  # the memoised hashes
 

@@ -189,7 +189,7 @@ def hub_sha256(repo_id: str) -> Optional[str]:
     try:
         from huggingface_hub import snapshot_download
 
-        from mgreason.backends.models import weights_sha256
+        from mgreason.models.hashing import weights_sha256
 
         return weights_sha256(snapshot_download(repo_id, local_files_only=True))
     except Exception:  # noqa: BLE001 - best effort: not cached, or no huggingface_hub

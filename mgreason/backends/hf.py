@@ -41,58 +41,12 @@ from mgreason.backends.base import (
     render_chat,
     request_error,
 )
-from mgreason.backends.models import (
-    EMBEDDED_MODEL,
-    ResolvedModel,
-    check_fits_in_memory,
-    embedded_hf_dir,
-    resolve_model,
-    weights_sha256,
-)
 from mgreason.errors import BackendError
-
-_DTYPES = {
-    "float32": "float32",
-    "fp32": "float32",
-    "float": "float32",
-    "bfloat16": "bfloat16",
-    "bf16": "bfloat16",
-    "float16": "float16",
-    "fp16": "float16",
-    "half": "float16",
-}
+from mgreason.models.dtype import default_dtype, pick_dtype
+from mgreason.models.resolve import EMBEDDED_MODEL, Loadable, ResolvedModel, check_fits_in_memory, loadable, resolve_model
 
 # Upper bound on the bytes of a replicated KV cache built for one label batch.
 _MAX_LABEL_CACHE_BYTES = 1 << 30
-
-
-_BF16_CPU_FLAGS = ("amx_tile", "avx512_bf16")
-
-
-def _cpu_flags() -> set[str]:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def default_dtype(device: str = "cpu", flags: Optional[set[str]] = None) -> tuple[str, str]:
-    """(dtype, why) when none is requested: bfloat16 on CPUs with AMX or AVX-512 BF16, float32 elsewhere.
-
-    bfloat16 ran Qwen2.5-Coder-1.5B ~5x faster than float32 with the same answers on an AMX CPU; on CPUs
-    without these instructions it is usually slower than float32. Other devices keep float32.
-    """
-    if str(device) != "cpu":
-        return "float32", f"device {device}: float32 unless -E dtype=... is given"
-    flags = _cpu_flags() if flags is None else flags
-    have = [f for f in _BF16_CPU_FLAGS if f in flags]
-    if have:
-        return "bfloat16", f"auto: CPU has {', '.join(have)}"
-    return "float32", "auto: CPU has neither amx_tile nor avx512_bf16"
 
 
 def _cpu_count() -> int:
@@ -113,7 +67,7 @@ class HFBackend(BackendBase):
 
     def __init__(
         self,
-        model: Optional[str] = None,
+        model: "str | ResolvedModel | None" = None,
         dtype: Optional[str] = None,
         device: str = "cpu",
         threads: Optional[int] = None,
@@ -124,15 +78,7 @@ class HFBackend(BackendBase):
             raise BackendError(f"the hf backend needs torch: {exc}", field="backend") from exc
         self._torch = torch
         self.device = str(device)
-        if dtype is None or str(dtype).strip().lower() == "auto":
-            self.dtype_name, self.dtype_choice = default_dtype(self.device)
-        else:
-            if str(dtype).strip().lower() not in _DTYPES:
-                raise BackendError(
-                    f"unknown dtype {dtype!r}; choose one of: auto, float32, bfloat16, float16", field="dtype"
-                )
-            self.dtype_name = _DTYPES[str(dtype).strip().lower()]
-            self.dtype_choice = f"requested: {dtype}"
+        self.dtype_name, self.dtype_choice = pick_dtype(dtype, self.device)
         if threads is None and os.environ.get("MGREASON_THREADS", "").strip():
             threads = os.environ["MGREASON_THREADS"].strip()
         if threads is not None:
@@ -148,40 +94,31 @@ class HFBackend(BackendBase):
         if self.device == "cpu":
             torch.set_num_threads(self.threads)
 
-        self.requested = model if model else EMBEDDED_MODEL
         self.resolved: ResolvedModel = resolve_model(model)
+        self.requested = model.id if isinstance(model, ResolvedModel) else (model if model else EMBEDDED_MODEL)
         check_fits_in_memory(self.resolved, self.dtype_name)
+        # the files to load in this dtype and their sha256 (a conversion is made once where missing)
+        self.loadable: Loadable = loadable(self.resolved, self.dtype_name)
         t0 = time.perf_counter()
-        self.model, self.tokenizer, self._load_path = self._load(self.resolved)
+        self.model, self.tokenizer, self._load_path = self._load(self.loadable)
         self.load_seconds = time.perf_counter() - t0
         self._setup()
 
     # ------------------------------------------------------------------ loading
 
-    def _load(self, r: ResolvedModel):
+    def _load(self, target: Loadable):
         torch = self._torch
         try:
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:  # pragma: no cover
             raise BackendError(f"the hf backend needs transformers: {exc}", field="backend") from exc
+        r = target.resolved
         torch_dtype = getattr(torch, self.dtype_name)
-        kwargs: dict[str, Any] = {}
-        if r.is_embedded:
-            path = str(embedded_hf_dir())
-        elif r.kind == "gguf":
-            path = r.path_or_id
-            kwargs["gguf_file"] = r.gguf_file
-        else:
-            path = r.path_or_id
-        where = {
-            "hub": "the Hugging Face Hub",
-            "gguf": f"GGUF file {os.path.join(r.path_or_id, r.gguf_file or '')}",
-            "hf_dir": f"directory {r.path_or_id}",
-        }[r.kind]
-        if r.is_embedded:
-            where = f"converted embedded model {path}"
+        kwargs: dict[str, Any] = {"gguf_file": target.gguf_file} if target.gguf_file else {}
+        path, where = target.path, target.where
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+            # stored in this dtype (bfloat16 conversions): the safetensors tensors are used as mapped, no copy
             model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **kwargs)
         except BackendError:
             raise
@@ -265,16 +202,10 @@ class HFBackend(BackendBase):
             "max_context": self.max_context,
             "dtype_choice": self.dtype_choice,
         }
-        if r.is_embedded:
-            resolved = str(r.weights_path)
-            sha = r.sha256
-            extra["loaded_from"] = self._load_path
-        elif r.kind in ("gguf", "hf_dir"):
-            resolved = str(r.weights_path)
-            sha = r.sha256 or weights_sha256(resolved)
-        else:
-            resolved = r.path_or_id
-            sha = hub_sha256(r.path_or_id)
+        # the sha256 of the weight files loaded (for a conversion: as written, re-checked by size and mtime)
+        extra.update(self.loadable.provenance())
+        resolved = str(r.weights_path) if r.kind != "hub" else r.path_or_id
+        sha = self.loadable.sha256 if r.kind != "hub" else hub_sha256(r.path_or_id)
         return ModelInfo(id=self.requested, resolved=resolved, sha256=sha, dtype=self.dtype_name, extra=extra)
 
 

@@ -66,7 +66,7 @@ from mgreason.backends.base import (
     first_line as _first_line,
     raise_if_fatal,
 )
-from mgreason.errors import BackendError
+from mgreason.errors import BackendError, MGReasonError
 
 T = TypeVar("T")
 
@@ -330,12 +330,13 @@ class OpenAIBackend(BackendBase):
     def _load_local_tokenizer(self, spec: str):
         from transformers import AutoTokenizer
 
-        from mgreason.backends.models import embedded_hf_dir, resolve_model
+        from mgreason.models.dtype import default_dtype
+        from mgreason.models.resolve import loadable, resolve_model
 
         r = resolve_model(spec)
         try:
-            if r.is_embedded:
-                return AutoTokenizer.from_pretrained(str(embedded_hf_dir()))
+            if r.is_embedded:  # the tokenizer of its conversion (the same in every dtype)
+                return AutoTokenizer.from_pretrained(loadable(r, default_dtype("cpu")[0]).path)
             if r.kind == "gguf":
                 return AutoTokenizer.from_pretrained(r.path_or_id, gguf_file=r.gguf_file)
             return AutoTokenizer.from_pretrained(r.path_or_id)
@@ -602,14 +603,20 @@ class OpenAIBackend(BackendBase):
 
 
 def _converted_source_sha(root: Optional[str]) -> Optional[str]:
-    """sha256 of the GGUF a served directory was converted from (mgreason conversion marker), if local."""
+    """sha256 of the weights of a served directory that mgreason converted, if it is local: the digest its
+    conversion recorded, re-checked by size and mtime (as the hf and vllm backends record it); for a
+    conversion made before conversions recorded it, the digest of its weight files."""
     if not root:
         return None
+    from pathlib import Path
+
+    from mgreason.models.convert import is_complete, loaded_weights
+
     try:
-        with open(os.path.join(root, "mgreason_conversion.json"), encoding="utf-8") as fh:
-            sha = json.load(fh).get("source_sha256")
-        return sha if isinstance(sha, str) else None
-    except (OSError, ValueError):
+        if not is_complete(Path(root)):
+            return None
+        return loaded_weights(Path(root)).sha256
+    except (OSError, ValueError, MGReasonError):
         return None
 
 

@@ -65,16 +65,9 @@ from mgreason.backends.base import (
     render_chat,
     request_error,
 )
-from mgreason.backends.models import (
-    EMBEDDED_MODEL,
-    ResolvedModel,
-    cache_dir,
-    convert_gguf_to_hf_dir,
-    embedded_hf_dir,
-    resolve_model,
-    weights_sha256,
-)
 from mgreason.errors import BackendError
+from mgreason.models.dtype import DTYPES
+from mgreason.models.resolve import EMBEDDED_MODEL, Loadable, ResolvedModel, loadable, resolve_model
 
 LABEL_SCORING = ("next_token", "prompt_logprobs")
 _MAX_IDS_PER_REQUEST = 128  # vllm.sampling_params.MAX_LOGPROB_TOKEN_IDS
@@ -108,7 +101,7 @@ class VLLMBackend(BackendBase):
 
     def __init__(
         self,
-        model: Optional[str] = None,
+        model: "str | ResolvedModel | None" = None,
         engine_args: Optional[dict[str, Any]] = None,
         label_scoring: str = "next_token",
         **more_engine_args: Any,
@@ -123,9 +116,13 @@ class VLLMBackend(BackendBase):
             if bad in user_args:
                 raise BackendError(f"pass the model with --model, not as engine argument {bad!r}", field="--engine-arg")
 
-        self.requested = model if model else EMBEDDED_MODEL
         self.resolved: ResolvedModel = resolve_model(model)
-        self._load_path, self._sha256 = self._model_path(self.resolved)
+        self.requested = model.id if isinstance(model, ResolvedModel) else (model if model else EMBEDDED_MODEL)
+        # a directory vLLM can load (a GGUF is converted once): bfloat16 files when bfloat16 is asked for
+        # (the same bits vLLM's cast of the float32 files gives), float32 otherwise (the CPU default below)
+        want = DTYPES.get(str(user_args.get("dtype", "float32")).strip().lower(), "float32")
+        self.loadable: Loadable = loadable(self.resolved, want, need_dir=True)
+        self._load_path, self._sha256 = self.loadable.path, self.loadable.sha256
 
         try:
             import vllm
@@ -197,44 +194,24 @@ class VLLMBackend(BackendBase):
 
     # ------------------------------------------------------------------ model
 
-    @staticmethod
-    def _model_path(r: ResolvedModel) -> tuple[str, Optional[str]]:
-        """(what vLLM loads, weights sha256 recorded as the hf backend records it)."""
-        if r.is_embedded:
-            return str(embedded_hf_dir()), r.sha256
-        if r.kind == "gguf":
-            # vLLM >= 0.12 has no in-tree GGUF loader: convert once, as for the embedded model.
-            gguf = r.weights_path
-            assert gguf is not None
-            sha = weights_sha256(gguf)
-            target = cache_dir() / "models" / f"{gguf.stem}-{sha[:12]}"
-            if not ((target / "config.json").is_file() and (target / "mgreason_conversion.json").is_file()):
-                convert_gguf_to_hf_dir(gguf, target, source_sha256=sha)
-            return str(target), sha
-        if r.kind == "hf_dir":
-            return r.path_or_id, None  # hashed lazily in model_info
-        return r.path_or_id, None
-
     def model_info(self) -> ModelInfo:
         r = self.resolved
+        # the sha256 of the weight files vLLM loaded (for a conversion: as written, re-checked by size and mtime)
         sha = self._sha256
-        if r.is_embedded or r.kind == "gguf":
-            resolved = str(r.weights_path)
-        elif r.kind == "hf_dir":
-            resolved = str(r.weights_path)
-            sha = sha or weights_sha256(resolved)
-        else:
+        if r.kind == "hub":
             resolved = r.path_or_id
             sha = sha or _hub_sha256(r.path_or_id)
+        else:
+            resolved = str(r.weights_path)
         extra: dict[str, Any] = {
             "kind": r.kind,
-            "loaded_from": self._load_path,
             "vllm": self._vllm_version,
             "device": "cpu" if self._on_cpu else "gpu",
             "engine_args": _jsonable(self.engine_args),
             "label_scoring": self.label_scoring,
             "max_model_len": self.max_model_len,
             "load_seconds": round(self.load_seconds, 2),
+            **self.loadable.provenance(),
         }
         if self._on_cpu:
             extra["cpu_env"] = {k: os.environ.get(k) for k in ("VLLM_CPU_OMP_THREADS_BIND", "VLLM_CPU_NUM_OF_RESERVED_CPU", "VLLM_CPU_KVCACHE_SPACE")}

@@ -55,19 +55,40 @@ class CatalogModel:
     def names(self) -> tuple[str, ...]:
         return (self.name,) + tuple(self.aliases)
 
-    @property
-    def hf_bytes(self) -> int:
-        """Size of the converted (float32) safetensors directory (the Qwen conversions store an untied output head)."""
-        return self.hf_size or 4 * self.n_params
+    def hf_bytes(self, dtype: str = "float32") -> int:
+        """Size of the converted safetensors directory for running in ``dtype`` (the Qwen conversions store
+        an untied output head): measured for float32, half of it for bfloat16."""
+        from mgreason.models.dtype import stored_dtype
+
+        full = self.hf_size or 4 * self.n_params
+        return full if stored_dtype(dtype) == "float32" else full // 2
 
     def load_bytes(self, dtype: str = "bfloat16") -> int:
-        """Memory the weights take once loaded in ``dtype`` (weights only; activations are small here)."""
-        return (4 if dtype == "float32" else 2) * self.n_params
+        """Memory the weights take once loaded in ``dtype`` (weights only)."""
+        return (self.hf_size or 4 * self.n_params) // (1 if dtype == "float32" else 2)
 
-    @property
-    def convert_bytes(self) -> int:
-        """Peak memory of the one-off GGUF -> float32 conversion, roughly."""
-        return int(1.5 * 4 * self.n_params)  # measured: 9.1 GB peak RSS converting the 1.5B
+    def run_bytes(self, dtype: str = "bfloat16") -> int:
+        """Peak memory (RSS) of a run in ``dtype``, estimated as measured: the loaded weights, plus the stored
+        float32 file mapped beside them while float16 is cast from it, plus the runtime (Python, torch,
+        transformers, tokenizer, activations and KV caches of label scoring) -- see ``RUNTIME_BYTES``."""
+        extra = self.hf_bytes("float32") if dtype == "float16" else 0
+        return self.load_bytes(dtype) + extra + RUNTIME_BYTES
+
+    def convert_bytes(self, dtype: str = "float32") -> int:
+        """Peak memory of the one-off GGUF -> safetensors conversion, roughly (measured on the 1.5B: 9.1 GB
+        for float32, 5.4 GB for bfloat16)."""
+        from mgreason.models.dtype import stored_dtype
+
+        if stored_dtype(dtype) == "float32":
+            return int(1.5 * 4 * self.n_params)
+        return int(CONVERT_BF16_FACTOR * self.hf_bytes("bfloat16"))
+
+
+# Peak RSS of `run-scenario` on the demo minus the weights' bytes (Python, torch, transformers, tokenizer,
+# activations; benchmarks/results/model_memory.md): 0.59 GB for SmolLM2 (bf16 and fp32), 0.23 GB for the
+# Qwen 1.5B in bf16, whose embedding rows are mostly never read (mapped, not resident).
+RUNTIME_BYTES = 500_000_000
+CONVERT_BF16_FACTOR = 1.6  # measured: 5.4 GB peak RSS converting the 1.5B to bfloat16 (3.55 GB written)
 
 
 def _chunked(dist_prefix: str, module_prefix: str, version: str, sizes: list[int]) -> tuple[Part, ...]:

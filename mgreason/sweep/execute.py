@@ -260,7 +260,7 @@ def plan_sweep(sweep_file: str | Path, out: Optional[str | Path] = None, retries
 def _check_existing(plan: SweepPlan) -> None:
     """Refuse to mix records made from another version of a scenario, with other seeds, or with a model whose
     files changed since (checked without loading it, so also when nothing is left to run)."""
-    from mgreason.backends.models import fingerprint_changes
+    from mgreason.models.fingerprint import fingerprint_changes
     from mgreason.errors import MGReasonError
     from mgreason.eval.records import check_compatible
     from mgreason.sweep.worker import fingerprint

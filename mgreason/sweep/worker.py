@@ -76,14 +76,15 @@ FINGERPRINTED_BACKENDS = frozenset({"hf", "vllm", "mock"})
 
 
 def fingerprint(entry) -> Optional[dict]:
-    """The model's files as found without loading it (:func:`mgreason.backends.models.model_fingerprint`),
+    """The model's files as found without loading it (:func:`mgreason.models.fingerprint.model_fingerprint`),
     recorded in each cell's ``config.json`` so that a later ``sweep`` notices changed weights even when
     nothing is left to run; None for a served model or one that names no local files."""
     if entry.backend not in FINGERPRINTED_BACKENDS:
         return None
-    from mgreason.backends.models import model_fingerprint
+    from mgreason.models.fingerprint import model_fingerprint
 
-    return model_fingerprint(entry.model)
+    dtype = (entry.engine_args or {}).get("dtype") or (entry.options or {}).get("dtype")
+    return model_fingerprint(entry.model, dtype=dtype if isinstance(dtype, str) else None)
 
 
 def run_model(out: Path, model_name: str, events: Events) -> int:

@@ -62,8 +62,6 @@ for _c in ALLOWED:  # the pure transcript metrics serve every component above th
 # Imports that break the picture today and are being fixed on another branch: each is an expected failure
 # (strict: once the import is gone the test says so, and the entry must be deleted), never an exemption.
 KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    ("models", "backends"): "models/install.py takes conversion, locks and markers from backends/models.py and "
-    "models/cli.py backends.hf.default_dtype; branch 'models' moves them into models/ (issue 27)",
 }
 
 

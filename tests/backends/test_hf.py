@@ -15,14 +15,9 @@ from pathlib import Path
 import pytest
 
 from mgreason.backends.base import GenerationParams
-from mgreason.backends.models import (
-    EMBEDDED_MODEL,
-    embedded_gguf_path,
-    embedded_hf_dir,
-    resolve_model,
-    weights_sha256,
-)
 from mgreason.errors import BackendError
+from mgreason.models.hashing import weights_sha256
+from mgreason.models.resolve import EMBEDDED_MODEL, embedded_gguf_path, embedded_hf_dir, resolve_model
 
 TOL = 1e-4
 
@@ -229,7 +224,10 @@ def test_model_info(hf_backend):
     info = hf_backend.model_info()
     assert info.id == EMBEDDED_MODEL
     assert re.fullmatch(r"[0-9a-f]{64}", info.sha256)
-    assert info.sha256 == weights_sha256(embedded_gguf_path())
+    # the identity is the digest of what is loaded (the converted safetensors), the GGUF's is provenance
+    assert info.sha256 == weights_sha256(embedded_hf_dir("float32"))
+    assert info.extra["source_sha256"] == weights_sha256(embedded_gguf_path())
+    assert info.extra["loaded_from"] == str(embedded_hf_dir("float32"))
     assert info.resolved == str(embedded_gguf_path())
     assert info.dtype == "float32"
 
@@ -283,7 +281,7 @@ def test_embedded_hf_dir_is_a_complete_loadable_model(hf_backend):
     t0 = time.perf_counter()
     d = embedded_hf_dir()
     assert time.perf_counter() - t0 < 5  # cached after the first conversion
-    assert d.name.startswith(f"{EMBEDDED_MODEL}-{hf_backend.model_info().sha256[:12]}")
+    assert d.name.startswith(f"{EMBEDDED_MODEL}-{hf_backend.model_info().extra['source_sha256'][:12]}")
     for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
         assert (d / name).is_file(), name
     cfg = json.loads((d / "config.json").read_text())
@@ -298,7 +296,7 @@ def test_embedded_hf_dir_is_a_complete_loadable_model(hf_backend):
     try:
         info = local.model_info()
         assert info.resolved == str(d) and info.extra["kind"] == "hf_dir"
-        assert info.sha256 == weights_sha256(d / "model.safetensors")
+        assert info.sha256 == weights_sha256(d / "model.safetensors") == hf_backend.model_info().sha256
         a = local.score_labels(PROMPTS[3:], BINARY)[0].label_logprobs
         b = hf_backend.score_labels(PROMPTS[3:], BINARY)[0].label_logprobs
         assert a == pytest.approx(b, abs=TOL)

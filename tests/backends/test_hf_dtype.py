@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mgreason.backends.hf import HFBackend, default_dtype
+from mgreason.backends.hf import HFBackend
+from mgreason.models.dtype import default_dtype
 from mgreason.errors import BackendError
 
 

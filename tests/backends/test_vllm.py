@@ -139,7 +139,7 @@ def vllm_python() -> str:
 
 @pytest.fixture(scope="module")
 def hf_dir() -> str:
-    from mgreason.backends.models import embedded_hf_dir
+    from mgreason.models.resolve import embedded_hf_dir
 
     return str(embedded_hf_dir())
 
@@ -294,7 +294,7 @@ def test_inprocess_cli_demo_matches_hf(vllm_python, hf_records, tmp_path, capsys
     assert config["model"]["engine_args"]["generation_config"] == "vllm"
     assert config["model"]["engine_args"]["enable_prefix_caching"] is True
     assert config["model"]["dtype"] == "float32"
-    assert config["model"]["sha256"] == hf_records["sha256"]  # the same weights as hf (the GGUF's sha256)
+    assert config["model"]["sha256"] == hf_records["sha256"]  # the same weights as hf (the converted float32 safetensors)
     labels = config["labels"]
     for r in recs:
         assert set(r["label_logprobs"]) == set(labels) and r["prediction"] in labels
@@ -357,7 +357,7 @@ def test_openai_backend_against_vllm_server(vllm_server, hf_records, tmp_path, c
             b.close()
     config = json.loads((out.run_dir / "config.json").read_text())
     assert config["backend"] == "openai" and config["model"]["id"] == SERVED
-    assert config["model"]["sha256"] == hf_records["sha256"]  # read from the served directory's conversion marker
+    assert config["model"]["sha256"] == hf_records["sha256"]  # the served directory's weights as its conversion recorded them
     assert config["model"]["served_model_id"] == SERVED and config["model"]["base_url"] == vllm_server.url
     recs = _records(out.run_dir)
     cmp = compare_with_hf(hf_records["logprobs"], recs, sc.labels)

@@ -167,7 +167,7 @@ def test_verify_rehashes_and_catches_a_corrupted_cache_file(fake_model, cache, m
 
 
 def test_resolve_model_says_how_to_install(fake_model, cache):
-    from mgreason.backends.models import resolve_model
+    from mgreason.models.resolve import resolve_model
     from mgreason.errors import BackendError
 
     fp = fake_model()

@@ -16,8 +16,8 @@ def test_chunked_real_gguf_installs_resolves_and_loads(fake_model, cache, monkey
     from helpers import run_cli
 
     from mgreason.backends import create_backend
-    from mgreason.backends.hf import default_dtype
-    from mgreason.backends.models import embedded_gguf_path, resolve_model
+    from mgreason.models.dtype import default_dtype
+    from mgreason.models.resolve import embedded_gguf_path, resolve_model
     from mgreason.models import install as inst
 
     data = embedded_gguf_path().read_bytes()
@@ -38,11 +38,19 @@ def test_chunked_real_gguf_installs_resolves_and_loads(fake_model, cache, monkey
 
     r = resolve_model(fp.model.name)
     assert r.kind == "hf_dir" and r.path_or_id == str(inst.hf_dir(fp.model)) and r.sha256 == fp.model.sha256
+    # stored in the dtype it runs in here; the conversion records the digest of the weights it wrote
+    from mgreason.models.convert import read_marker
+    from mgreason.models.hashing import sha256_of
+
+    marker = read_marker(inst.hf_dir(fp.model))
+    assert marker["dtype"] == ("bfloat16" if default_dtype("cpu")[0] == "bfloat16" else "float32")
+    assert marker["weights_sha256"] == sha256_of(inst.hf_dir(fp.model) / "model.safetensors")
 
     be = create_backend("hf", fp.model.name, threads=1)
     try:
         info = be.model_info()
-        assert info.id == fp.model.name and info.sha256 == fp.model.sha256
+        assert info.id == fp.model.name and info.sha256 == marker["weights_sha256"]
+        assert info.extra["source_sha256"] == fp.model.sha256
         assert info.dtype == default_dtype("cpu")[0] and info.extra["dtype_choice"].startswith("auto:")
         out = be.score_labels(
             [[{"role": "user", "content": "Is the sky blue? Answer with one word: yes or no."}]], ["yes", "no"]
