@@ -75,7 +75,7 @@ def run_scenario_cmd(
     """Run every item of a scenario under every condition and report paired statistics."""
     from mgreason.backends import backend_names, create_backend, parse_engine_args
     from mgreason.eval.cache import ResponseCache, default_cache_path
-    from mgreason.eval.plan import build_requests
+    from mgreason.eval.plan import build_requests, workload
     from mgreason.eval.run import check_out_dir, run_scenario
     from mgreason.scenario import load_scenario
 
@@ -98,7 +98,7 @@ def run_scenario_cmd(
     engine_args = parse_engine_args(engine_arg)
     options = {"base_url": base_url, "api_key": api_key, "concurrency": concurrency}
     options = {k: v for k, v in options.items() if v is not None}
-    be = create_backend(backend, model, engine_args=engine_args or None, **options)
+    be = create_backend(backend, model, engine_args=engine_args or None, workload=workload(sc, requests), **options)
     rcache = ResponseCache(default_cache_path()) if cache else None
     try:
         with _progress(len(requests), "scoring") as prog:

@@ -28,6 +28,17 @@ class GenerationParams:
     stop: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Workload:
+    """What a run will ask of a backend, known before the backend is created (the rendered prompts, the
+    labels, the generation budget), so that an engine can size itself to it (vLLM: ``max_model_len``).
+    Backends that need nothing of the kind ignore it."""
+
+    prompts: Sequence[list[Message]] = ()
+    labels: Sequence[str] = ()
+    max_new_tokens: int = 0
+
+
 @dataclass
 class ModelInfo:
     """Identity of the model a backend runs: recorded in every run's config.json."""
@@ -333,9 +344,16 @@ class BackendBase:
         self.close()
 
     @classmethod
-    def from_options(cls, model: Optional[str], engine_args: Optional[dict[str, Any]], options: dict[str, Any]):
+    def from_options(
+        cls,
+        model: Optional[str],
+        engine_args: Optional[dict[str, Any]],
+        options: dict[str, Any],
+        workload: Optional[Workload] = None,
+    ):
         """Create the backend from ``--engine-arg`` values and other options. By default engine args are
-        just more options; a backend with an engine of its own (vLLM) overrides this."""
+        just more options and the workload is not needed; a backend with an engine of its own (vLLM)
+        overrides this."""
         from mgreason.errors import BackendError
 
         if engine_args:
