@@ -79,6 +79,8 @@ def prompt_sets(args, tmp: Path) -> dict:
     sets = {}
     if not args.skip_demo:
         for path in DEMOS:
+            if args.demos and path.stem not in args.demos.split(","):
+                continue
             sc = load_scenario(path)
             sets[path.stem] = (build_requests(sc, seed=0), list(sc.labels))
     if args.imigue:
@@ -111,12 +113,19 @@ def run_variants(args, sets: dict, raw_path: Path) -> dict:
 
     raw = json.loads(raw_path.read_text()) if raw_path.is_file() else {}
     key = {name: len(reqs) for name, (reqs, _) in sets.items()}
+    key["fp32_items"] = args.fp32_items
     if raw.get("sets") != key:
         raw = {"sets": key}
     for dtype, variants in (("float32", ("fp32",)), ("bfloat16", ("bf16", "bf16 head"))):
         todo = [v for v in variants if v not in raw]
         if not todo:
             continue
+        these = sets
+        if dtype == "float32" and args.fp32_items:
+            these = {}
+            for name, (reqs, labels) in sets.items():
+                keep = list(dict.fromkeys(r.item_id for r in reqs))[: args.fp32_items]
+                these[name] = ([r for r in reqs if r.item_id in keep], labels)
         t0 = time.perf_counter()
         be = HFBackend(args.model, dtype=dtype, threads=args.threads)
         raw.setdefault("load_s", {})[dtype] = time.perf_counter() - t0
@@ -126,7 +135,7 @@ def run_variants(args, sets: dict, raw_path: Path) -> dict:
                 print(f"{v}: {be.label_logits() if v != 'bf16 head' else 'bfloat16 LM head'}")
                 if v == "bf16 head":
                     be._float32_swaps = []  # the backend's former path: logits from the bf16 head
-                raw[v] = score_all(be, sets)
+                raw[v] = score_all(be, these)
                 raw_path.parent.mkdir(parents=True, exist_ok=True)
                 raw_path.write_text(json.dumps(raw), encoding="utf-8")
         finally:
@@ -153,13 +162,17 @@ def compare(raw: dict, sets: dict) -> list[dict]:
     rows = []
     for name, (reqs, labels) in sets.items():
         ref = raw["fp32"][name]["scores"]
+        n_ref = len(ref)  # the fp32 reference may cover the first items only (--fp32-items)
         for v in ("bf16", "bf16 head"):
-            got = raw[v][name]["scores"]
+            every = raw[v][name]["scores"]
+            got = every[:n_ref]  # requests are item-major: the first items' prompts come first
             n = len(ref)
             ties = [tied(x, labels) for x in got]
             ref_ties = [tied(x, labels) for x in ref]
+            all_ties = sum(tied(x, labels) for x in every)
             rows.append({
-                "set": name, "variant": v, "n": n,
+                "set": name, "variant": v, "n": n, "n_all": len(every), "all_ties": all_ties,
+                "distinct_all": len({tuple(round(m, 9) for m in margins(x, labels)) for x in every}),
                 "equal": sum(pred(a, labels) == pred(b, labels) for a, b in zip(ref, got)) / n,
                 "flips": sum(pred(a, labels) != pred(b, labels) for a, b in zip(ref, got)),
                 "ties": sum(ties), "new_ties": sum(t and not r for t, r in zip(ties, ref_ties)),
@@ -190,15 +203,18 @@ def main() -> None:
     ap.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
     ap.add_argument("--imigue", type=int, default=0, help="also the first N iMiGUE test videos (x 4 conditions)")
     ap.add_argument("--skip-demo", action="store_true", help="only the iMiGUE prompts")
+    ap.add_argument("--demos", default="", help="comma-separated demo scenario names (default: every demo_press_emotion*)")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (1 is much faster on an oversubscribed machine)")
+    ap.add_argument("--fp32-items", type=int, default=0,
+                    help="score only the first N items of each set in float32 (the slow reference); bf16 scores all")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args()
 
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         sets = prompt_sets(args, Path(tmp))
-        tag = "demo" if not args.skip_demo else ""
+        tag = ("demo" + (f"-{args.demos.replace(',', '-')}" if args.demos else "")) if not args.skip_demo else ""
         tag += ("+" if tag and args.imigue else "") + (f"imigue{args.imigue}" if args.imigue else "")
         raw_path = REPO / "benchmarks" / "out" / f"bf16_vs_fp32.{args.model}.{tag}.json"
         raw = run_variants(args, sets, raw_path)
@@ -206,23 +222,28 @@ def main() -> None:
     rows = compare(raw, sets)
     cmd = "python benchmarks/bench_bf16_fp32.py --model " + args.model + (f" --imigue {args.imigue}" if args.imigue else "")
     cmd += " --skip-demo" if args.skip_demo else ""
+    cmd += f" --demos {args.demos}" if args.demos else ""
+    cmd += f" --fp32-items {args.fp32_items}" if args.fp32_items else ""
+    cmd += f" --threads {args.threads}" if args.threads else ""
     lines = [
         f"## `{args.model}`" + (" — iMiGUE test prompts" if args.skip_demo else ""),
         "",
         f"Command: `{cmd}`; load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end (2-core VM shared "
         "with other jobs: seconds are under load).",
         f"Load: float32 {raw['load_s'].get('float32', float('nan')):.1f} s, bfloat16 {raw['load_s'].get('bfloat16', float('nan')):.1f} s; "
-        f"bf16 label logits: {raw['label_logits'].get('bfloat16')}.",
+        f"bf16 label logits: {raw['label_logits'].get('bfloat16')}. Scoring seconds, fp32 / bf16 (now) / bf16 head: "
+        + "; ".join(f"{name} {raw['fp32'][name]['seconds']:.0f} / {raw['bf16'][name]['seconds']:.0f} / "
+                    f"{raw['bf16 head'][name]['seconds']:.0f}" for name in sets) + " (fp32 on its subset).",
         "",
-        "| prompts | n | bf16 variant | same prediction as fp32 | flips | exact ties (fp32 has none of them) | "
-        "distinct margins (fp32) | max \\|Δ margin\\| | max \\|Δ log-prob\\| | s fp32 / bf16 |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| prompts | bf16 variant | n vs fp32 | same prediction as fp32 | flips | exact ties (of them, not tied in fp32) | "
+        "distinct margins (fp32) | max \\|Δ margin\\| | max \\|Δ log-prob\\| | all bf16 prompts: n, exact ties, distinct margins |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['set']} | {r['n']} | {'fp32 norm + LM head (now)' if r['variant'] == 'bf16' else 'bf16 LM head (before)'} | "
+            f"| {r['set']} | {'fp32 norm + LM head (now)' if r['variant'] == 'bf16' else 'bf16 LM head (before)'} | {r['n']} | "
             f"{r['equal']:.3f} | {r['flips']} | {r['ties']} ({r['new_ties']}) | {r['distinct']} ({r['distinct_ref']}) | "
-            f"{r['max_dm']:.4f} | {r['max_dlp']:.4f} | {r['s_ref']:.0f} / {r['s']:.0f} |"
+            f"{r['max_dm']:.4f} | {r['max_dlp']:.4f} | {r['n_all']}, {r['all_ties']}, {r['distinct_all']} |"
         )
     text = "\n".join(lines) + "\n\n"
     print("\n" + text)
