@@ -103,7 +103,8 @@ def score_all(backend, sets: dict) -> dict:
         bad = [r.error for r in res if r.error]
         if bad:
             raise SystemExit(f"{name}: scoring failed: {bad[0]}")
-        out[name] = {"seconds": time.perf_counter() - t0, "scores": [r.label_logprobs for r in res]}
+        out[name] = {"seconds": time.perf_counter() - t0, "scores": [r.label_logprobs for r in res],
+                     "loadavg": os.getloadavg()[0]}
         print(f"  {name}: {len(reqs)} prompts in {out[name]['seconds']:.1f} s (load average {os.getloadavg()[0]:.1f})")
     return out
 
@@ -154,6 +155,11 @@ def tied(lp: dict, labels: list[str]) -> bool:
     return len(s) > 1 and s[0] == s[1]
 
 
+def top2(lp: dict, labels: list[str]) -> float:
+    s = sorted((lp[L] for L in labels), reverse=True)
+    return s[0] - s[1]
+
+
 def margins(lp: dict, labels: list[str]) -> list[float]:
     return [lp[labels[0]] - lp[L] for L in labels[1:]]
 
@@ -175,6 +181,8 @@ def compare(raw: dict, sets: dict) -> list[dict]:
                 "distinct_all": len({tuple(round(m, 9) for m in margins(x, labels)) for x in every}),
                 "equal": sum(pred(a, labels) == pred(b, labels) for a, b in zip(ref, got)) / n,
                 "flips": sum(pred(a, labels) != pred(b, labels) for a, b in zip(ref, got)),
+                # how close to a tie the flipped prompts were in fp32 (top label minus the runner-up)
+                "flip_margin": max((top2(a, labels) for a, b in zip(ref, got) if pred(a, labels) != pred(b, labels)), default=None),
                 "ties": sum(ties), "new_ties": sum(t and not r for t, r in zip(ties, ref_ties)),
                 "distinct": len({tuple(round(m, 9) for m in margins(x, labels)) for x in got}),
                 "distinct_ref": len({tuple(round(m, 9) for m in margins(x, labels)) for x in ref}),
@@ -183,6 +191,13 @@ def compare(raw: dict, sets: dict) -> list[dict]:
                 "s_ref": raw["fp32"][name]["seconds"], "s": raw[v][name]["seconds"],
             })  # fmt: skip
     return rows
+
+
+def load_note(raw: dict) -> str:
+    loads = [x["loadavg"] for v in VARIANTS for x in raw.get(v, {}).values() if isinstance(x, dict) and "loadavg" in x]
+    if not loads:
+        return "load average: see the run's log"
+    return f"load average {min(loads):.0f}–{max(loads):.0f} while scoring"
 
 
 def write_section(out: Path, model: str, text: str) -> None:
@@ -211,14 +226,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args()
 
-    load0 = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         sets = prompt_sets(args, Path(tmp))
         tag = ("demo" + (f"-{args.demos.replace(',', '-')}" if args.demos else "")) if not args.skip_demo else ""
         tag += ("+" if tag and args.imigue else "") + (f"imigue{args.imigue}" if args.imigue else "")
         raw_path = REPO / "benchmarks" / "out" / f"bf16_vs_fp32.{args.model}.{tag}.json"
         raw = run_variants(args, sets, raw_path)
-    load1 = os.getloadavg()
     rows = compare(raw, sets)
     cmd = "python benchmarks/bench_bf16_fp32.py --model " + args.model + (f" --imigue {args.imigue}" if args.imigue else "")
     cmd += " --skip-demo" if args.skip_demo else ""
@@ -228,21 +241,21 @@ def main() -> None:
     lines = [
         f"## `{args.model}`" + (" — iMiGUE test prompts" if args.skip_demo else ""),
         "",
-        f"Command: `{cmd}`; load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end (2-core VM shared "
-        "with other jobs: seconds are under load).",
+        f"Command: `{cmd}`; {load_note(raw)} (2-core VM shared with other jobs: seconds are under load).",
         f"Load: float32 {raw['load_s'].get('float32', float('nan')):.1f} s, bfloat16 {raw['load_s'].get('bfloat16', float('nan')):.1f} s; "
         f"bf16 label logits: {raw['label_logits'].get('bfloat16')}. Scoring seconds, fp32 / bf16 (now) / bf16 head: "
         + "; ".join(f"{name} {raw['fp32'][name]['seconds']:.0f} / {raw['bf16'][name]['seconds']:.0f} / "
                     f"{raw['bf16 head'][name]['seconds']:.0f}" for name in sets) + " (fp32 on its subset).",
         "",
-        "| prompts | bf16 variant | n vs fp32 | same prediction as fp32 | flips | exact ties (of them, not tied in fp32) | "
+        "| prompts | bf16 variant | n vs fp32 | same prediction as fp32 | flips (largest fp32 top-2 gap among them) | exact ties (of them, not tied in fp32) | "
         "distinct margins (fp32) | max \\|Δ margin\\| | max \\|Δ log-prob\\| | all bf16 prompts: n, exact ties, distinct margins |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
+        flips = f"{r['flips']} ({r['flip_margin']:.3f})" if r["flips"] else "0"
         lines.append(
             f"| {r['set']} | {'fp32 norm + LM head (now)' if r['variant'] == 'bf16' else 'bf16 LM head (before)'} | {r['n']} | "
-            f"{r['equal']:.3f} | {r['flips']} | {r['ties']} ({r['new_ties']}) | {r['distinct']} ({r['distinct_ref']}) | "
+            f"{r['equal']:.3f} | {flips} | {r['ties']} ({r['new_ties']}) | {r['distinct']} ({r['distinct_ref']}) | "
             f"{r['max_dm']:.4f} | {r['max_dlp']:.4f} | {r['n_all']}, {r['all_ties']}, {r['distinct_all']} |"
         )
     text = "\n".join(lines) + "\n\n"
