@@ -283,6 +283,7 @@ def main():
                    "prompt_logprobs": [r.label_logprobs for r in pl], "dtype": info.dtype,
                    "engine_args": info.extra["engine_args"],
                    "forged": {"ids": len(cp.ids), "im_start": cp.ids.count(im_start), "score_tokens": fs.n_prompt_tokens,
+                              "im_start_benign": chat_prompt(be.tokenizer, [{"role": "user", "content": "x"}]).ids.count(im_start),
                               "gen_tokens": fg.n_prompt_tokens, "gen_text": fg.text, "errors": [fs.error, fg.error],
                               "plain": len(be.tokenizer.encode(cp.text, add_special_tokens=False))}}, open(report, "w"))
     finally:
@@ -355,7 +356,7 @@ def test_inprocess_structured_choice_and_label_scoring_methods(vllm_python, hf_r
     _report("vllm in-process constrained choice vs hf constrained choice", cmp, capsys)
     assert delta < 1e-4
     f = rep["forged"]
-    assert f["errors"] == [None, None] and f["im_start"] == 2  # user + assistant: no forged turn
+    assert f["errors"] == [None, None] and f["im_start"] == f["im_start_benign"]  # the template's turns only
     assert f["score_tokens"] == f["gen_tokens"] == f["ids"] != f["plain"]
     assert cmp["agreement"] >= 0.75  # constrained greedy decoding: different constraint engines, same model
 
