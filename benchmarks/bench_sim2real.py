@@ -193,7 +193,7 @@ def score_on_span(path: str, seq, gt, tune: bool = False) -> dict:
     from dataclasses import replace
 
     from mgreason.recognizer.inference import Recognizer
-    from mgreason.transcribe.metrics import evaluate
+    from mgreason.transcript_metrics import evaluate
     from mgreason.transcribe.pipeline import transcribe_sequence
     from mgreason.transcribe.tuning import ScoredRecording, checkpoint_segmentation, tune_segmentation
 

@@ -38,7 +38,7 @@ import torch  # noqa: E402
 
 from mgreason.recognizer.inference import Recognizer, bundled_checkpoint_path  # noqa: E402
 from mgreason.synth import generate_session  # noqa: E402
-from mgreason.transcribe.metrics import evaluate  # noqa: E402
+from mgreason.transcript_metrics import evaluate  # noqa: E402
 from mgreason.transcribe.online import naive_frame_scores  # noqa: E402
 from mgreason.transcribe.pipeline import transcribe_sequence  # noqa: E402
 from mgreason.transcribe.segments import SegmentParams, scores_to_transcript  # noqa: E402

@@ -196,7 +196,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from mgreason.degrade import LEVEL_SEVERITY, LEVELS as LEVEL_PARAMS
     from mgreason.scenario import load_scenario
     from mgreason.scenario.conditions import degraded_transcript
-    from mgreason.transcribe.metrics import chance_f1, f1_at
+    from mgreason.transcript_metrics import chance_f1, f1_at
     from mgreason.transcript import Transcript
 
     labels_path, splits_path = args.data / "labels_20200831.csv", args.data / "splits.json"
@@ -243,6 +243,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         quality[name] = q
         print(f"{name}: F1@{X_TIOU} {pr['f1']:.3f} (P {pr['precision']:.2f} R {pr['recall']:.2f}), chance {q['chance']:.3f}", flush=True)
     clean_events = int(sum(len(t.events) for t in clean))
+
+    # ---- the evidence ceiling of the annotated transcripts, as run-scenario reports it (no LLM) ------
+    from mgreason.eval.ceiling import scenario_ceiling
+    from mgreason.eval.report import ceiling_markdown
+
+    ceiling = scenario_ceiling(sc, seed=args.seed, item_ids=ids).summary
 
     # ---- bag-of-MG regression: trained on the train split's clean transcripts -------------------------
     tr_t = [Transcript.model_validate(it["transcript"]) for it in items["train"]]
@@ -379,7 +385,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     lines.append(f"**{args.split} split: n = {n} videos** ({gold.count('positive')} positive / {gold.count('negative')} negative); "
                  f"{clean_events} annotated events. Levels fixed in `mgreason/degrade.py` (chosen on the train split) "
                  f"before this split was run. x = F1@tIoU {X_TIOU} of the degraded transcripts against the annotations, "
-                 "pooled over the videos, measured with `mgreason.transcribe.metrics` (the `eval-transcripts` metrics).")
+                 "pooled over the videos, measured with `mgreason.transcript_metrics` (the `eval-transcripts` metrics).")
     lines.append("")
     if llm_info:
         nl = llm_rows["without_mg"]["n"]
@@ -423,6 +429,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                  "(`chance_f1`, 50 draws). Δ: paired bootstrap over the videos "
                  f"({args.n_boot} resamples, seed {args.seed}); McNemar exact, unadjusted (b = only the baseline right, "
                  "c = only the treatment right). AUC: 2,000 bootstrap resamples.")
+    lines.append("")
+    lines += ceiling_markdown(ceiling, heading="Evidence ceiling of the annotated transcripts (what `run-scenario` reports "
+                              "beside the LLM; `mgreason.eval.ceiling`, scikit-learn):")
     lines.append("")
     lines.append("Level parameters (`mgreason.degrade.LEVELS`; severity s scales every error type): "
                  + "; ".join(f"{lv} s={LEVEL_SEVERITY[lv]:g}" for lv in LEVELS)

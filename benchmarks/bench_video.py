@@ -125,21 +125,21 @@ def cpu_now() -> float:
 def run_read(path: Path, **kw: Any) -> tuple[Any, float, float]:
     """``stock=True``: MediaPipe's own Holistic (with its face mesh); ``sim_ts=True``: MediaPipe's simulated
     30 fps timestamps instead of the frames' times (both as the reader did before issue 19)."""
-    import mgreason.transcribe.video as video
+    from mgreason.transcribe.video import pose, read as video
 
     kw = dict(kw)
     stock, sim_ts = kw.pop("stock", False), kw.pop("sim_ts", False)
-    saved = video._holistic_without_face, video._REAL_TIMESTAMPS
+    saved = pose.holistic_without_face, video.REAL_TIMESTAMPS
     if stock:
-        video._holistic_without_face = lambda *a, **k: None
+        pose.holistic_without_face = lambda *a, **k: None
     if sim_ts:
-        video._REAL_TIMESTAMPS = False
+        video.REAL_TIMESTAMPS = False
     try:
         w0, c0 = time.perf_counter(), cpu_now()
         seq = video.read_video(path, **kw)
         return seq, time.perf_counter() - w0, cpu_now() - c0
     finally:
-        video._holistic_without_face, video._REAL_TIMESTAMPS = saved
+        pose.holistic_without_face, video.REAL_TIMESTAMPS = saved
 
 
 _warm: list[bool] = []
@@ -200,7 +200,7 @@ def quality(ref: Any, seq: Any) -> dict[str, Any]:
 
 
 def f1_vs(ref_tr: Any, tr: Any) -> dict[str, Any]:
-    from mgreason.transcribe.metrics import evaluate
+    from mgreason.transcript_metrics import evaluate
 
     if not ref_tr.events and not tr.events:
         return {"f1": 1.0, "n": 0, "n_ref": 0}

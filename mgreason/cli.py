@@ -7,7 +7,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -28,20 +28,73 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 
 
-def _progress(total: int, description: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+def _print_flags(summary) -> None:
+    """Every flag and verdict of a run summary on stderr, one line each (they are in summary.md too)."""
+    from rich.markup import escape
 
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-        disable=not console.is_terminal and os.environ.get("MGREASON_PROGRESS") != "1",
-    )
+    verdicts = {c.verdict for c in summary.comparisons if c.verdict}
+    for line in summary.flags:
+        kind = "verdict" if line in verdicts else "flag"
+        console.print(f"[bold]{kind}:[/] {escape(line)}")
+
+
+class _Progress:
+    """Scoring progress on stderr: a rich bar on a terminal (or with ``MGREASON_PROGRESS=1``); elsewhere (logs,
+    pipes, CI) a plain line every :attr:`EVERY_S` seconds, as ``sweep`` prints, and a last one when it printed any."""
+
+    EVERY_S = 10.0
+
+    def __init__(self, total: int, description: str):
+        import time
+
+        self.total, self.description = total, description
+        self.done = 0
+        self._clock = time.monotonic
+        self.t0 = self._last = self._clock()
+        self.lines = 0
+        self._shown = 0  # the count on the last line printed
+        self._bar = None
+        if console.is_terminal or os.environ.get("MGREASON_PROGRESS") == "1":
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console)  # fmt: skip
+            self._task = self._bar.add_task(description, total=total)
+
+    def __enter__(self) -> "_Progress":
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        elif exc[0] is None and self.lines and self._shown != self.done:
+            self._line()  # the final count
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.advance(self._task, n)
+        elif self._clock() - self._last >= self.EVERY_S:
+            self._line()
+
+    @staticmethod
+    def _clock_text(s: Optional[float]) -> str:
+        if s is None:
+            return "—"
+        m, sec = divmod(int(round(s)), 60)
+        return f"{m // 60}:{m % 60:02d}:{sec:02d}" if m >= 60 else f"{m}:{sec:02d}"
+
+    def _line(self) -> None:
+        self.lines += 1
+        self._shown = self.done
+        now = self._last = self._clock()
+        elapsed = now - self.t0
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        eta = self._clock_text(elapsed / self.done * (self.total - self.done) if self.done else None)
+        console.print(f"{self.description}: {self.done}/{self.total} prompts ({pct:.0f}%) · elapsed "
+                      f"{self._clock_text(elapsed)} · eta {eta}", highlight=False)  # fmt: skip
 
 
 @app.command("run-scenario")
@@ -71,6 +124,10 @@ def run_scenario_cmd(
         True, "--cache/--no-cache", help="answer repeated prompts from the response cache shared with sweeps "
         "($MGREASON_RESPONSE_CACHE, default ~/.cache/mgreason/responses.sqlite)"
     ),
+    ceiling: bool = typer.Option(
+        True, "--ceiling/--no-ceiling", help="fit the evidence ceiling beside the LLM: learned classifiers (evidence "
+        "only, text only, both, majority class) on the same items, out of fold (no LLM; a few seconds)"
+    ),
 ) -> None:
     """Run every item of a scenario under every condition and report paired statistics."""
     from mgreason.backends import backend_names, create_backend, parse_engine_args
@@ -91,6 +148,7 @@ def run_scenario_cmd(
     )
     sc = load_scenario(scenario)
     requests = build_requests(sc, limit=limit, seed=seed)  # renders (and so validates) every prompt first
+    rcache = ResponseCache(default_cache_path()) if cache else None  # an unusable cache: one line, before the work
     console.print(
         f"[bold]{sc.id}[/]: {len({r.item_id for r in requests})} items × {len(sc.conditions)} conditions "
         f"= {len(requests)} prompts; backend {backend}, model {model or 'default'}"
@@ -98,11 +156,14 @@ def run_scenario_cmd(
     engine_args = parse_engine_args(engine_arg)
     options = {"base_url": base_url, "api_key": api_key, "concurrency": concurrency}
     options = {k: v for k, v in options.items() if v is not None}
-    be = create_backend(backend, model, engine_args=engine_args or None, workload=workload(sc, requests), **options)
-    rcache = ResponseCache(default_cache_path()) if cache else None
     try:
-        with _progress(len(requests), "scoring") as prog:
-            task = prog.add_task("scoring", total=len(requests))
+        be = create_backend(backend, model, engine_args=engine_args or None, workload=workload(sc, requests), **options)
+    except BaseException:
+        if rcache is not None:
+            rcache.close()
+        raise
+    try:
+        with _Progress(len(requests), "scoring") as prog:
             result = run_scenario(
                 sc,
                 be,
@@ -110,18 +171,20 @@ def run_scenario_cmd(
                 limit=limit,
                 seed=seed,
                 requests=requests,
-                progress=lambda n: prog.advance(task, n),
+                progress=prog.advance,
                 n_boot=n_boot,
                 cache=rcache,
                 batch_size=batch_size or None,
                 options=options,
                 engine_args=engine_args,
+                ceiling=ceiling,
             )
     finally:
         be.close()
         if rcache is not None:
             rcache.close()
     print((result.run_dir / "summary.md").read_text(encoding="utf-8"))
+    _print_flags(result.summary)
     if result.totals.cached:
         console.print(f"{result.totals.cached} of {len(requests)} answers came from the response cache (--no-cache to recompute)")
     console.print(f"wrote {result.run_dir}/ (config.json, samples.jsonl, summary.json, summary.md)")
@@ -256,64 +319,6 @@ def _register_plugins() -> None:
 
 _register_plugins()
 
-
-# Output options of the commands that write files, checked writable when the command line is parsed
-# — before any work — so a bad path is one line and exit 2 instead of a traceback after the work
-# (True: a directory, False: a file). run-scenario and sweep check their run directories themselves.
-_OUTPUT_OPTIONS: dict[str, dict[str, bool]] = {
-    "transcribe": {"out": False, "scores": False, "text": False},
-    "eval-transcripts": {"json_out": False},
-    "tune-segmentation": {"json_out": False},
-    "train": {"out": True},
-    "synth clips": {"out": True},
-    "synth session": {"out": True},
-    "generate-items": {"out": False, "report": False},
-    "imigue build-items": {"out": True},
-    "imigue export-transcripts": {"out": True},
-    "new-scenario": {"directory": True},
-    "plot": {"out": False},
-    "show-clip": {"out": False},
-}
-
-
-def _output_check(option: str, directory: bool, previous: Optional[Any]) -> Any:
-    def check(value: Any) -> Any:
-        if previous is not None:
-            value = previous(value)
-        if value is not None and str(value) != "-":
-            from mgreason.fileio import output_problem
-
-            problem = output_problem(Path(value), directory=directory)
-            if problem is not None:
-                raise MGReasonError(f"cannot write the output here: {problem}", file=value, field=option)
-        return value
-
-    return check
-
-
-def _install_output_checks(typer_app: typer.Typer, prefix: str = "") -> None:
-    import inspect
-
-    for ci in typer_app.registered_commands:
-        if ci.callback is None:
-            continue
-        name = prefix + (ci.name or ci.callback.__name__.replace("_", "-"))
-        for pname, directory in _OUTPUT_OPTIONS.get(name, {}).items():
-            param = inspect.signature(ci.callback).parameters.get(pname)
-            info = param.default if param is not None else None
-            if isinstance(info, typer.models.OptionInfo) and not getattr(info, "_mg_output_checked", False):
-                option = next((d for d in info.param_decls if d.startswith("--")), f"--{pname}")
-                info.callback = _output_check(option, directory, info.callback)
-                info._mg_output_checked = True  # type: ignore[attr-defined]
-    for gi in typer_app.registered_groups:
-        sub = gi.typer_instance
-        if sub is not None:
-            _install_output_checks(sub, prefix + (gi.name or sub.info.name or "") + " ")
-
-
-_install_output_checks(app)
-
-
 _default_showwarning = warnings.showwarning
 
 
@@ -354,6 +359,21 @@ def main() -> None:
         _interrupted()
     except SystemExit:
         raise
+    except OSError as e:
+        import errno
+
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+            raise
+        from rich.markup import escape
+
+        # writers use temporary names (mgreason.fileio): what was being written is gone, not half there
+        where = f"{e.filename}: " if e.filename else ""
+        console.print(
+            f"[red]error:[/] {escape(printable(where))}cannot write: {e.strerror or e} (nothing half-written was kept "
+            "under a final name; free space and run the same command again)",
+            highlight=False, soft_wrap=True,
+        )
+        sys.exit(2)
     except Exception as e:  # click usage errors
         if isinstance(e, _click_classes("ClickException")):
             e.show()

@@ -41,6 +41,11 @@ YAML_MAX_CHARS = 64 * 1024 * 1024  # characters of scalar text after alias expan
 YAML_MAX_DEPTH = 200  # nesting of sequences / mappings
 
 
+# A name used as one path component (scenario ids, condition names, sweep model names): letters,
+# digits, "_", "-", "." and at least one character that is not a dot, so never "." or "..".
+NAME_PATTERN = r"^[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
+
+
 class StrictModel(BaseModel):
     """Base of every config model: an unknown field is an error; ``model_*`` field names are allowed."""
 
@@ -190,20 +195,14 @@ def read_yaml(
     """Read a user's YAML file. Every failure is one ``error`` (an :class:`MGReasonError` subclass)
     naming the file: not found, unreadable, too large, malformed (with line and column), or
     expanding past the bounds."""
+    from mgreason.fileio import read_input_bytes
+
     path = Path(path)
+    data = read_input_bytes(path, error=error, max_bytes=max_bytes)  # the path rule: never a FIFO, /proc, /dev
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise error(f"file is too large for a YAML config ({size:,} bytes; at most {max_bytes:,})", file=path)
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error("file not found", file=path) from None
-    except IsADirectoryError:
-        raise error("is a directory, not a YAML file", file=path) from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise error(f"not UTF-8 text (byte {e.start})", file=path) from None
-    except OSError as e:
-        raise error(f"cannot read: {e.strerror or e}", file=path) from None
     try:
         return load_yaml_text(text, max_nodes=max_nodes, max_chars=max_chars, max_depth=max_depth)
     except yaml.YAMLError as e:

@@ -9,7 +9,7 @@ transcript with one seeded generator:
 3. **splits** (``split_rate``): an event is cut in two at a random point, with a short hole between the halves;
 4. **label confusions** (``confusion_rate``): an event's label is replaced with this probability — by a
    different class drawn uniformly (``confusion: uniform``), by a class drawn from the dataset's class
-   frequencies (``frequency``, the chance labelling of :func:`mgreason.transcribe.metrics.chance_f1`), or from
+   frequencies (``frequency``, the chance labelling of :func:`mgreason.transcript_metrics.chance_f1`), or from
    the event's row of a confusion matrix (``confusion_matrix``; e.g. one measured from a recognizer with
    ``eval-transcripts --plot``, read with :func:`read_confusion_csv`);
 5. **boundary jitter** (``jitter``): each boundary moves by a normal draw with sd ``jitter × event duration``;
@@ -23,7 +23,7 @@ The degraded transcript keeps the source's ``source`` field, so a prompt shows i
 clean one (no confidence column appears just because errors were added).
 
 :func:`degrade` returns the degraded transcript **and the F1 it has against its source**, measured with the
-project's own ``eval-transcripts`` metrics (:func:`mgreason.transcribe.metrics.f1_at`): the x-axis of a
+project's own ``eval-transcripts`` metrics (:func:`mgreason.transcript_metrics.f1_at`): the x-axis of a
 quality curve is this measured F1, not the nominal setting. Named :data:`LEVELS` scale every error type
 together with one severity.
 
@@ -45,7 +45,7 @@ from pydantic import Field, model_validator
 
 from mgreason.configio import StrictModel
 from mgreason.errors import DataError
-from mgreason.transcribe.metrics import f1_at
+from mgreason.transcript_metrics import f1_at
 from mgreason.transcript import MGEvent, Transcript
 
 __all__ = [
@@ -154,6 +154,9 @@ def read_confusion_csv(path: str | Path) -> dict[str, dict[str, float]]:
     """The confusion CSV of ``eval-transcripts --plot`` (rows annotated, columns predicted, counts) as
     ``true -> {predicted: count}``; the ``(missed)`` column and ``(false alarm)`` row are dropped."""
     path = Path(path)
+    from mgreason.fileio import refuse_special_file
+
+    refuse_special_file(path, error=DataError)  # the path rule: never a FIFO or device
     try:
         with path.open(newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))

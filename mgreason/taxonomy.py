@@ -192,3 +192,18 @@ def get_taxonomy(name: str) -> Taxonomy:
         return TAXONOMIES[name.lower().replace("-", "")]
     except KeyError:
         raise KeyError(f"unknown taxonomy {name!r}; known: {', '.join(TAXONOMIES)}") from None
+
+
+def coarse_label(label: str) -> str:
+    """The body-region group of a class name (iMiGUE/SMG/MA-52 taxonomies); a ``"<group> (coarse)"``
+    fallback label gives its group; anything else is returned unchanged."""
+    if label.endswith(COARSE_SUFFIX):
+        return label[: -len(COARSE_SUFFIX)]
+    for tax in TAXONOMIES.values():
+        try:
+            part = tax.by_name(label).body_part
+        except KeyError:
+            continue
+        if part:
+            return part
+    return label

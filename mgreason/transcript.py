@@ -8,6 +8,7 @@ It is read from and written to JSON, and rendered to text for prompts.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Literal, Optional
@@ -18,14 +19,21 @@ from mgreason.fileio import atomic_write_text
 
 Source = Literal["annotation", "recognizer", "synthetic"]
 
+# Times are bounded: ten years of recording is far beyond any real one, and keeps every time
+# printable (``format_time``) and every frame index a machine integer.
+MAX_TIME_S = 315_576_000.0
+MAX_TRANSCRIPT_BYTES = 64 << 20
+
 
 class MGEvent(BaseModel):
     """One micro-gesture occurrence."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    start_s: float = Field(ge=0, allow_inf_nan=False, description="start time in seconds from the start of the recording")
-    end_s: float = Field(ge=0, allow_inf_nan=False, description="end time in seconds")
+    start_s: float = Field(
+        ge=0, le=MAX_TIME_S, allow_inf_nan=False, description="start time in seconds from the start of the recording"
+    )
+    end_s: float = Field(ge=0, le=MAX_TIME_S, allow_inf_nan=False, description="end time in seconds")
     label: str = Field(min_length=1, description="canonical class name (see mgreason.taxonomy)")
     label_id: Optional[int] = Field(default=None, ge=0, description="0-based class index in the taxonomy")
     confidence: float = Field(
@@ -52,7 +60,7 @@ class Transcript(BaseModel):
     id: str = Field(min_length=1)
     fps: Optional[float] = Field(default=None, gt=0, allow_inf_nan=False, description="frame rate of the source recording")
     duration_s: Optional[float] = Field(
-        default=None, ge=0, allow_inf_nan=False, description="length of the recording in seconds"
+        default=None, ge=0, le=MAX_TIME_S, allow_inf_nan=False, description="length of the recording in seconds"
     )
     layout: Optional[str] = Field(default=None, description="skeleton joint layout of the source, e.g. imigue22")
     taxonomy: Optional[str] = Field(default=None, description="class taxonomy of the labels, e.g. imigue")
@@ -100,8 +108,22 @@ class Transcript(BaseModel):
     # ---- I/O -------------------------------------------------------------
     @classmethod
     def read(cls, path: str | Path) -> "Transcript":
+        """A transcript JSON file (a regular file of at most :data:`MAX_TRANSCRIPT_BYTES`, UTF-8);
+        a missing, special, oversized, non-UTF-8 or too deeply nested one is one
+        :class:`~mgreason.errors.DataError` line; invalid content raises pydantic's ``ValidationError``."""
+        from mgreason.errors import DataError
+        from mgreason.fileio import read_input_bytes
+
         path = Path(path)
-        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+        data = read_input_bytes(path, error=DataError, max_bytes=MAX_TRANSCRIPT_BYTES)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise DataError(f"not UTF-8 text (byte {e.start})", file=path) from None
+        try:
+            return cls.model_validate_json(text)  # a ValidationError is the caller's to word
+        except RecursionError:
+            raise DataError("invalid transcript: JSON nested too deep", file=path) from None
 
     def write(self, path: str | Path) -> None:
         atomic_write_text(Path(path), self.model_dump_json(indent=2, exclude_none=True) + "\n")
@@ -144,7 +166,9 @@ class Transcript(BaseModel):
 
 
 def format_time(seconds: float) -> str:
-    """``mm:ss.s`` (``h:mm:ss.s`` past one hour)."""
+    """``mm:ss.s`` (``h:mm:ss.s`` past one hour); a time that is not finite prints as ``?``."""
+    if not math.isfinite(seconds):
+        return "?"
     tenths = int(round(seconds * 10))
     h, rem = divmod(tenths, 36000)
     m, rem = divmod(rem, 600)

@@ -22,7 +22,7 @@ from mgreason.degrade import (
 )
 from mgreason.errors import DataError
 from mgreason.taxonomy import IMIGUE
-from mgreason.transcribe.metrics import f1_at
+from mgreason.transcript_metrics import f1_at
 from mgreason.transcript import MGEvent, Transcript
 
 CLASSES = list(IMIGUE.names[:8])

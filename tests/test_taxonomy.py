@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mgreason.taxonomy import IMIGUE, MA52, SMG, TAXONOMIES, MGClass, Taxonomy, get_taxonomy
+from mgreason.taxonomy import IMIGUE, MA52, SMG, TAXONOMIES, MGClass, Taxonomy, coarse_label, get_taxonomy
 
 
 def test_sizes():
@@ -97,3 +97,10 @@ def test_get_taxonomy_unknown():
 def test_taxonomy_requires_dense_label_ids():
     with pytest.raises(ValueError, match="0..N-1"):
         Taxonomy("bad", (MGClass(label_id=1, raw_id=1, name="a"),))
+
+
+def test_coarse_label_groups():
+    assert coarse_label("touching jaw") == "head-hand"
+    assert coarse_label("folding arms") == "upper limb"
+    assert coarse_label("head-hand (coarse)") == "head-hand"
+    assert coarse_label("not a class") == "not a class"

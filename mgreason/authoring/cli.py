@@ -9,11 +9,12 @@ from typing import Optional
 import typer
 
 from mgreason.errors import MGReasonError
+from mgreason.fileio import output_option
 
 
 def new_scenario_cmd(
     name: str = typer.Argument(..., help="scenario id and file stem (letters, digits, '_' or '-')"),
-    directory: Path = typer.Option(Path("."), "--dir", "-d", help="directory for NAME.yaml, prompts/NAME/ and data/"),
+    directory: Path = output_option(Path("."), "--dir", "-d", directory=True, help="directory for NAME.yaml, prompts/NAME/ and data/"),
     force: bool = typer.Option(False, "--force", help="overwrite existing files"),
     from_scenario: Optional[Path] = typer.Option(
         None, "--from", help="derive from this scenario instead (needs --transcripts): same prompts, labels, items"
@@ -51,8 +52,8 @@ def generate_items_cmd(
     kind: str = typer.Argument(..., help="pack: deception | interview"),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="number of items (default: the shipped pack's, 36)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="seed (default: the shipped pack's, 0)"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="items JSONL to write (default: the shipped pack's file)"),
-    report: Optional[Path] = typer.Option(None, "--report", help="also write the informativeness report as JSON"),
+    out: Optional[Path] = output_option(None, "--out", "-o", help="items JSONL to write (default: the shipped pack's file)"),
+    report: Optional[Path] = output_option(None, "--report", help="also write the informativeness report as JSON"),
     measure_n: int = typer.Option(2000, "--measure-n", min=0, help="items of a separate sample for the generator's informativeness (0: skip)"),
 ) -> None:
     """Write a SYNTHETIC item pack (dialogue + label-dependent MG transcripts) and measure what the MG evidence is worth."""

@@ -1,36 +1,61 @@
 """LLM backends behind one protocol (see :mod:`mgreason.backends.base`).
 
-The registry maps a backend name to the module and class that implement it; modules are imported
-only when their backend is created (so vLLM is imported only when used). A backend class builds
+The registry maps a backend name to a function that imports and returns the class implementing it
+(one typed table, :data:`_REGISTRY`, that readers and type checkers can follow to the class); a backend
+module is imported only when its backend is created (so vLLM is imported only when used). A backend class builds
 itself from ``--engine-arg`` values and options (:meth:`~mgreason.backends.base.BackendBase.from_options`),
 so this module knows nothing of any backend's internals.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from mgreason.backends.base import Backend, BackendResult, GenerationParams, Message, ModelInfo, Workload
 from mgreason.errors import BackendError
 
+if TYPE_CHECKING:
+    from mgreason.backends.base import BackendBase
+
 DEFAULT_BACKEND = "hf"
 
-# name -> (module, class)
-_REGISTRY: dict[str, tuple[str, str]] = {}
+# A backend class, imported when it is asked for (the backend modules import torch, vLLM, openai).
+BackendLoader = Callable[[], "type[BackendBase]"]
 
 
-def register_backend(name: str, module: str, cls_name: str) -> None:
-    """Make ``--backend NAME`` create ``module.cls_name`` (a :class:`BackendBase` subclass)."""
-    _REGISTRY[name] = (module, cls_name)
+def _hf() -> type[BackendBase]:
+    from mgreason.backends.hf import HFBackend
+
+    return HFBackend
 
 
-register_backend("hf", "mgreason.backends.hf", "HFBackend")
-register_backend("vllm", "mgreason.backends.vllm_backend", "VLLMBackend")
-register_backend("openai", "mgreason.backends.openai_backend", "OpenAIBackend")
-register_backend("mock", "mgreason.backends.mock", "MockBackend")  # deterministic, for tests only
+def _vllm() -> type[BackendBase]:
+    from mgreason.backends.vllm_backend import VLLMBackend
+
+    return VLLMBackend
+
+
+def _openai() -> type[BackendBase]:
+    from mgreason.backends.openai_backend import OpenAIBackend
+
+    return OpenAIBackend
+
+
+def _mock() -> type[BackendBase]:
+    from mgreason.backends.mock import MockBackend  # deterministic, for tests only
+
+    return MockBackend
+
+
+# --backend NAME -> the class that implements it
+_REGISTRY: dict[str, BackendLoader] = {"hf": _hf, "vllm": _vllm, "openai": _openai, "mock": _mock}
+
+
+def register_backend(name: str, loader: BackendLoader) -> None:
+    """Make ``--backend NAME`` create the class ``loader()`` returns (a :class:`BackendBase` subclass)."""
+    _REGISTRY[name] = loader
 
 
 def backend_names() -> tuple[str, ...]:
@@ -54,8 +79,7 @@ def create_backend(
     """
     if name not in _REGISTRY:
         raise BackendError(f"unknown backend {name!r}; choose one of: {', '.join(_REGISTRY)}", field="backend")
-    module, cls_name = _REGISTRY[name]
-    cls = getattr(importlib.import_module(module), cls_name)
+    cls = _REGISTRY[name]()
     options = {k: v for k, v in options.items() if v is not None}
     params = inspect.signature(cls.__init__).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):

@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from mgreason.fileio import output_option
+
 imigue_app = typer.Typer(
     no_args_is_help=True,
     help="iMiGUE (tennis press conferences, win/lose = positive/negative emotion): items for scenarios/imigue_emotion.yaml.",
@@ -31,7 +33,7 @@ def build_items_cmd(
         "--splits",
         help="emotion split JSON with \"train\" and \"test\" lists of video ids (default: splits.json beside the labels)",
     ),
-    out: Path = typer.Option(Path("data/imigue"), "--out", "-o", help="directory for train.jsonl and test.jsonl"),
+    out: Path = output_option(Path("data/imigue"), "--out", "-o", directory=True, help="directory for train.jsonl and test.jsonl"),
     transcripts_dir: Optional[Path] = typer.Option(
         None,
         "--transcripts-dir",
@@ -77,7 +79,7 @@ def build_items_cmd(
 @imigue_app.command("export-transcripts")
 def export_transcripts_cmd(
     labels: Path = typer.Option(..., "--labels", help="iMiGUE annotation CSV, or the directory holding it"),
-    out: Path = typer.Option(..., "--out", "-o", help="directory for <video_id>.json transcripts"),
+    out: Path = output_option(..., "--out", "-o", directory=True, help="directory for <video_id>.json transcripts"),
     video: Optional[list[int]] = typer.Option(None, "--video", help="only these video ids (repeatable)"),
 ) -> None:
     """Write the ground-truth transcript of each video as a Transcript JSON file."""

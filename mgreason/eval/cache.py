@@ -25,10 +25,12 @@ import json
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 from mgreason.backends.base import BackendResult, GenerationParams, ModelInfo
+from mgreason.errors import MGReasonError
 
 SCHEMA_VERSION = 1
 
@@ -140,7 +142,19 @@ def _result_to_json(r: BackendResult) -> str:
 
 
 def _result_from_json(s: str) -> BackendResult:
+    """A stored result; raises ``ValueError`` when the row is not one (a corrupt row is a cache miss)."""
     d = json.loads(s)
+    if not isinstance(d, dict):
+        raise ValueError("not an object")
+    lp = d.get("label_logprobs")
+    if lp is not None and not (
+        isinstance(lp, dict) and all(isinstance(k, str) and isinstance(v, (int, float)) for k, v in lp.items())
+    ):
+        raise ValueError("label_logprobs is not a mapping of labels to numbers")
+    if not isinstance(d.get("text"), (str, type(None))) or not isinstance(d.get("prompt_text"), (str, type(None))):
+        raise ValueError("text is not a string")
+    if not isinstance(d.get("n_prompt_tokens"), (int, type(None))):
+        raise ValueError("n_prompt_tokens is not an integer")
     return BackendResult(
         text=d.get("text"),
         label_logprobs=d.get("label_logprobs"),
@@ -162,15 +176,50 @@ def default_cache_path() -> Path:
     return (cache_dir() / "responses.sqlite").resolve()
 
 
+class CacheError(MGReasonError):
+    """The response cache file cannot be used (not a database, damaged, a directory, disk full...)."""
+
+
+@contextmanager
+def _guard(path: Path, what: str) -> Iterator[None]:
+    """SQLite and file-system errors of the cache as one :class:`CacheError` line with the way out."""
+    try:
+        yield
+    except sqlite3.Error as e:
+        raise CacheError(
+            f"the response cache cannot be {what} ({e}); run with --no-cache, or move the file aside "
+            "(a new cache is made in its place)",
+            file=path,
+        ) from None
+    except OSError as e:
+        raise CacheError(
+            f"the response cache cannot be {what} ({e.strerror or e}); run with --no-cache, or free space / "
+            "move the file aside",
+            file=path,
+        ) from None
+
+
 class ResponseCache:
     """A response cache in one SQLite file (WAL journal: one writer and many readers at once).
 
-    ``get_many``/``put_many`` work on whole batches, so each batch costs one transaction.
+    ``get_many``/``put_many`` work on whole batches, so each batch costs one transaction. A file that
+    is not a usable cache is one :class:`CacheError` line; a corrupt row is a miss (asked again, then
+    replaced).
     """
 
     def __init__(self, path: str | Path, timeout: float = 60.0):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _guard(self.path, "opened"):
+            if self.path.exists() and not self.path.is_file():
+                raise CacheError(
+                    "the response cache is not a regular file; run with --no-cache, or give --cache a file path",
+                    file=self.path,
+                )
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._open(timeout)
+
+    def _open(self, timeout: float) -> None:
+        self.corrupt_rows = 0  # rows found unreadable by get_many (treated as misses)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
         self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
@@ -194,11 +243,12 @@ class ResponseCache:
             CREATE INDEX IF NOT EXISTS responses_model ON responses(model_key);
             """
         )
+        self._db.execute("SELECT key, model_key, prompt_sha256, scoring, result, created FROM responses LIMIT 0")
 
     # ------------------------------------------------------------------ models
     def register_model(self, identity: Mapping[str, Any]) -> str:
         mkey = model_key(identity)
-        with self._lock:
+        with self._lock, _guard(self.path, "written"):
             self._db.execute(
                 "INSERT OR IGNORE INTO models(model_key, identity, created) VALUES (?, ?, ?)",
                 (mkey, _canon(dict(identity)), time.time()),
@@ -206,7 +256,7 @@ class ResponseCache:
         return mkey
 
     def models(self) -> dict[str, dict[str, Any]]:
-        with self._lock:
+        with self._lock, _guard(self.path, "read"):
             rows = self._db.execute("SELECT model_key, identity FROM models").fetchall()
         return {k: json.loads(v) for k, v in rows}
 
@@ -215,13 +265,16 @@ class ResponseCache:
         """The cached results among ``keys`` (all computed by model ``mkey``)."""
         out: dict[str, BackendResult] = {}
         uniq = list(dict.fromkeys(keys))
-        with self._lock:
+        with self._lock, _guard(self.path, "read"):
             for i in range(0, len(uniq), 500):
                 chunk = uniq[i : i + 500]
                 q = f"SELECT key, model_key, result FROM responses WHERE key IN ({','.join('?' * len(chunk))})"
                 for key, mk, result in self._db.execute(q, chunk):
                     if mk == mkey:  # a key embeds its model; check anyway: never another model's answer
-                        out[key] = _result_from_json(result)
+                        try:
+                            out[key] = _result_from_json(result)
+                        except (ValueError, TypeError, RecursionError):
+                            self.corrupt_rows += 1  # a miss: computed again and replaced by put_many
         return out
 
     def get(self, mkey: str, key: str) -> Optional[BackendResult]:
@@ -241,7 +294,7 @@ class ResponseCache:
         ]
         if not rows:
             return 0
-        with self._lock:
+        with self._lock, _guard(self.path, "written"):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
@@ -251,18 +304,21 @@ class ResponseCache:
                 )
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:  # already rolled back by SQLite (disk full, I/O error)
+                    pass
                 raise
         return len(rows)
 
     def count(self, mkey: Optional[str] = None) -> int:
-        with self._lock:
+        with self._lock, _guard(self.path, "read"):
             if mkey is None:
                 return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
             return int(self._db.execute("SELECT COUNT(*) FROM responses WHERE model_key = ?", (mkey,)).fetchone()[0])
 
     def clear(self, mkey: Optional[str] = None) -> int:
-        with self._lock:
+        with self._lock, _guard(self.path, "written"):
             if mkey is None:
                 cur = self._db.execute("DELETE FROM responses")
             else:
@@ -284,6 +340,7 @@ class ResponseCache:
 
 
 __all__ = [
+    "CacheError",
     "NON_SEMANTIC_OPTIONS",
     "default_cache_path",
     "ResponseCache",

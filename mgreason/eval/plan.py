@@ -134,7 +134,9 @@ def _slug(s: str) -> str:
 
 
 def new_run_id(scenario_id: str, model_id: str, backend: str) -> str:
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    """``<scenario>__<model>__<backend>__<YYYYmmdd-HHMMSS>-<microseconds>``: two runs started in the
+    same second get different ids (and run-scenario claims its directory, so a clash is retried)."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     return f"{scenario_id}__{_slug(model_id)}__{backend}__{stamp}"
 
 

@@ -99,6 +99,8 @@ def read_checkpoint_config(path: str | Path) -> dict[str, Any]:
         cfg = json.loads(cfile.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise DataError(f"unreadable config.json: {e}", file=cfile) from None
+    except RecursionError:
+        raise DataError("unreadable config.json: JSON nested too deep", file=cfile) from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         raise DataError(f"not an {FORMAT} checkpoint config", file=cfile)
     if int(cfg.get("format_version", 0)) > FORMAT_VERSION:
@@ -126,6 +128,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
         state = load_file(str(wfile), device="cpu")
     except Exception as e:  # safetensors raises its own error types
         raise DataError(f"unreadable weights: {e}", file=wfile) from None
+    for name, tensor in state.items():  # NaN / inf weights give all-NaN scores, i.e. silently no events
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise DataError(f"weights hold NaN or infinite values (tensor {name!r}); the checkpoint is corrupt", file=wfile)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise DataError(

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from mgreason.configio import describe_validation_error, format_validation_error
 from mgreason.configio import read_yaml as _read_yaml
 from mgreason.errors import DatasetMissingError, ScenarioError
-from mgreason.fileio import atomic_write_text
+from mgreason.fileio import atomic_write_text, read_input_bytes, require_input_file
 from mgreason.scenario.spec import ConditionSpec, ScenarioSpec
 from mgreason.transcript import Transcript
 
@@ -44,6 +44,7 @@ class Scenario:
     items_path: Optional[Path] = None
     conditions: list[ConditionSpec] = field(default_factory=list)
     demo_items: list[Item] = field(default_factory=list)  # the demonstrations' split (spec.demonstrations)
+    train_items: list[Item] = field(default_factory=list)  # items.train_path: where the evidence ceiling is fitted
 
     @property
     def id(self) -> str:
@@ -83,9 +84,8 @@ def _resolve(base: Path, rel: str) -> Path:
 
 
 def _drop_nulls(value: Any) -> Any:
-    """datasets gives every row every key seen in any row (nested ones too), filled with None.
-    Drop them, so a field an item does not have is undefined in templates (an error under
-    StrictUndefined) instead of rendering as "None"."""
+    """A JSON ``null`` is a field the item does not have: drop it, so it is undefined in templates
+    (an error under StrictUndefined) instead of rendering as "None"."""
     if isinstance(value, dict):
         return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
@@ -101,49 +101,126 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number (write a finite number, or leave the field out)")
 
 
-def _precheck(items_path: Path, fmt: str, data: bytes) -> None:
-    """What ``datasets`` reports badly, checked on the bytes first: an empty file ("no items"
-    instead of StopIteration), and a JSON / JSONL syntax error with the file's own line number."""
+class JSONNumber(float):
+    """A JSON number with a fraction or an exponent, kept as written: it computes as a float in
+    templates, but renders (``str``) as its literal, so ``3.5`` stays ``3.5`` and ``1e2`` stays ``1e2``.
+    (JSON integers are Python ints, exact at any size.)"""
+
+    __slots__ = ("literal",)
+
+    def __new__(cls, literal: str) -> "JSONNumber":
+        obj = super().__new__(cls, literal)
+        obj.literal = literal
+        return obj
+
+    def __str__(self) -> str:
+        return self.literal
+
+    def __reduce__(self) -> Any:
+        return (JSONNumber, (self.literal,))
+
+
+# Items, inline transcripts and JSON configs are bounded in nesting depth (deeper JSON is an error
+# line, not Python's RecursionError).
+MAX_JSON_DEPTH = 64
+MAX_ITEMS_BYTES = 1 << 30  # an items file (JSONL / JSON / CSV)
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of parsed JSON (0 for a scalar), computed without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        if isinstance(v, list):
+            deepest = max(deepest, d)
+            stack.extend((x, d + 1) for x in v if isinstance(x, (dict, list)))
+    return deepest
+
+
+def parse_json_text(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for user data: numbers kept as written (:class:`JSONNumber`), NaN/Infinity
+    refused, nesting bounded by ``max_depth``. Raises ``ValueError`` (a ``json.JSONDecodeError``
+    for syntax errors)."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ScenarioError(f"not UTF-8 text (byte {e.start})", file=items_path) from None
-    if not text.strip():
-        raise _no_items(items_path)
+        obj = json.loads(text, parse_constant=_refuse_constant, parse_float=JSONNumber)
+    except RecursionError:
+        obj = None
+        too_deep = True
+    else:
+        too_deep = json_depth(obj) > max_depth
+    if too_deep:
+        raise ValueError(f"JSON nested more than {max_depth} levels deep")
+    return obj
+
+
+def _parse_json_items(items_path: Path, fmt: str, text: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     if fmt == "jsonl":
-        n = 0
         for lineno, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line, parse_constant=_refuse_constant)
+                obj = parse_json_text(line)
             except json.JSONDecodeError as e:
                 raise ScenarioError(f"line {lineno}, column {e.colno}: invalid JSON: {e.msg}", file=items_path) from None
-            except ValueError as e:  # NaN / Infinity: not JSON, and read as null by datasets
+            except ValueError as e:  # NaN / Infinity, too deep
                 raise ScenarioError(f"line {lineno}: invalid JSON: {e}", file=items_path) from None
             if not isinstance(obj, dict):
                 raise ScenarioError(f"line {lineno}: an item must be a JSON object", file=items_path) from None
-            n += 1
-        if n == 0:
+            rows.append(obj)
+        return rows
+    try:
+        obj = parse_json_text(text)
+    except json.JSONDecodeError as e:
+        raise ScenarioError(f"line {e.lineno}, column {e.colno}: invalid JSON: {e.msg}", file=items_path) from None
+    except ValueError as e:
+        raise ScenarioError(f"invalid JSON: {e}", file=items_path) from None
+    if isinstance(obj, dict):  # columns: {"id": [...], "label": [...], ...}
+        cols = list(obj.items())
+        if not all(isinstance(v, list) for _, v in cols) or len({len(v) for _, v in cols}) > 1:
+            raise ScenarioError(
+                "a JSON items file is a list of objects (or an object of equally long columns)", file=items_path
+            )
+        n = len(cols[0][1]) if cols else 0
+        return [{k: v[i] for k, v in cols} for i in range(n)]
+    if not isinstance(obj, list):
+        raise ScenarioError("a JSON items file is a list of objects", file=items_path)
+    for k, it in enumerate(obj):
+        if not isinstance(it, dict):
+            raise ScenarioError(f"item #{k + 1}: an item must be a JSON object", file=items_path)
+    return obj
+
+
+def _parse_csv_items(items_path: Path, text: str) -> list[dict[str, Any]]:
+    """CSV cells are text, kept exactly as written (ids such as "007", "NA", an empty cell)."""
+    import io
+
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, None)
+        if header is None:
             raise _no_items(items_path)
-    elif fmt == "json":
-        try:
-            obj = json.loads(text, parse_constant=_refuse_constant)
-        except json.JSONDecodeError as e:
-            raise ScenarioError(f"line {e.lineno}, column {e.colno}: invalid JSON: {e.msg}", file=items_path) from None
-        except ValueError as e:
-            raise ScenarioError(f"invalid JSON: {e}", file=items_path) from None
-        if obj == [] or obj == {}:
-            raise _no_items(items_path)
-        if isinstance(obj, list):
-            for k, it in enumerate(obj):
-                if not isinstance(it, dict):
-                    raise ScenarioError(f"item #{k + 1}: an item must be a JSON object", file=items_path)
-    elif fmt == "csv":
-        rows = csv.reader(text.splitlines())
-        next(rows, None)  # header
-        if not any(any(cell.strip() for cell in row) for row in rows):
-            raise _no_items(items_path)
+        seen: set[str] = set()
+        for col in header:
+            if col in seen:
+                raise ScenarioError(f"column {col!r} appears twice in the header", file=items_path, field="line 1")
+            seen.add(col)
+        rows: list[dict[str, Any]] = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(header):
+                raise ScenarioError(
+                    f"{len(row)} cells but the header has {len(header)} columns", file=items_path,
+                    field=f"line {reader.line_num}",
+                )
+            rows.append(dict(zip(header, row)))
+        return rows
+    except csv.Error as e:
+        raise ScenarioError(f"cannot read items (csv): {e}", file=items_path) from None
 
 
 def _load_rows(spec: ScenarioSpec, scenario_path: Path) -> tuple[list[dict[str, Any]], Optional[Path]]:
@@ -151,7 +228,7 @@ def _load_rows(spec: ScenarioSpec, scenario_path: Path) -> tuple[list[dict[str, 
         return [dict(r) for r in spec.items.inline], None
     assert spec.items.path is not None
     items_path = _resolve(scenario_path.parent, spec.items.path)
-    if not items_path.is_file():
+    if not items_path.exists():
         if spec.items.obtain:
             raise DatasetMissingError(
                 f"items file not found: {items_path}. {spec.items.obtain.strip()}", file=scenario_path, field="items.path"
@@ -164,45 +241,47 @@ def _load_rows(spec: ScenarioSpec, scenario_path: Path) -> tuple[list[dict[str, 
             file=scenario_path,
             field="items.format",
         )
+    data = read_input_bytes(
+        items_path, error=ScenarioError, file=scenario_path, field="items.path", max_bytes=MAX_ITEMS_BYTES
+    )
+    # Read with the standard library, not a dataframe reader: values reach templates as written
+    # (JSON ints exact at any size, JSON decimals as their literal, CSV cells as text).
     try:
-        data = items_path.read_bytes()
-    except OSError as e:
-        raise ScenarioError(f"cannot read: {e.strerror or e}", file=items_path) from None
-    _precheck(items_path, fmt, data)
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        import datasets
-
-        # datasets logs the real parse error at ERROR level before raising a generic one: keep
-        # stderr to our one line, and report the root cause instead.
-        datasets.logging.set_verbosity(datasets.logging.CRITICAL)
-        datasets.disable_progress_bars()
-        builder = "json" if fmt in ("jsonl", "json") else "csv"
-        kwargs: dict[str, Any] = {}
-        if builder == "csv":
-            # CSV cells are text: keep them exactly as written (ids such as "007", text such as
-            # "NA" or an empty cell), instead of pandas' guessed numbers and missing values.
-            with items_path.open(newline="", encoding="utf-8-sig") as f:
-                header = next(csv.reader(f), [])
-            kwargs = {"features": datasets.Features({c: datasets.Value("string") for c in header}), "na_filter": False}
-        # datasets' cache identifies a local file by path, size and modification time: a file
-        # edited with the same size and a restored mtime (cp -p, rsync, tar) would give the old
-        # items while scenario_sha256 hashes the new bytes. A cache directory per content hash
-        # makes every load match the bytes hashed.
-        cache_dir = Path(datasets.config.HF_DATASETS_CACHE) / "mgreason-items" / hashlib.sha256(data).hexdigest()[:32]
-        ds = datasets.load_dataset(
-            builder, data_files=str(items_path), split="train", cache_dir=str(cache_dir), **kwargs
-        )
-        rows = [_drop_nulls(r) for r in ds.to_list()]
-    except Exception as e:  # datasets wraps parse errors in many types
-        while e.__cause__ is not None and str(e.__cause__).strip():
-            e = e.__cause__  # type: ignore[assignment]
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ScenarioError(f"cannot read items ({fmt}): {msg}", file=items_path) from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"not UTF-8 text (byte {e.start})", file=items_path) from None
+    if not text.strip():
+        raise _no_items(items_path)
+    rows = _parse_csv_items(items_path, text) if fmt == "csv" else _parse_json_items(items_path, fmt, text)
+    rows = [_drop_nulls(r) for r in rows]
     if not rows:
         raise _no_items(items_path)
     return rows, items_path
+
+
+MAX_TRANSCRIPT_BYTES = 64 << 20  # one transcript file (a day of 30 fps events is a few MB)
+
+
+def read_transcript_file(tpath: Path, *, file: Path, field: str) -> Transcript:
+    """A transcript JSON file under the path rule, bounded in size and depth; every failure is one
+    :class:`ScenarioError` naming ``file`` and ``field``."""
+    data = read_input_bytes(tpath, error=ScenarioError, file=file, field=field, max_bytes=MAX_TRANSCRIPT_BYTES)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"transcript {tpath} is not UTF-8 text (byte {e.start})", file=file, field=field) from None
+    try:
+        value = parse_json_text(text)
+    except json.JSONDecodeError as e:
+        raise ScenarioError(
+            f"invalid transcript {tpath}: line {e.lineno}, column {e.colno}: invalid JSON: {e.msg}", file=file, field=field
+        ) from None
+    except ValueError as e:
+        raise ScenarioError(f"invalid transcript {tpath}: {e}", file=file, field=field) from None
+    try:
+        return Transcript.model_validate(value)
+    except ValidationError as e:
+        raise ScenarioError(f"invalid transcript {tpath}: {format_validation_error(e)}", file=file, field=field) from None
 
 
 def _parse_transcript(
@@ -214,11 +293,11 @@ def _parse_transcript(
     try:
         if spec.transcripts.source == "path":
             tpath = _resolve(base_dir, str(value))
-            if not tpath.is_file():
+            if not tpath.exists():
                 raise ScenarioError(f"transcript file not found: {tpath}", file=where, field=f"item {item_id}: {column}")
-            return Transcript.read(tpath)
+            return read_transcript_file(tpath, file=where, field=f"item {item_id}: {column}")
         if isinstance(value, str):
-            value = json.loads(value)
+            value = parse_json_text(value)
         if isinstance(value, dict):
             value = {k: v for k, v in value.items() if v is not None}
             if isinstance(value.get("events"), list):
@@ -227,6 +306,8 @@ def _parse_transcript(
                     for ev in value["events"]
                 ]
             value.setdefault("id", item_id)
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
         return Transcript.model_validate(value)
     except ScenarioError:
         raise
@@ -234,8 +315,9 @@ def _parse_transcript(
         raise ScenarioError(
             f"invalid transcript: {format_validation_error(e)}", file=where, field=f"item {item_id}: {column}"
         ) from None
-    except (json.JSONDecodeError, OSError) as e:
-        raise ScenarioError(f"invalid transcript: {e}", file=where, field=f"item {item_id}: {column}") from None
+    except (ValueError, OSError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        msg = "JSON nested too deep" if isinstance(e, RecursionError) else str(e)
+        raise ScenarioError(f"invalid transcript: {msg}", file=where, field=f"item {item_id}: {column}") from None
 
 
 def _check_labels(transcript: Transcript, spec: ScenarioSpec, where: Path, item_id: str) -> None:
@@ -256,13 +338,138 @@ def _check_labels(transcript: Transcript, spec: ScenarioSpec, where: Path, item_
     warnings.warn(MGReasonWarning(f"{where}: {field}: {problems[0]}"), stacklevel=2)
 
 
+def _check_degrade_labels(spec: ScenarioSpec, conditions: list[ConditionSpec], items: list[Item], path: Path) -> None:
+    """A degraded condition's ``confusion_matrix`` can put its labels into transcripts: under
+    ``transcripts.labels: strict`` (and ``warn``) they obey the rule the items' transcripts obey."""
+    if spec.transcripts.labels == "any":
+        return
+    from mgreason.transcript import MGEvent
+
+    taxonomies = sorted({it.transcript.taxonomy for it in items if it.transcript is not None}, key=str)
+    for k, cond in enumerate(spec.conditions):
+        c = conditions[k]
+        params = c.degrade
+        matrix = getattr(params, "confusion_matrix", None) if params is not None else None
+        if not matrix:
+            continue
+        names = sorted({*matrix, *(lab for row in matrix.values() for lab in row)})
+        for tax in taxonomies or [None]:
+            probe = Transcript(id="confusion_matrix", taxonomy=tax, events=[MGEvent(start_s=0, end_s=0, label=n) for n in names])
+            problems = probe.label_problems()
+            if problems:
+                msg = f"{problems[0]} (transcripts.labels: warn or any to allow them)"
+                field = f"conditions.{k}.degrade.confusion_matrix"
+                if spec.transcripts.labels == "strict":
+                    raise ScenarioError(msg, file=path, field=field)
+                import warnings
+
+                from mgreason.errors import MGReasonWarning
+
+                warnings.warn(MGReasonWarning(f"{path}: {field}: {msg}"), stacklevel=2)
+                return
+
+
 def _hash_files(paths: list[Path], extra: bytes = b"") -> str:
     h = hashlib.sha256()
     for p in paths:
         h.update(p.name.encode())
-        h.update(p.read_bytes())
+        h.update(read_input_bytes(p, error=ScenarioError))
     h.update(extra)
     return h.hexdigest()
+
+
+def _template_closure(template: Path) -> list[Path]:
+    """The files ``template`` can read through ``{% include %}`` / ``{% import %}`` / ``{% extends %}``
+    (transitively; the renderer's loader is confined to the template's directory). A reference
+    computed at render time (``{% include name %}``) could be any file of that directory, so then
+    every file in it is listed."""
+    import jinja2
+    from jinja2 import meta
+
+    root = template.parent.resolve()
+    loader = jinja2.FileSystemLoader(str(root))
+    env = jinja2.Environment(loader=loader)
+    seen: dict[str, Path] = {}
+    todo = [template.name]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        try:
+            source, filename, _ = loader.get_source(env, name)
+            refs = list(meta.find_referenced_templates(env.parse(source)))
+        except jinja2.TemplateNotFound:
+            continue  # reported by the renderer when (if) it is reached
+        except Exception:  # a syntax error: the renderer reports it; hash the file as it is
+            refs = []
+            filename = str(root / name)
+        seen[name] = Path(filename)
+        if any(r is None for r in refs):
+            return sorted({Path(filename) for filename in _all_files(root)} | set(seen.values()))
+        todo.extend(r for r in refs if isinstance(r, str))
+    return [seen[k] for k in sorted(seen)]
+
+
+def _all_files(root: Path, limit: int = 10_000) -> list[str]:
+    out: list[str] = []
+    for dirpath, _dirs, files in os.walk(root):
+        for f in files:
+            p = os.path.join(dirpath, f)
+            if os.path.isfile(p):
+                out.append(p)
+                if len(out) > limit:
+                    raise ScenarioError(
+                        f"a computed {{% include %}} could read any of more than {limit:,} files under {root}; "
+                        "name included templates literally, or keep templates in a directory of their own",
+                        file=root,
+                    )
+    return out
+
+
+def scenario_inputs(scenario: "Scenario") -> list[Path]:
+    """Every file whose content can change a prompt of ``scenario``, beyond the scenario file, its two
+    templates and its items / demonstrations files: templates reached by ``{% include %}`` (and
+    ``import`` / ``extends``) and the transcript files of ``transcripts: {source: path}`` (of the items,
+    the demonstrations and ``items.train_path``, which the evidence ceiling reads). They are part of the
+    scenario's fingerprint (``Scenario.sha256``)."""
+    files: list[Path] = []
+    for t in (scenario.user_template, scenario.system_template):
+        if t is not None:
+            files += [p for p in _template_closure(t) if p.resolve() != t.resolve()]
+    for it in [*scenario.items, *scenario.demo_items, *scenario.train_items]:
+        if it.transcript_path is not None:
+            files.append(it.transcript_path)
+    return files
+
+
+def _fingerprint_more(base_hex: str, files: list[Path]) -> str:
+    """The fingerprint of the scenario's direct files, extended with ``files`` (length-prefixed path
+    and bytes, in a stable order). A scenario without such files keeps the fingerprint it had."""
+    if not files:
+        return base_hex
+    h = hashlib.sha256(b"mgreason-scenario-inputs-v1\0" + bytes.fromhex(base_hex))
+    seen: set[str] = set()
+    for p in files:
+        key = str(p)
+        if key in seen:
+            continue
+        seen.add(key)
+        data = read_input_bytes(p, error=ScenarioError)
+        name = key.encode("utf-8", "surrogateescape")
+        h.update(len(name).to_bytes(8, "big") + name + len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def check_template_path(base: Path, rel: str, *, scenario_path: Path, field: str) -> Path:
+    """A template a scenario names, under the path rule (a regular file, not in /proc, /sys, /dev)."""
+    p = _resolve(base, rel)
+    if not p.exists():
+        raise ScenarioError(f"template not found: {p}", file=scenario_path, field=field)
+    return require_input_file(p, error=ScenarioError, file=scenario_path, field=field, max_bytes=MAX_TEMPLATE_BYTES)
+
+
+MAX_TEMPLATE_BYTES = 4 << 20
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -271,18 +478,15 @@ def load_scenario(path: str | Path) -> Scenario:
     spec = load_spec(path)
     base = path.parent
 
-    user_t = _resolve(base, spec.prompts.user)
-    if not user_t.is_file():
-        raise ScenarioError(f"template not found: {user_t}", file=path, field="prompts.user")
+    user_t = check_template_path(base, spec.prompts.user, scenario_path=path, field="prompts.user")
     system_t = None
     if spec.prompts.system is not None:
-        system_t = _resolve(base, spec.prompts.system)
-        if not system_t.is_file():
-            raise ScenarioError(f"template not found: {system_t}", file=path, field="prompts.system")
+        system_t = check_template_path(base, spec.prompts.system, scenario_path=path, field="prompts.system")
 
     rows, items_path = _load_rows(spec, path)
     conditions = spec.condition_specs()
     items = _parse_items(rows, spec, path, items_path, conditions)
+    _check_degrade_labels(spec, conditions, items, path)
     if any(c.transcript == "shuffled" for c in conditions) and len(items) < 2:
         raise ScenarioError("a shuffled-transcript condition needs at least 2 items", file=path, field="conditions")
 
@@ -306,9 +510,37 @@ def load_scenario(path: str | Path) -> Scenario:
                 field="demonstrations.k",
             )
 
+    train_items: list[Item] = []
+    train_path: Optional[Path] = None
+    if spec.items.train_path is not None:
+        train_spec = spec.model_copy(
+            update={
+                "items": spec.items.model_copy(
+                    update={"path": spec.items.train_path, "inline": None, "format": spec.items.train_format}
+                )
+            }
+        )
+        resolved = _resolve(path.parent, spec.items.train_path)
+        if resolved.is_file():
+            train_rows, train_path = _load_rows(train_spec, path)
+            train_items = _parse_items(train_rows, spec, path, train_path, conditions)
+        else:  # only the evidence ceiling reads it: warn, and the ceiling is cross-validated instead
+            import warnings
+
+            from mgreason.errors import MGReasonWarning
+
+            warnings.warn(
+                MGReasonWarning(
+                    f"{path}: items.train_path: training items file not found: {resolved}; the evidence ceiling is "
+                    "cross-validated on the items instead"
+                ),
+                stacklevel=2,
+            )
+
     files = [path, user_t] + ([system_t] if system_t else []) + ([items_path] if items_path else [])
     files += [demo_path] if demo_path else []
-    return Scenario(
+    files += [train_path] if train_path else []
+    scenario = Scenario(
         spec=spec,
         path=path,
         items=items,
@@ -318,7 +550,12 @@ def load_scenario(path: str | Path) -> Scenario:
         items_path=items_path,
         conditions=conditions,
         demo_items=demo_items,
+        train_items=train_items,
     )
+    # every other file that can change a prompt (included templates, transcript files) is hashed too,
+    # so a resumed run or sweep refuses results made from other evidence
+    scenario.sha256 = _fingerprint_more(scenario.sha256, scenario_inputs(scenario))
+    return scenario
 
 
 def _parse_items(

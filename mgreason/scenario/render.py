@@ -360,10 +360,27 @@ def render_limited(template: jinja2.Template, variables: dict[str, Any], timeout
         _BUDGET.reset(token)
 
 
+class _RegularFileLoader(jinja2.FileSystemLoader):
+    """The template directory's loader, under the path rule: an included template that is a FIFO,
+    a device or a link into /proc is refused before it is opened (never read, never waited on)."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        from mgreason.fileio import input_problem
+
+        for searchpath in self.searchpath:
+            candidate = Path(searchpath, *jinja2.loaders.split_template_path(template))
+            if candidate.exists():
+                problem = input_problem(candidate, max_bytes=4 << 20)
+                if problem is not None:
+                    raise jinja2.exceptions.SecurityError(f"template {template!r}: {problem}")
+                break
+        return super().get_source(environment, template)
+
+
 @lru_cache(maxsize=64)
 def _environment(template_dir: str) -> LimitedSandboxEnvironment:
     return LimitedSandboxEnvironment(
-        loader=jinja2.FileSystemLoader(template_dir),
+        loader=_RegularFileLoader(template_dir),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,
@@ -380,6 +397,8 @@ def _template(path: Path) -> jinja2.Template:
         raise ScenarioError(f"template syntax error at line {e.lineno}: {e.message}", file=path) from None
     except jinja2.TemplateNotFound:
         raise ScenarioError("template not found", file=path) from None
+    except jinja2.exceptions.SecurityError as e:
+        raise ScenarioError(f"template refused: {e}", file=path) from None
     except UnicodeDecodeError as e:
         raise ScenarioError(f"template is not UTF-8 text (byte {e.start})", file=path) from None
     except (OSError, RecursionError, MemoryError) as e:

@@ -12,7 +12,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mgreason.configio import StrictModel
+from mgreason.configio import NAME_PATTERN, StrictModel
 from mgreason.degrade import LEVELS as DEGRADE_LEVELS
 from mgreason.degrade import DegradeParams
 
@@ -40,6 +40,17 @@ class FieldMap(_Strict):
     transcript: Optional[str] = Field(
         default="transcript", description="item column holding the MG transcript (object or path); null if none"
     )
+    group: Optional[str] = Field(
+        default=None,
+        description="item column naming who (or what) an item comes from, e.g. the speaker or subject: the evidence "
+        "ceiling's cross-validation never puts one group in both training and test folds (without it, the report "
+        "says that ungrouped CV overstates the ceiling)",
+    )
+    text: Optional[list[str]] = Field(
+        default=None,
+        description="item columns whose text feeds the text-only evidence ceiling (strings, or lists of "
+        "{speaker, text} turns); default: `context` and `dialogue` where the items have them; [] for none",
+    )
 
 
 class ItemsSpec(_Strict):
@@ -47,6 +58,15 @@ class ItemsSpec(_Strict):
     format: Optional[Literal["jsonl", "json", "csv"]] = Field(default=None, description="default: from the suffix")
     inline: Optional[list[dict[str, Any]]] = Field(default=None, description="items written in the scenario itself")
     fields: FieldMap = Field(default_factory=FieldMap)
+    train_path: Optional[str] = Field(
+        default=None,
+        description="items file of a training split (same columns), relative to the scenario file: the evidence "
+        "ceiling is fitted there and tested on the items instead of cross-validated (default: demonstrations.path "
+        "when given)",
+    )
+    train_format: Optional[Literal["jsonl", "json", "csv"]] = Field(
+        default=None, description="format of train_path; default: from the suffix"
+    )
     obtain: Optional[str] = Field(
         default=None,
         description="for items built from a third-party dataset: how to obtain it and build the items file; "
@@ -81,7 +101,7 @@ class TranscriptsSpec(_Strict):
 
 
 class ConditionSpec(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=NAME_PATTERN)
     evidence: EvidenceForm = Field(description="none | timeline (timestamped events) | aggregate (counts, durations)")
     transcript: TranscriptChoice = Field(
         default="own",
@@ -162,7 +182,7 @@ class GenerationSpec(_Strict):
 
 
 class ScenarioSpec(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="stable identifier, used in run ids")
+    id: str = Field(pattern=NAME_PATTERN, description="stable identifier, used in run ids and paths")
     version: Union[int, str] = Field(description="bump when prompts or items change, so results stay comparable")
     description: str = ""
     question: str = Field(min_length=1, description="the question asked about each item; available to templates")
@@ -200,6 +220,8 @@ class ScenarioSpec(_Strict):
         seen: set[str] = set()
         for lab in labels:
             for key in [lab.name, *lab.aliases]:
+                if not key.strip() or key != key.strip():
+                    raise ValueError(f"label name or alias {key!r} is blank or starts or ends with whitespace")
                 k = key.strip().lower()
                 if k in seen:
                     raise ValueError(f"label name or alias {key!r} is used twice")
@@ -225,6 +247,23 @@ class ScenarioSpec(_Strict):
         if not names:
             raise ValueError("at least one condition is needed")
         return conds
+
+    @model_validator(mode="after")
+    def _labels_scoreable(self) -> "ScenarioSpec":
+        # logprobs mode scores each label's text as the start of the answer: a label that begins
+        # with another label (angry / angry and sad) scores the shorter's log-probability plus its
+        # continuation's, so it can never win; such a label set is refused, not scored unfairly
+        if self.scoring.mode == "logprobs":
+            names = self.label_names
+            for a in names:
+                for b in names:
+                    if a != b and b.startswith(a):
+                        raise ValueError(
+                            f"label {b!r} begins with label {a!r}: in logprobs mode its score would be {a!r}'s "
+                            "plus a continuation, so it could never win; rename one (e.g. 'angry only') or use "
+                            "scoring.mode: generate"
+                        )
+        return self
 
     @model_validator(mode="after")
     def _known_comparisons(self) -> "ScenarioSpec":

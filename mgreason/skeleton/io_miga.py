@@ -235,6 +235,9 @@ def _map(seq: SkeletonSequence, layout: Optional[str]) -> SkeletonSequence:
 def read_miga_light_hand_csv(path: str | Path, *, fps: float = MIGA_FPS, layout: Optional[str] = None) -> SkeletonSequence:
     """``<vid>_light_hand.csv`` (35 joints: BODY_25 + right then left fingertips) -> ``miga35`` (or ``layout``)."""
     path = Path(path)
+    from mgreason.fileio import refuse_special_file
+
+    refuse_special_file(path, error=DataError)  # the path rule: never a FIFO or device
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
@@ -326,6 +329,9 @@ def read_miga_labels(
     from mgreason.taxonomy import IMIGUE
 
     path = Path(path)
+    from mgreason.fileio import refuse_special_file
+
+    refuse_special_file(path, error=DataError)  # the path rule: never a FIFO or device
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))

@@ -51,16 +51,25 @@ def _parse_person(person: dict, parts: tuple[tuple[str, int], ...]) -> np.ndarra
     return np.concatenate(rows)
 
 
+MAX_FRAME_BYTES = 64 << 20  # one frame's JSON (a crowded frame with hands and face is ~100 kB)
+# Frame numbers are file names, not data: the gaps they imply are bounded by what is on disk, so two
+# files numbered 0 and 10,000,000 are refused instead of allocating ten million frames.
+MAX_GAP_FRAMES = 15_000  # missing frames allowed beyond 3 per file present (10 minutes at 25 fps)
+
+
 def read_openpose_frame(path: str | Path, parts: tuple[tuple[str, int], ...] = OPENPOSE_PARTS) -> list[np.ndarray]:
     """All people of one OpenPose JSON file, each a (V, 3) array. Raises DataError if unreadable."""
+    from mgreason.fileio import read_input_bytes
+
     path = Path(path)
+    data_bytes = read_input_bytes(path, error=DataError, field="people", max_bytes=MAX_FRAME_BYTES)  # never a FIFO
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(data_bytes.decode("utf-8"))
         people = data["people"]
         if not isinstance(people, list):
             raise ValueError("'people' is not a list")
         return [_parse_person(p, parts) for p in people]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, RecursionError) as e:
         raise DataError(f"unreadable OpenPose frame: {type(e).__name__}: {e}", file=path, field="people") from None
 
 
@@ -115,6 +124,13 @@ def read_openpose_dir(
         first = nums[0]
         frame_of = [n - first for n in nums]
         T = nums[-1] - first + 1
+        if T > 4 * len(files) + MAX_GAP_FRAMES:
+            raise DataError(
+                f"the frame numbers in the file names span {T:,} frames ({first}..{nums[-1]}) but only "
+                f"{len(files):,} files exist; gaps that large are not a recording (a stray file?): keep one "
+                "recording per directory",
+                file=directory,
+            )
     else:  # no usable numbering: lexicographic order, no gaps
         first = 0
         frame_of = list(range(len(files)))

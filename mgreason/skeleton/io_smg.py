@@ -55,6 +55,9 @@ class SmgSample:
 
 
 def _rows(path: Path, what: str) -> list[list[str]]:
+    from mgreason.fileio import refuse_special_file
+
+    refuse_special_file(path, error=DataError)  # the path rule: never a FIFO or device
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             return [r for r in csv.reader(f)]

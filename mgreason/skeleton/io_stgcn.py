@@ -74,6 +74,9 @@ def read_stgcn(
     Without a label file every label is -1 and names are ``sample_<i>``.
     """
     data_path = Path(data_path)
+    from mgreason.fileio import refuse_special_file
+
+    refuse_special_file(data_path, error=DataError)  # the path rule: never a FIFO or device
     try:
         data = np.load(data_path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as e:

@@ -93,7 +93,13 @@ def register(app: typer.Typer) -> None:
 
         import json
 
-        md = write_report(run_dir, out=out)
+        from mgreason.sweep.execute import _RunLock
+
+        if not (run_dir / "sweep.json").is_file():
+            md = write_report(run_dir, out=out)  # its own one-line error: not a sweep run directory
+        else:
+            with _RunLock(run_dir):  # the sweep's lock: never beside a running sweep's or report's writes
+                md = write_report(run_dir, out=out)
         if not quiet:
             print(md.read_text(encoding="utf-8"))
         console = Console(stderr=True, soft_wrap=True)

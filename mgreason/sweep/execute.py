@@ -431,6 +431,10 @@ def run_sweep(
 
     with _RunLock(plan.out, say=lambda m: console.print(m, highlight=False)) as lock:
         _check_existing(plan)
+        if plan.cache_path is not None:  # an unusable cache file is one line here, not a failure in every worker
+            from mgreason.eval.cache import ResponseCache
+
+            ResponseCache(plan.cache_path).close()
         copy = plan.out / "sweep.yaml"
         if not (copy.exists() and copy.samefile(plan.sweep_file)):
             shutil.copyfile(plan.sweep_file, copy)  # a record of the file as given (sweep.json has the resolved plan)
@@ -500,7 +504,8 @@ def run_sweep(
     if report and (counts[DONE] + counts[FAILED]) > 0:
         from mgreason.sweep.report import write_report
 
-        result.report = write_report(plan.out)
+        with _RunLock(plan.out, say=lambda m: console.print(m, highlight=False)):  # not beside another sweep's writes
+            result.report = write_report(plan.out)
     return result
 
 

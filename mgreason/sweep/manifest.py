@@ -59,6 +59,9 @@ class SweepPlan:
     scenarios: list[ScenarioPlan]
 
     def cell_dir(self, model: str, scenario: str) -> Path:
+        for name in (model, scenario):  # the specs' name patterns already refuse these: a second lock
+            if name in ("", ".", "..") or "/" in name or os.sep in name:
+                raise SweepError(f"{name!r} cannot name a directory of the sweep", file=self.sweep_file)
         return self.out / "models" / model / scenario
 
     def records(self, model: str, scenario: str) -> RecordStore:

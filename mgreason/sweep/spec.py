@@ -24,10 +24,10 @@ from typing import Any, Optional, Union
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from mgreason.configio import StrictModel, describe_validation_error, read_yaml
+from mgreason.configio import NAME_PATTERN, StrictModel, describe_validation_error, read_yaml
 from mgreason.errors import MGReasonError
 
-_NAME = r"^[A-Za-z0-9_.-]+$"
+_NAME = NAME_PATTERN  # never "." or "..": names are path components
 
 
 class SweepError(MGReasonError):

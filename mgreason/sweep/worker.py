@@ -240,6 +240,19 @@ def main(argv: Optional[list[str]] = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
+    except OSError as e:
+        import errno
+
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+            traceback.print_exc()
+            events.emit("fatal", model=args.model, error=f"{type(e).__name__}: {e}".splitlines()[0], user_error=False)
+            return EXIT_CRASH
+        # a full disk: retrying cannot help; what is written is complete (records are whole lines), so
+        # the same command resumes once there is space
+        msg = f"cannot write {e.filename or 'the results'}: {e.strerror or e}; free space and run the same command again"
+        print(f"error: {msg}", file=sys.stderr)
+        events.emit("fatal", model=args.model, error=msg, user_error=True)
+        return EXIT_USER_ERROR
     except Exception as e:  # noqa: BLE001
         traceback.print_exc()
         events.emit("fatal", model=args.model, error=f"{type(e).__name__}: {e}".splitlines()[0], user_error=False)

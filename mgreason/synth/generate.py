@@ -53,6 +53,11 @@ IMIGUE_CLASS_COUNTS = {
 }  # fmt: skip
 
 
+MAX_FPS = 1000.0  # frame rate of generated skeletons (real trackers: 25-120)
+MAX_SESSION_MINUTES = 600.0  # one generated session (10 hours)
+MAX_SESSION_FRAMES = 2_000_000  # and at most this many frames (minutes x fps)
+
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     """Knobs of the generator (defaults are the "hard" setting meant for training)."""
@@ -70,16 +75,16 @@ class GeneratorConfig:
     grid_px: float = 0.0  # reported positions on a grid of this many px per 1280 px width (OpenPose heatmap; 0 = off)
 
     def __post_init__(self) -> None:
-        if self.fps <= 0:
-            raise DataError(f"fps must be positive, got {self.fps}", field="fps")
+        if not 0 < self.fps <= MAX_FPS:
+            raise DataError(f"fps must be in (0, {MAX_FPS:g}], got {self.fps}", field="fps")
         if not 0 <= self.jitter <= 5:
             raise DataError(f"jitter must be in [0, 5], got {self.jitter}", field="jitter")
         if not 0 <= self.grid_px <= 20:
             raise DataError(f"grid_px must be in [0, 20], got {self.grid_px}", field="grid_px")
         if not 0 <= self.still <= 1:
             raise DataError(f"still must be in [0, 1], got {self.still}", field="still")
-        if self.noise < 0 or self.amplitude <= 0 or self.fidget < 0:
-            raise DataError("noise and fidget must be >= 0 and amplitude > 0", field="config")
+        if not (0 <= self.noise <= 10 and 0 < self.amplitude <= 10 and 0 <= self.fidget <= 10):
+            raise DataError("noise and fidget must be in [0, 10] and amplitude in (0, 10]", field="config")
         if not 0 < self.min_clip_s <= self.max_clip_s:
             raise DataError(f"need 0 < min_clip_s <= max_clip_s, got {self.min_clip_s}, {self.max_clip_s}")
 
@@ -290,10 +295,10 @@ def generate_clips(
     """``n_per_class`` labelled clips for each class (raw iMiGUE ids or names; default: all supported)."""
     cfg = config or GeneratorConfig()
     _check_seed(seed)
-    if n_per_class < 1:
-        raise DataError(f"n_per_class must be >= 1, got {n_per_class}", field="n_per_class")
-    if n_subjects < 1:
-        raise DataError(f"n_subjects must be >= 1, got {n_subjects}", field="n_subjects")
+    if not 1 <= n_per_class <= 100_000:
+        raise DataError(f"n_per_class must be in [1, 100000], got {n_per_class}", field="n_per_class")
+    if not 1 <= n_subjects <= 100_000:
+        raise DataError(f"n_subjects must be in [1, 100000], got {n_subjects}", field="n_subjects")
     raws = resolve_classes(classes)
     fps = cfg.fps
     N = n_per_class * len(raws)
@@ -425,10 +430,18 @@ def generate_session(
     """
     cfg = config or GeneratorConfig()
     _check_seed(seed)
-    if not (minutes > 0 and np.isfinite(minutes)):
-        raise DataError(f"minutes must be positive, got {minutes}", field="minutes")
-    if not rate_per_min > 0:
-        raise DataError(f"rate_per_min must be positive, got {rate_per_min}", field="rate_per_min")
+    if not (0 < minutes <= MAX_SESSION_MINUTES):
+        raise DataError(f"minutes must be in (0, {MAX_SESSION_MINUTES:g}], got {minutes}", field="minutes")
+    if minutes * 60 * cfg.fps > MAX_SESSION_FRAMES:
+        raise DataError(
+            f"{minutes:g} minutes at {cfg.fps:g} fps is more than {MAX_SESSION_FRAMES:,} frames; "
+            "generate shorter sessions (--count for more of them)",
+            field="minutes",
+        )
+    if not 0 < rate_per_min <= 120:
+        raise DataError(f"rate_per_min must be in (0, 120], got {rate_per_min}", field="rate_per_min")
+    if not 0 <= camera_cuts_s <= 1e6:
+        raise DataError(f"camera_cuts_s must be in [0, 1e6] seconds, got {camera_cuts_s}", field="camera_cuts_s")
     raws = resolve_classes(classes)
     weights = _class_weights(raws, class_weights)
     fps = cfg.fps

@@ -7,7 +7,8 @@
   over the whole recording, convolutional in time, chunked with overlap); :mod:`.online` holds the
   naive one-forward-per-window baseline.
 * :mod:`.segments` - smoothing, hysteresis, label runs, merging, minimum duration -> ``Transcript``.
-* :mod:`.metrics` - F1 and mAP at tIoU 0.1/0.3/0.5, segmental F1, Edit.
+* :mod:`mgreason.transcript_metrics` (below this package: pure transcript metrics) - F1 and mAP at tIoU
+  0.1/0.3/0.5, segmental F1, Edit.
 * :mod:`.pipeline` - all of it for one recording, plus the metadata sidecar.
 
 Importing this package is cheap: torch and MediaPipe are imported only where they are used.
@@ -25,7 +26,7 @@ _LAZY = {
     "extract_segments": "mgreason.transcribe.segments",
     "scores_to_transcript": "mgreason.transcribe.segments",
     "load_input": "mgreason.transcribe.inputs",
-    "evaluate_paths": "mgreason.transcribe.metrics",
+    "evaluate_paths": "mgreason.transcript_metrics",
 }
 
 

@@ -116,7 +116,8 @@ def _tune_coarse(scored: list[Any], rec: Any, params: Any) -> tuple[float, list[
     """The coarse-fallback threshold with the best mean of fine and coarse F1@0.3 on the validation recordings."""
     from dataclasses import replace
 
-    from mgreason.transcribe.metrics import coarse_label, f1_at, relabel_pairs
+    from mgreason.taxonomy import coarse_label
+    from mgreason.transcript_metrics import f1_at, relabel_pairs
     from mgreason.transcribe.tuning import segment_recordings
 
     if not scored or not any(r.gt.events for r in scored):

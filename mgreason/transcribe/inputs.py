@@ -13,7 +13,13 @@ directory                 OpenPose output (``*_keypoints.json``, one file per fr
                           the layout's coordinate count, plus one for a confidence channel
 ``.pkl`` / ``.pickle``    a PYSKL pickle; ``--entry`` picks the annotation (``frame_dir`` or index)
 video (``.mp4``, ...)     MediaPipe pose + hands (optional ``video`` extra), see :mod:`.video`
+``.gif``                  an animated GIF, read like a video (its frame delays give the fps)
+directory of images       frames (``.png``, ``.jpg``, ...) in file-name order, read like a video;
+                          ``--fps`` (default 25)
 ========================  =====================================================================
+
+A directory is OpenPose output when it holds ``*_keypoints.json`` files, else frames when it holds
+images.
 
 The layout of arrays comes from ``--layout``, the file, or the joint count (22 imigue22, 25
 openpose25, 33 mediapipe33, 75 mediapipe75, 137 openpose137, 17 coco17, 35 miga35).
@@ -40,7 +46,14 @@ from mgreason.skeleton.io_pyskl import annotation_to_sequence, read_pyskl
 from mgreason.skeleton.layouts import get_layout
 from mgreason.skeleton.mapping import build_mapping
 from mgreason.skeleton.sequence import SkeletonSequence
-from mgreason.transcribe.video import VIDEO_SUFFIXES, Progress, read_video
+from mgreason.transcribe.video.options import (
+    DEFAULT_FRAMES_FPS,
+    GIF_SUFFIXES,
+    IMAGE_SUFFIXES,
+    VIDEO_KINDS,
+    VIDEO_SUFFIXES,
+)
+from mgreason.transcribe.video.read import Progress, read_video
 
 __all__ = [
     "LoadedInput",
@@ -89,16 +102,26 @@ class Gap:
 @dataclass
 class LoadedInput:
     sequence: SkeletonSequence
-    kind: str  # openpose | npz | npy | pyskl | video
+    kind: str  # openpose | npz | npy | pyskl | video | gif | frames
     path: Path
     id: str
     notes: list[str] = field(default_factory=list)
 
 
+def _is_frames_dir(p: Path) -> bool:
+    """A directory of frame images (and no OpenPose files)?"""
+    images = False
+    for f in p.iterdir():
+        if f.name.endswith("_keypoints.json"):
+            return False
+        images = images or (f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))
+    return images
+
+
 def input_kind(path: str | Path) -> str:
     p = Path(path)
     if p.is_dir():
-        return "openpose"
+        return "frames" if _is_frames_dir(p) else "openpose"
     suf = p.suffix.lower()
     if suf == ".npz":
         return "npz"
@@ -108,9 +131,11 @@ def input_kind(path: str | Path) -> str:
         return "pyskl"
     if suf in VIDEO_SUFFIXES:
         return "video"
+    if suf in GIF_SUFFIXES:
+        return "gif"
     raise DataError(
-        "unsupported input: expected an OpenPose directory, .npy/.npz, a PYSKL .pkl or a video "
-        f"({', '.join(sorted(VIDEO_SUFFIXES))})",
+        "unsupported input: expected an OpenPose directory, .npy/.npz, a PYSKL .pkl, a video "
+        f"({', '.join(sorted(VIDEO_SUFFIXES))}), an animated .gif or a directory of frame images",
         file=p,
     )
 
@@ -269,13 +294,17 @@ def load_input(
     """Read any supported input (see the module docstring). Raises :class:`DataError` on bad input.
 
     ``video_options``: more keyword arguments of :func:`~mgreason.transcribe.video.read_video` (what
-    :func:`mgreason.transcribe.video_options.video_options` returns; its ``model`` wins over ``video_model``)."""
+    :func:`mgreason.transcribe.video.options.video_options` returns; its ``model`` wins over ``video_model``)."""
     path = Path(path)
     if not path.exists():
         raise DataError("no such file or directory", file=path)
-    if fps is not None and not (np.isfinite(fps) and fps > 0):
-        raise DataError(f"fps must be positive, got {fps}", field="--fps")
+    if fps is not None and not (np.isfinite(fps) and 0 < fps <= 1000):
+        raise DataError(f"fps must be in (0, 1000], got {fps}", field="--fps")
     kind = input_kind(path)
+    if kind != "openpose":  # the path rule: a regular file (a FIFO or device is never opened)
+        from mgreason.fileio import require_input_file
+
+        require_input_file(path, error=DataError)
     try:
         return _load_input(path, kind, fps, layout, entry, person, video_model, max_frames, progress, video_options)
     except (DataError, KeyboardInterrupt):
@@ -300,7 +329,7 @@ def _load_input(
 ) -> LoadedInput:
     notes: list[str] = []
     rid = path.name if path.is_dir() else path.stem
-    if person != 0 and kind in ("openpose", "video"):
+    if person != 0 and kind in ("openpose", *VIDEO_KINDS):
         raise DataError(
             f"--person applies to multi-person arrays and PYSKL entries; {kind} input is read as one person "
             "(the most prominent one, tracked through the recording)",
@@ -321,13 +350,16 @@ def _load_input(
         seq = load_array(path, layout=layout, fps=fps, person=person)
     elif kind == "pyskl":
         seq, rid = _load_pyskl(path, entry, layout, fps, person)
-    else:
+    else:  # video, gif, frames: the video reader
         if layout:
             raise DataError("video is read as MediaPipe landmarks; drop --layout", field="--layout")
-        seq = read_video(path, **{"model": video_model, **(video_options or {})}, max_frames=max_frames, progress=progress)
-        if fps is not None:
-            notes.append(f"--fps ignored for video (the container says {seq.fps:g} fps)")
-    if max_frames is not None and kind != "video" and seq.num_frames > max_frames:
+        seq = read_video(path, **{"model": video_model, **(video_options or {})}, max_frames=max_frames, progress=progress,
+                         fps=fps if kind == "frames" else None)  # fmt: skip
+        if kind == "frames" and fps is None:
+            notes.append(f"frame images have no frame rate: assuming {DEFAULT_FRAMES_FPS:g} fps (pass --fps)")
+        elif fps is not None and kind != "frames":
+            notes.append(f"--fps ignored for {kind} (the {'container' if kind == 'video' else 'GIF'} says {seq.fps:g} fps)")
+    if max_frames is not None and kind not in VIDEO_KINDS and seq.num_frames > max_frames:
         seq = seq[:max_frames]
     return LoadedInput(seq, kind, path, rid, notes)
 

@@ -1,21 +1,37 @@
-"""Recording -> transcript: checks, gap detection, per-frame scores once, segments, metadata."""
+"""Recording -> transcript: checks, gap detection, per-frame scores once, segments, metadata.
+
+:func:`transcribe_file` is what ``mgreason transcribe`` runs (load the checkpoint, read any input with
+:func:`~mgreason.transcribe.inputs.load_input`, transcribe, time each stage); :func:`write_outputs` writes
+the transcript, its metadata sidecar and the optional text rendering and per-frame scores.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from mgreason.errors import DataError
+from mgreason.fileio import atomic_path, atomic_write_text
 from mgreason.skeleton.sequence import SkeletonSequence
-from mgreason.transcribe.inputs import Gap, LoadedInput, check_usable, find_gaps
+from mgreason.transcribe.inputs import Gap, LoadedInput, check_usable, find_gaps, load_input
 from mgreason.transcribe.segments import SegmentParams, scores_to_transcript
 from mgreason.transcript import Transcript
 
-__all__ = ["TranscribeResult", "transcribe_sequence", "transcribe_input", "meta_path_for", "DEFAULT_MIN_GAP_S"]
+__all__ = [
+    "TranscribeResult",
+    "transcribe_sequence",
+    "transcribe_input",
+    "transcribe_file",
+    "write_outputs",
+    "meta_path_for",
+    "DEFAULT_MIN_GAP_S",
+]
 
 DEFAULT_MIN_GAP_S = 0.5
 
@@ -28,6 +44,7 @@ class TranscribeResult:
     mask: np.ndarray
     scores: Any = None  # FrameScores
     timings: dict[str, float] = field(default_factory=dict)
+    input: Optional[LoadedInput] = None  # what transcribe_input / transcribe_file read
 
 
 def _label_ids(labels: list[str]) -> tuple[dict[str, int], Optional[str]]:
@@ -129,6 +146,79 @@ def transcribe_sequence(
 def transcribe_input(rec: Any, loaded: LoadedInput, **kw: Any) -> TranscribeResult:
     res = transcribe_sequence(rec, loaded.sequence, id=kw.pop("id", None) or loaded.id, path=loaded.path, **kw)
     res.meta["input"]["kind"] = loaded.kind
+    if "video" in loaded.sequence.meta:  # what the video reader did (frames processed, sizes, timings)
+        res.meta["input"]["video"] = loaded.sequence.meta["video"]
     if loaded.notes:
         res.meta["notes"] = list(loaded.notes)
+    res.input = loaded
     return res
+
+
+def transcribe_file(
+    path: str | Path,
+    *,
+    checkpoint: Optional[str | Path] = None,
+    segmentation: Optional[dict[str, float]] = None,
+    id: Optional[str] = None,
+    min_gap_s: float = DEFAULT_MIN_GAP_S,
+    chunk_s: Optional[float] = None,
+    threads: Optional[int] = None,
+    read_progress: Any = None,
+    score_progress: Optional[Callable[[LoadedInput, int, Optional[int]], None]] = None,
+    **load: Any,
+) -> TranscribeResult:
+    """Load the checkpoint (``None``: the bundled one), read ``path`` with
+    :func:`~mgreason.transcribe.inputs.load_input` (``load``: its keyword arguments, e.g. ``fps``,
+    ``layout``, ``video_options``) and transcribe it with the checkpoint's segmentation parameters updated
+    by ``segmentation``. The metadata's ``timings_s`` gains ``load_model``, ``read_input`` and ``total``,
+    and ``realtime_factor`` (recording seconds per second of reading and transcribing) is added.
+    ``score_progress(input, frames done, frames expected)`` reports the scoring."""
+    from mgreason.recognizer.inference import Recognizer
+    from mgreason.transcribe.online import threads as torch_threads
+    from mgreason.transcribe.tuning import checkpoint_segmentation
+
+    t0 = time.perf_counter()
+    rec = Recognizer.load(checkpoint)
+    prm = dataclasses.replace(
+        checkpoint_segmentation(rec.config, rec.path / "config.json" if rec.path else None), **(segmentation or {})
+    )
+    with torch_threads(threads):
+        t1 = time.perf_counter()
+        loaded = load_input(path, progress=read_progress, **load)
+        t2 = time.perf_counter()
+        progress = None if score_progress is None else (lambda done, total: score_progress(loaded, done, total))
+        res = transcribe_input(rec, loaded, id=id, params=prm, min_gap_s=min_gap_s, chunk_s=chunk_s, progress=progress)
+    t3 = time.perf_counter()
+    res.timings.update({"load_model": t1 - t0, "read_input": t2 - t1, "total": t3 - t0})
+    res.meta["timings_s"].update({"load_model": round(t1 - t0, 3), "read_input": round(t2 - t1, 3), "total": round(t3 - t0, 3)})
+    res.meta["realtime_factor"] = round(loaded.sequence.duration_s / max(t3 - t1, 1e-9), 2)
+    return res
+
+
+def write_outputs(
+    res: TranscribeResult, out: str | Path, *, text: Optional[str | Path] = None, scores: Optional[str | Path] = None
+) -> Path:
+    """Write the transcript to ``out`` and its metadata to :func:`meta_path_for` ``(out)`` (returned); with
+    ``text``, the text rendering (``'-'``: standard output); with ``scores``, the per-frame class
+    probabilities (``.npz``: ``times``, ``probs``, ``labels``, ``mask``, ``fps``). Each file atomically."""
+    out = Path(out)
+    res.transcript.write(out)
+    meta_path = meta_path_for(out)
+    atomic_write_text(meta_path, json.dumps(res.meta, indent=2) + "\n")
+    if text is not None:
+        rendering = res.transcript.render()
+        if str(text) == "-":
+            print(rendering)
+        else:
+            atomic_write_text(Path(text), rendering + "\n")
+    if scores is not None:
+        with atomic_path(Path(scores)) as tmp_scores:
+            np.savez_compressed(
+                tmp_scores,
+                times=res.scores.times.astype(np.float32),
+                probs=res.scores.probs.astype(np.float32),
+                labels=np.array(res.scores.labels),
+                mask=res.mask,
+                fps=np.float64(res.meta["input"]["fps"]),
+            )
+    return meta_path

@@ -28,7 +28,7 @@ Calibrated confidence and coarse fallback (both off by default; a checkpoint sto
 * ``coarse_below``: a segment whose (calibrated) confidence is below it carries its body-region group
   instead of the fine class when the group is at least as probable (label ``"<group> (coarse)"``, e.g.
   ``"head-hand (coarse)"``, no ``label_id``; confidence = the group's mean probability). Groups come from
-  the taxonomy (:func:`mgreason.transcribe.metrics.coarse_label`); classes without a group never fall back.
+  the taxonomy (:func:`mgreason.taxonomy.coarse_label`); classes without a group never fall back.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from mgreason.errors import DataError
-from mgreason.transcribe.metrics import COARSE_SUFFIX
+from mgreason.taxonomy import COARSE_SUFFIX
 from mgreason.transcript import MGEvent, Transcript
 
 __all__ = [
@@ -54,6 +54,10 @@ __all__ = [
     "segments_to_events",
     "scores_to_transcript",
 ]
+
+
+MAX_SMOOTH_S = 60.0  # Gaussian sigma: a minute already blurs every micro-gesture away
+MAX_SEGMENT_S = 3600.0  # min_duration_s, merge_gap_s, min_label_run_s
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,9 @@ class SegmentParams:
             raise DataError(f"must be in [0, 1], got {self.coarse_below}", field="coarse_below")
         for name in ("smooth_s", "min_duration_s", "merge_gap_s", "min_label_run_s"):
             v = getattr(self, name)
-            if not (np.isfinite(v) and v >= 0):
-                raise DataError(f"must be a non-negative number of seconds, got {v}", field=name)
+            top = MAX_SMOOTH_S if name == "smooth_s" else MAX_SEGMENT_S
+            if not (np.isfinite(v) and 0 <= v <= top):
+                raise DataError(f"must be a non-negative number of seconds, at most {top:g}, got {v}", field=name)
         if not (0.0 <= self.low <= self.high <= 1.0):
             raise DataError(f"need 0 <= low <= high <= 1, got low={self.low}, high={self.high}", field="thresholds")
 
@@ -263,7 +268,7 @@ def _gesture_probs(ps: np.ndarray, background: Optional[int], temperature: float
 
 def _groups(labels: Sequence[str], background: Optional[int]) -> list[Optional[str]]:
     """The body-region group of every label (None: background or no group known)."""
-    from mgreason.transcribe.metrics import coarse_label
+    from mgreason.taxonomy import coarse_label
 
     out: list[Optional[str]] = []
     for k, name in enumerate(labels):

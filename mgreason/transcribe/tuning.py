@@ -29,7 +29,7 @@ import numpy as np
 
 from mgreason.errors import DataError
 from mgreason.fileio import atomic_write_text
-from mgreason.transcribe.metrics import f1_at, _read, _stem, _transcript_files
+from mgreason.transcript_metrics import f1_at, _read, _stem, _transcript_files
 from mgreason.transcribe.segments import SegmentParams, scores_to_transcript, smooth_probs
 from mgreason.transcript import Transcript
 
@@ -199,6 +199,9 @@ def tune_segmentation(
 
 # --------------------------------------------------------------------------- files
 def _load_npz(path: Path) -> tuple[np.ndarray, list[str], float, Optional[np.ndarray]]:
+    from mgreason.fileio import refuse_special_file
+
+    refuse_special_file(path, error=DataError)  # the path rule: never a FIFO or device
     try:
         with np.load(path, allow_pickle=False) as z:
             probs = np.asarray(z["probs"], dtype=np.float64)
@@ -266,19 +269,28 @@ def load_scored_recordings(scores: str | Path, gt: str | Path) -> tuple[list[Sco
 
 
 # --------------------------------------------------------------------------- checkpoints
-def checkpoint_segmentation(config: dict[str, Any]) -> SegmentParams:
-    """The checkpoint's tuned :class:`SegmentParams` (``config['segmentation']['params']``), else the defaults."""
+def checkpoint_segmentation(config: dict[str, Any], file: Optional[str | Path] = None) -> SegmentParams:
+    """The checkpoint's tuned :class:`SegmentParams` (``config['segmentation']['params']``), else the defaults;
+    held to the checks and bounds of the CLI's options (errors name ``file``, the checkpoint's config.json)."""
     block = config.get("segmentation")
     if not block:
         return SegmentParams()
     params = block.get("params") if isinstance(block, dict) else None
     if not isinstance(params, dict):
-        raise DataError("'segmentation' must hold a 'params' mapping", field="segmentation")
+        raise DataError("'segmentation' must hold a 'params' mapping", file=file, field="segmentation")
     known = set(SegmentParams().to_dict())
     bad = set(params) - known
     if bad:
-        raise DataError(f"unknown segmentation parameter(s) {sorted(bad)}", field="segmentation.params")
-    return SegmentParams(**params)
+        raise DataError(f"unknown segmentation parameter(s) {sorted(bad)}", file=file, field="segmentation.params")
+    for name, value in params.items():  # JSON gives any type: the same types as the CLI options
+        want_bool = isinstance(getattr(SegmentParams(), name), bool)
+        if want_bool != isinstance(value, bool) or not isinstance(value, (bool, int, float)):
+            kind = "true or false" if want_bool else "a number"
+            raise DataError(f"must be {kind}, got {value!r}", file=file, field=f"segmentation.params.{name}")
+    try:
+        return SegmentParams(**params)
+    except DataError as e:
+        raise DataError(e.message, file=file, field=f"segmentation.params.{e.field}") from None
 
 
 def write_checkpoint_segmentation(checkpoint: str | Path, result: TuneResult, tuned_on: dict[str, Any]) -> Path:

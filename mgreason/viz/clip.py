@@ -61,7 +61,12 @@ class Clip:
         return np.arange(a, b)
 
 
-def _video_fps(path: Path) -> Optional[float]:
+def _video_fps(path: Path, kind: str, fps: Optional[float]) -> Optional[float]:
+    """The frame rate the video reader will use for ``path`` (None: unknown)."""
+    if kind == "frames":
+        from mgreason.transcribe.video.options import DEFAULT_FRAMES_FPS
+
+        return fps or DEFAULT_FRAMES_FPS
     try:
         from mgreason.transcribe.video import require_video_backend
 
@@ -90,8 +95,9 @@ def load_clip(
 ) -> Clip:
     """Read ``path`` (any ``transcribe`` input) and choose the window ``at ± span/2`` (clipped to the
     recording). A video is read only up to the end of the window, with the reader's ``video_options``
-    (``transcribe``'s; see :func:`mgreason.transcribe.video_options.video_options`)."""
+    (``transcribe``'s; see :func:`mgreason.transcribe.video.options.video_options`)."""
     from mgreason.transcribe.inputs import input_kind, load_input
+    from mgreason.transcribe.video.options import VIDEO_KINDS
 
     path = Path(path)
     if not (math.isfinite(at)):
@@ -104,12 +110,13 @@ def load_clip(
         raise DataError("no such file or directory", file=path)
     kind = input_kind(path)
     max_frames = None
-    if kind == "video":
-        vfps = _video_fps(path)
+    video = kind in VIDEO_KINDS
+    if video:
+        vfps = _video_fps(path, kind, fps)
         if vfps is not None:
             max_frames = int(math.ceil((at + span / 2) * vfps)) + 2
     loaded = load_input(path, fps=fps, layout=layout, entry=entry, person=person, video_model=video_model,
-                        max_frames=max_frames, video_options=video_options if kind == "video" else None)  # fmt: skip
+                        max_frames=max_frames, video_options=video_options if video else None)  # fmt: skip
     seq = loaded.sequence
     if seq.num_frames == 0:
         raise DataError("empty recording: no frames", file=path)

@@ -3,7 +3,7 @@
 A timeline has one lane per gesture class that occurs (canonical taxonomy names, iMiGUE by default,
 in taxonomy order). Predicted events are bars shaded by confidence; with a ground truth, annotated
 events sit in the lower half of the same lane, and every event is marked at a chosen tIoU with the
-matching of :func:`mgreason.transcribe.metrics.match_events` (labels must match): a predicted bar
+matching of :func:`mgreason.transcript_metrics.match_events` (labels must match): a predicted bar
 that matches gets a green dot, a false alarm a red cross, a missed annotation an orange triangle.
 Per-frame class probabilities (``transcribe --scores``) are drawn as a heat strip under it, one row
 per lane plus "any gesture" (1 - P(background)).
@@ -163,7 +163,7 @@ def plan_timeline(
     pred_name: str = "transcript",
     gt_name: str = "ground truth",
 ) -> TimelinePlan:
-    from mgreason.transcribe.metrics import match_events
+    from mgreason.transcript_metrics import match_events
 
     if not 0.0 < tiou <= 1.0:
         raise DataError(f"tIoU must be in (0, 1], got {tiou}", field="--tiou")
@@ -541,9 +541,7 @@ def timeline_link(
     dest = Path(report_dir) / rel
     if not dest.is_file():
         fig = plot_timeline(t, title=f"{t.id} ({src.name})", pred_name=str(src))
-        tmp = dest.with_name(dest.stem + ".tmp" + dest.suffix)
-        save_figure(fig, tmp)
-        tmp.replace(dest)
+        save_figure(fig, dest)  # through a unique temporary name: two reports drawing it at once never clash
     return rel.as_posix()
 
 
@@ -570,7 +568,7 @@ def _csv(s: str) -> str:
 
 def _overlap_matching(pred: Sequence[MGEvent], gt: Sequence[MGEvent], tiou: float) -> list[tuple[int, int]]:
     """One-to-one, label-agnostic: pairs by decreasing tIoU (>= threshold)."""
-    from mgreason.transcribe.metrics import tiou as _tiou
+    from mgreason.transcript_metrics import tiou as _tiou
 
     cand = []
     for i, p in enumerate(pred):
@@ -594,7 +592,7 @@ def confusion_at(pairs: Sequence[tuple[Transcript, Transcript]], tiou: float = 0
     Each annotated event is paired with at most one predicted event of *any* class (one-to-one, by
     decreasing tIoU, ``>= tiou``): the pair counts in (annotated class, predicted class); an annotated
     event left alone counts as "(missed)", a predicted event left alone as "(false alarm)". The
-    diagonal is what :func:`~mgreason.transcribe.metrics.f1_at` calls true positives when every
+    diagonal is what :func:`~mgreason.transcript_metrics.f1_at` calls true positives when every
     overlap is unambiguous.
     """
     if not 0.0 < tiou <= 1.0:

@@ -1,51 +1,66 @@
 """The package's layers: a lower layer never imports a higher one (at module level or inside a function).
 
-    foundation (errors, fileio, configio, taxonomy, stats) ← transcript
-    transcript ← skeleton ← synth ← recognizer ← transcribe ← viz        (recognition)
-    transcript ← scenario ← backends ← eval ← sweep                      (reasoning)
+    base (errors, fileio, configio, lazy, taxonomy, stats, transcript) ← transcript_metrics ← degrade
+    base ← skeleton ← synth ← recognizer ← transcribe ← viz                      (recognition)
+    base ← scenario ← eval ← sweep;  models ← backends ← eval                     (reasoning)
+    datasets (readers, return items) ← authoring (writes items and scenarios) → scenario;  mgreason.cli on top
 
-plus the side packages in between (datasets' label reader sits with skeleton, its item builders with
-scenario; authoring with scenario; baselines with transcript; the pure transcript metrics
-``mgreason.transcribe.metrics`` and the transcript degradation ``mgreason.degrade`` just above transcript,
-below scenario). Command-line modules (``cli.py``) sit
-on top and may import anything. The test reads imports from the source (ast), so lazy imports count.
+plus the small side components: the pure transcript metrics (``mgreason.transcript_metrics``) and the
+transcript degradation (``mgreason.degrade``) just above the base, usable by everything above it; the
+baselines beside the transcript; datasets' label reader (``datasets.imigue_labels``) beside the skeleton.
+
+A package's command module (``<package>/cli.py``) belongs to its package's layer: what a command needs from a
+higher layer moves up (or into ``mgreason/cli.py``, the top, which may import anything). The test reads
+imports from the source (ast), so lazy imports count.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
+
+import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "mgreason"
 
-FOUNDATION = {"errors", "fileio", "configio", "taxonomy", "stats", "lazy", "root"}
-# component -> the components it may import (besides itself and the foundation)
+BASE = {"errors", "fileio", "configio", "taxonomy", "stats", "lazy", "transcript", "root",
+        "mumin"}  # the MUMIN vocabulary beside the taxonomy (branch 'deception', issue 24)
+TOP = "cli"  # mgreason/cli.py
+# component -> the components it may import (besides itself and the base)
 ALLOWED: dict[str, set[str]] = {
-    "transcript": set(),
-    "skeleton": {"transcript"},
-    "datasets_labels": {"transcript", "skeleton"},
-    "synth": {"transcript", "skeleton"},
-    "recognizer": {"transcript", "skeleton", "datasets_labels", "synth"},
-    "transcribe": {"transcript", "skeleton", "datasets_labels", "synth", "recognizer"},
-    "viz": {"transcript", "skeleton", "datasets_labels", "recognizer", "transcribe"},
-    "scenario": {"transcript", "degrade"},
-    "baselines": {"transcript"},
-    "datasets": {"transcript", "datasets_labels", "scenario", "baselines"},
-    "authoring": {"transcript", "scenario", "baselines"},
-    "backends": {"transcript", "scenario"},
-    "eval": {"transcript", "scenario", "backends"},
-    "sweep": {"transcript", "scenario", "backends", "eval", "viz"},
-    # transcript degradation (issue 17) sits on the transcript and its metrics
-    "degrade": {"transcript"},
+    "transcript_metrics": set(),
+    "degrade": {"transcript_metrics"},
+    "baselines": set(),
+    # recognition
+    "skeleton": set(),
+    "datasets_labels": {"skeleton"},
+    "synth": {"skeleton"},
+    "recognizer": {"skeleton", "datasets_labels", "synth"},
+    "transcribe": {"skeleton", "datasets_labels", "synth", "recognizer"},
+    "viz": {"skeleton", "datasets_labels", "synth", "recognizer", "transcribe"},
+    # reasoning
+    "scenario": {"degrade"},
+    "models": set(),
+    "backends": {"models", "scenario"},
+    "eval": {"scenario", "models", "backends", "degrade"},
+    "sweep": {"scenario", "models", "backends", "eval", "degrade", "viz"},
+    # readers return items; writing items files and scenarios is the authoring side's (issues 24, 27)
+    "datasets": {"datasets_labels"},
+    "authoring": {"scenario", "baselines", "degrade", "datasets", "datasets_labels"},
 }
-# The transcript metrics (mgreason.transcribe.metrics) depend only on the transcript and numpy: their own
-# low component, usable by every component above the transcript (degrade measures F1 with them).
-ALLOWED["transcript_metrics"] = {"transcript"}
-for _c in ALLOWED:
-    if _c not in ("transcript", "transcript_metrics"):
+for _c in ALLOWED:  # the pure transcript metrics serve every component above the base
+    if _c != "transcript_metrics":
         ALLOWED[_c].add("transcript_metrics")
-for _c in ("datasets", "authoring", "backends", "eval", "sweep"):  # everything that may use the scenario layer
-    ALLOWED[_c].add("degrade")
+
+# Imports that break the picture today and are being fixed on another branch: each is an expected failure
+# (strict: once the import is gone the test says so, and the entry must be deleted), never an exemption.
+KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
+    ("models", "backends"): "models/install.py takes conversion, locks and markers from backends/models.py and "
+    "models/cli.py backends.hf.default_dtype; branch 'models' moves them into models/ (issue 27)",
+    ("datasets", "scenario"): "datasets/imigue.py writes scenarios (scenario.loader.write_items); branch 'deception' "
+    "makes readers return items and authoring write them (issue 27)",
+}
 
 
 def component(module: str) -> str | None:
@@ -54,18 +69,15 @@ def component(module: str) -> str | None:
         return None
     if len(parts) == 1 or parts[1] == "__version__":
         return "root"
-    if parts[-1] == "cli" or parts[1] == "cli":
-        return "cli"
-    if parts[1] == "models":  # the local-model catalogue belongs to the backends layer
-        return "backends"
+    if parts[1] == "cli":
+        return TOP
     if parts[1] == "datasets" and len(parts) > 2 and parts[2] == "imigue_labels":
         return "datasets_labels"
-    if parts[1] == "transcribe" and len(parts) > 2 and parts[2] == "metrics":
-        return "transcript_metrics"
     return parts[1]
 
 
-def imports() -> list[tuple[str, str, str]]:
+@functools.cache
+def imports() -> tuple[tuple[str, str, str], ...]:
     """(file, importing component, imported component) for every mgreason import in the package."""
     out = []
     for f in sorted(PKG.rglob("*.py")):
@@ -82,40 +94,59 @@ def imports() -> list[tuple[str, str, str]]:
                 dst = component(t)
                 if dst is not None and dst != src:
                     out.append((str(f.relative_to(PKG.parent)), src, dst))
-    return out
+    return tuple(out)
+
+
+def violations() -> dict[tuple[str, str], list[str]]:
+    """(importing, imported component) -> files, for every import the picture does not allow."""
+    bad: dict[tuple[str, str], set[str]] = {}
+    for f, src, dst in imports():
+        if src == TOP or dst in BASE:
+            continue
+        if src in BASE or dst == TOP or dst not in ALLOWED.get(src, set()):
+            bad.setdefault((src, dst), set()).add(f)
+    return {k: sorted(v) for k, v in bad.items()}
 
 
 def test_every_component_is_placed():
     comps = {src for _, src, _ in imports()} | {dst for _, _, dst in imports()}
-    unknown = sorted(c for c in comps if c not in ALLOWED and c not in FOUNDATION and c != "cli")
+    unknown = sorted(c for c in comps if c not in ALLOWED and c not in BASE and c != TOP)
     assert not unknown, f"place these packages in ALLOWED: {unknown}"
 
 
 def test_lower_layers_never_import_higher_ones():
-    bad = sorted(
-        {
-            f"{f}: {src} imports {dst}"
-            for f, src, dst in imports()
-            if src != "cli" and dst not in FOUNDATION and dst not in ALLOWED.get(src, set())
-            and not (src in FOUNDATION and dst in FOUNDATION and src != "root")
-        }
-    )
+    bad = [f"{f}: {src} imports {dst}" for (src, dst), files in sorted(violations().items())
+           if (src, dst) not in KNOWN_VIOLATIONS for f in files]  # fmt: skip
     assert not bad, "layer violations:\n" + "\n".join(bad)
 
 
-def test_foundation_imports_only_foundation():
-    bad = sorted({f"{f}: {src} imports {dst}" for f, src, dst in imports() if src in FOUNDATION and dst not in FOUNDATION})
+@pytest.mark.parametrize("pair", sorted(KNOWN_VIOLATIONS), ids=[f"{s}->{d}" for s, d in sorted(KNOWN_VIOLATIONS)])
+def test_known_violations_are_fixed(pair, request):
+    request.node.add_marker(pytest.mark.xfail(reason=KNOWN_VIOLATIONS[pair], strict=True))
+    files = violations().get(pair, [])
+    assert not files, f"{pair[0]} still imports {pair[1]}: {', '.join(files)}"
+
+
+def test_base_imports_only_base():
+    bad = sorted({f"{f}: {src} imports {dst}" for f, src, dst in imports() if src in BASE and dst not in BASE})
     assert not bad, "\n".join(bad)
 
 
-def test_nothing_imports_the_command_line():
-    bad = sorted({f"{f}: {src} imports cli" for f, src, dst in imports() if dst == "cli" and src != "cli"})
+def test_nothing_imports_the_top_level_command_line():
+    bad = sorted({f"{f}: {src} imports mgreason.cli" for f, src, dst in imports() if dst == TOP and src != TOP})
     assert not bad, "\n".join(bad)
+
+
+def test_command_modules_are_checked_too():
+    """No blanket exemption: every package's cli.py is a file of its package's component."""
+    clis = [f for f in PKG.rglob("cli.py") if f.parent != PKG]
+    assert clis, "no command modules found"
+    for f in clis:
+        mod = ".".join(f.relative_to(PKG.parent).with_suffix("").parts)
+        assert component(mod) == f.parent.name, mod
 
 
 def test_the_allowed_graph_is_acyclic():
-    seen: dict[str, int] = {}
-
     def visit(c: str, stack: tuple[str, ...]) -> None:
         assert c not in stack, f"cycle: {' -> '.join(stack + (c,))}"
         for d in ALLOWED.get(c, ()):
@@ -123,3 +154,27 @@ def test_the_allowed_graph_is_acyclic():
 
     for c in ALLOWED:
         visit(c, ())
+
+
+# --------------------------------------------------------------------------- one command style
+# Commands are module-level functions (readable, importable, testable on their own), registered by the
+# module's register(app); no command is a closure inside register(). Not yet converted, because other
+# branches add commands to it now (converting means re-indenting the whole file):
+CLOSURE_COMMANDS_TODO = {"sweep/cli.py": "sweep and report; convert once the branches adding sweep commands are merged"}
+
+
+def _closure_commands(f: Path) -> list[str]:
+    tree = ast.parse(f.read_text(encoding="utf-8"))
+    return [inner.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "register"
+            for inner in ast.walk(node) if isinstance(inner, ast.FunctionDef) and inner is not node]  # fmt: skip
+
+
+COMMAND_MODULES = sorted(str(f.relative_to(PKG)) for f in PKG.rglob("*.py") if f.stem == "cli" or f.stem.endswith("_cli"))
+
+
+@pytest.mark.parametrize("path", COMMAND_MODULES)
+def test_commands_are_module_level_functions(path, request):
+    if path in CLOSURE_COMMANDS_TODO:
+        request.node.add_marker(pytest.mark.xfail(reason=CLOSURE_COMMANDS_TODO[path], strict=True))
+    inner = _closure_commands(PKG / path)
+    assert not inner, f"{path}: commands defined inside register(): {', '.join(inner)}"

@@ -304,13 +304,13 @@ def test_a_stale_partial_dir_is_replaced(scenario, tmp_path):
 def test_default_run_directory_under_runs_root(scenario, tmp_path):
     res = run_scenario(scenario, MockBackend("some/org/Model-1"), runs_root=tmp_path / "runs", n_boot=N_BOOT)
     assert res.run_dir.parent == tmp_path / "runs"
-    assert re.fullmatch(r"tmp_scenario__Model-1__mock__\d{8}-\d{6}", res.run_dir.name)
+    assert re.fullmatch(r"tmp_scenario__Model-1__mock__\d{8}-\d{6}-\d{6}", res.run_dir.name)
     assert all(r.run_id == res.run_dir.name for r in read_samples(res.run_dir))
 
 
 def test_new_run_id_slugs_the_model():
     rid = new_run_id("sc", "/models/My Model (v2)/", "hf")
-    assert re.fullmatch(r"sc__My-Model-v2__hf__\d{8}-\d{6}", rid)
+    assert re.fullmatch(r"sc__My-Model-v2__hf__\d{8}-\d{6}-\d{6}", rid)
 
 
 def test_generation_params(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mgreason.errors import DataError
+from mgreason.errors import DataError, MGReasonError
 from mgreason.skeleton.io_pyskl import read_pyskl
 from mgreason.skeleton.sequence import SkeletonSequence
 from mgreason.synth.cli import parse_classes, register
@@ -87,7 +87,9 @@ def test_out_must_be_a_directory(app, tmp_path):
     f = tmp_path / "file"
     f.write_text("x")
     r = runner.invoke(app, ["synth", "session", "--out", str(f), "--minutes", "0.2"])
-    assert isinstance(r.exception, DataError)
+    # checked when the command line is parsed (mgreason.fileio.output_option), before any generation
+    assert isinstance(r.exception, MGReasonError) and "--out" in str(r.exception)
+    assert "exists and is not a directory" in str(r.exception)
 
 
 def test_parse_classes():

@@ -21,8 +21,22 @@ def test_input_kind(tmp_path):
     assert input_kind(tmp_path) == "openpose"
     for name, kind in (("a.npz", "npz"), ("a.NPY", "npy"), ("a.pkl", "pyskl"), ("a.mp4", "video"), ("a.webm", "video")):
         assert input_kind(tmp_path / name) == kind
+    assert input_kind(tmp_path / "a.GIF") == "gif"
     with pytest.raises(DataError, match="unsupported input"):
         input_kind(tmp_path / "a.csv")
+
+
+def test_a_directory_is_openpose_or_frames_by_its_files(tmp_path):
+    frames, openpose = tmp_path / "frames", tmp_path / "openpose"
+    frames.mkdir()
+    openpose.mkdir()
+    (frames / "f1.PNG").write_bytes(b"")
+    (frames / "notes.txt").write_text("x")
+    (openpose / "v_000000000000_keypoints.json").write_text("{}")
+    (openpose / "preview.png").write_bytes(b"")  # OpenPose output with a rendered frame is still OpenPose
+    assert input_kind(frames) == "frames" and input_kind(openpose) == "openpose"
+    (tmp_path / "empty").mkdir()
+    assert input_kind(tmp_path / "empty") == "openpose"  # read as OpenPose: its error names the missing files
 
 
 def test_openpose_directory(tmp_path, seq):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mgreason.errors import DataError
-from mgreason.taxonomy import IMIGUE
-from mgreason.transcribe.metrics import chance_f1, coarse_label, evaluate, f1_at, relabel_pairs
+from mgreason.taxonomy import IMIGUE, coarse_label
+from mgreason.transcript_metrics import chance_f1, evaluate, f1_at, relabel_pairs
 from mgreason.transcribe.segments import SegmentParams, extract_segments
 from mgreason.transcript import MGEvent, Transcript
 
@@ -15,13 +15,6 @@ from mgreason.transcript import MGEvent, Transcript
 def _t(events, source="annotation", id="r"):
     return Transcript(id=id, events=[MGEvent(start_s=a, end_s=b, label=l, confidence=c, source=source)
                                      for a, b, l, c in events])  # fmt: skip
-
-
-def test_coarse_label_groups():
-    assert coarse_label("touching jaw") == "head-hand"
-    assert coarse_label("folding arms") == "upper limb"
-    assert coarse_label("head-hand (coarse)") == "head-hand"
-    assert coarse_label("not a class") == "not a class"
 
 
 def test_levels_fine_coarse_agnostic_and_chance():

@@ -37,7 +37,7 @@ def test_real_openpose_30s_transcribes(tmp_path, checkpoint_dir, monkeypatch, ca
     labels = REAL_OPENPOSE.parent / "labels_20200831.csv"
     if labels.is_file():
         from mgreason.datasets.imigue_labels import load_imigue
-        from mgreason.transcribe.metrics import evaluate
+        from mgreason.transcript_metrics import evaluate
 
         gt = load_imigue(labels).transcript(298)
         gt30 = Transcript(id="298", events=[e for e in gt.events if e.end_s <= 30.0])

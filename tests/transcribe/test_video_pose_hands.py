@@ -11,7 +11,8 @@ import pytest
 
 from helpers import assert_one_line_error, run_cli
 from mgreason.errors import DataError
-from mgreason.transcribe import video, video_options as vo
+from mgreason.transcribe import video
+from mgreason.transcribe.video import options as vo, pose
 from mgreason.transcribe.video import HAND_CROP, CroppedHands, hand_crop
 
 from .videos import needs_clip, needs_video, shipped_clip
@@ -21,7 +22,7 @@ needs_cv2 = pytest.mark.skipif(importlib.util.find_spec("cv2") is None, reason="
 
 def _pose(wrist=(100.0, 200.0), knuckles=(100.0, 180.0), elbow=(100.0, 300.0), side="left"):
     """mediapipe33 landmarks with one side's arm and hand points set (pixels), the rest missing."""
-    k = video._SIDE_POINTS[side]
+    k = pose.SIDE_POINTS[side]
     xy = np.full((33, 2), np.nan, np.float32)
     c = np.zeros(33, np.float32)
     for name, p in (("wrist", wrist), ("index", knuckles), ("pinky", knuckles), ("elbow", elbow)):
@@ -53,7 +54,7 @@ class _FakeHands:
 
     def process(self, img):
         self.crops.append(img)
-        self._simulated_timestamp += video._MP_STEP_US
+        self._simulated_timestamp += pose.MP_STEP_US
         lms = [SimpleNamespace(x=x, y=y) for x, y in self.where]
         return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=lms)])
 
@@ -103,8 +104,8 @@ def test_cropped_hands_gate():
 
     img = np.zeros((480, 640, 3), np.uint8)
     xy, c = _pose()
-    c[video._SIDE_POINTS["left"]["wrist"]] = c[video._SIDE_POINTS["left"]["index"]] = 0.1
-    c[video._SIDE_POINTS["left"]["pinky"]] = 0.1  # the pose hardly sees the hand
+    c[pose.SIDE_POINTS["left"]["wrist"]] = c[pose.SIDE_POINTS["left"]["index"]] = 0.1
+    c[pose.SIDE_POINTS["left"]["pinky"]] = 0.1  # the pose hardly sees the hand
     ch = CroppedHands(_fake_mp(), cv2, 1, 0.5, 0.5)
     ch.process(img, xy, c, ts_us=None, gate=True, recheck=False)
     assert ch.calls == 0  # gated off

@@ -264,11 +264,12 @@ def test_cli_passes_the_video_options_and_records_them(tmp_path, checkpoint_dir,
 @needs_clip
 def test_holistic_without_the_face_mesh_gives_the_same_landmarks(monkeypatch):
     import mgreason.transcribe.video as video
+    from mgreason.transcribe.video import pose
 
     kw = dict(model="holistic", pose_fps=10, max_frames=45, reader_thread=False, hands="always")
     lean = video.read_video(shipped_clip(), **kw)
     assert "no face mesh" in lean.meta["detector"] and lean.meta["video"]["hand_model_frames"] == 15
-    monkeypatch.setattr(video, "_holistic_without_face", lambda *a, **k: None)  # the stock mp.solutions.holistic
+    monkeypatch.setattr(pose, "holistic_without_face", lambda *a, **k: None)  # the stock mp.solutions.holistic
     stock = video.read_video(shipped_clip(), **kw)
     assert "no face mesh" not in stock.meta["detector"]
     assert lean.valid[:, :33].any() and lean.layout == stock.layout == "mediapipe75"

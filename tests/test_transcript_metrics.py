@@ -9,7 +9,7 @@ import pytest
 
 from helpers import assert_one_line_error, run_cli
 from mgreason.errors import DataError
-from mgreason.transcribe.metrics import (
+from mgreason.transcript_metrics import (
     average_precision,
     edit_score,
     evaluate,

@@ -40,7 +40,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from mgreason.errors import DataError
-from mgreason.taxonomy import COARSE_SUFFIX  # noqa: F401 - re-exported
+from mgreason.taxonomy import coarse_label
 from mgreason.transcript import MGEvent, Transcript
 
 __all__ = [
@@ -57,8 +57,6 @@ __all__ = [
     "evaluate",
     "load_pairs",
     "evaluate_paths",
-    "coarse_label",
-    "COARSE_SUFFIX",
     "LEVELS",
     "relabel_pairs",
     "chance_f1",
@@ -88,6 +86,39 @@ def _iou_row(p: MGEvent, gts: Sequence[MGEvent]) -> np.ndarray:
     return np.array([tiou((p.start_s, p.end_s), (g.start_s, g.end_s)) for g in gts], dtype=np.float64)
 
 
+def _overlaps(pred: Sequence[MGEvent], gt: Sequence[MGEvent]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Sort and sweep: per prediction, ``(indices into gt, ascending; their tIoU)`` of the ground-truth
+    events it can overlap. Every other event has tIoU 0, and every matching rule here needs a tIoU of
+    at least a threshold > 0, so this gives the same matches as comparing all pairs, in
+    O((P + G) log G + overlaps) instead of O(P x G) Python calls."""
+    n = len(gt)
+    if n == 0:
+        return [(np.zeros(0, dtype=np.int64), np.zeros(0)) for _ in pred]
+    gs = np.array([g.start_s for g in gt], dtype=np.float64)
+    ge = np.array([g.end_s for g in gt], dtype=np.float64)
+    order = np.argsort(gs, kind="stable")
+    ss = gs[order]
+    longest = float(np.max(ge - gs))
+    ps = np.array([p.start_s for p in pred], dtype=np.float64)
+    pe = np.array([p.end_s for p in pred], dtype=np.float64)
+    # an overlapping event starts in [s - longest, e]: one slice of the sorted starts per prediction
+    lo = np.searchsorted(ss, ps - longest, side="left")
+    hi = np.searchsorted(ss, pe, side="right")
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(len(pred)), counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    gi = order[np.repeat(lo, counts) + (np.arange(total) - first)]
+    srt = np.lexsort((gi, owner))  # per prediction, gt indices ascending (the all-pairs tie order)
+    owner, gi = owner[srt], gi[srt]
+    s, e, a, b = ps[owner], pe[owner], gs[gi], ge[gi]
+    inter = np.maximum(0.0, np.minimum(e, b) - np.maximum(s, a))
+    union = np.maximum(e, b) - np.minimum(s, a)
+    iou = np.where(union > 0, inter / np.where(union > 0, union, 1.0), ((a == s) & (b == e)).astype(np.float64))
+    cuts = np.cumsum(counts)[:-1]
+    return list(zip(np.split(gi, cuts), np.split(iou, cuts)))
+
+
 def match_events(
     pred: Sequence[MGEvent], gt: Sequence[MGEvent], threshold: float
 ) -> tuple[list[bool], list[Optional[int]]]:
@@ -97,22 +128,25 @@ def match_events(
     Ties in confidence keep the given order.
     """
     order = sorted(range(len(pred)), key=lambda i: -pred[i].confidence)
-    used = [False] * len(gt)
+    used = np.zeros(len(gt), dtype=bool)
     tp: list[bool] = [False] * len(pred)
     which: list[Optional[int]] = [None] * len(pred)
-    gl = [_norm_label(g.label) for g in gt]
+    codes: dict[str, int] = {}
+    gl = np.array([codes.setdefault(_norm_label(g.label), len(codes)) for g in gt], dtype=np.int64)
+    near = _overlaps(pred, gt)  # only overlapping events can reach a threshold > 0
     for i in order:
-        p = pred[i]
-        lab = _norm_label(p.label)
-        cand = [j for j in range(len(gt)) if gl[j] == lab and not used[j]]
-        if not cand:
+        lab = codes.get(_norm_label(pred[i].label), -1)
+        idx, iou = near[i]
+        ok = (gl[idx] == lab) & ~used[idx]
+        if not ok.any():
             continue
-        ious = _iou_row(p, [gt[j] for j in cand])
-        k = int(np.argmax(ious))
-        if ious[k] >= threshold - 1e-12:
-            used[cand[k]] = True
+        row = np.where(ok, iou, -1.0)
+        k = int(np.argmax(row))  # the first best, in gt order (as comparing all pairs)
+        if row[k] >= threshold - 1e-12 and threshold > 1e-12:
+            j = int(idx[k])
+            used[j] = True
             tp[i] = True
-            which[i] = cand[k]
+            which[i] = j
     return tp, which
 
 
@@ -187,16 +221,15 @@ def segmental_f1(pairs: Sequence[tuple[Transcript, Transcript]], k: float) -> di
         gl = [_norm_label(e.label) for e in g]
         hits = [False] * len(g)
         n_gt += len(g)
-        for p in sorted(pred.events, key=lambda e: (e.start_s, e.end_s)):
+        ps = sorted(pred.events, key=lambda e: (e.start_s, e.end_s))
+        for p, (idx, iou) in zip(ps, _overlaps(ps, g)):  # sort and sweep: non-overlapping events score 0
             lab = _norm_label(p.label)
-            ious = np.array(
-                [tiou((p.start_s, p.end_s), (e.start_s, e.end_s)) if gl[j] == lab else 0.0 for j, e in enumerate(g)]
-            )
-            if ious.size == 0:
+            ious = np.where(np.array([gl[j] == lab for j in idx], dtype=bool), iou, 0.0) if idx.size else iou
+            if ious.size == 0 or not ious.max() >= k - 1e-12 or k <= 1e-12:
                 fp += 1
                 continue
-            j = int(np.argmax(ious))
-            if ious[j] >= k - 1e-12 and not hits[j]:
+            j = int(idx[int(np.argmax(ious))])
+            if not hits[j]:
                 tp += 1
                 hits[j] = True
             else:
@@ -205,13 +238,19 @@ def segmental_f1(pairs: Sequence[tuple[Transcript, Transcript]], k: float) -> di
 
 
 def _levenshtein(a: Sequence[str], b: Sequence[str]) -> int:
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, y in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
-        prev = cur
-    return prev[-1]
+    """Edit distance, one numpy pass per row: the insertion chain ``cur[j] = min(t[j], cur[j-1] + 1)``
+    is ``min over k <= j of (t[k] + j - k)``, a running minimum."""
+    codes: dict[str, int] = {}
+    ca = np.array([codes.setdefault(x, len(codes)) for x in a], dtype=np.int64)
+    cb = np.array([codes.setdefault(y, len(codes)) for y in b], dtype=np.int64)
+    steps = np.arange(len(b) + 1, dtype=np.int64)
+    prev = steps.copy()
+    for i, x in enumerate(ca, 1):
+        t = np.empty(len(b) + 1, dtype=np.int64)
+        t[0] = i
+        t[1:] = np.minimum(prev[1:] + 1, prev[:-1] + (cb != x))
+        prev = np.minimum.accumulate(t - steps) + steps
+    return int(prev[-1])
 
 
 def edit_score(pred: Transcript, gt: Transcript) -> float:
@@ -223,23 +262,6 @@ def edit_score(pred: Transcript, gt: Transcript) -> float:
 
 
 # --------------------------------------------------------------------------- levels and chance
-def coarse_label(label: str) -> str:
-    """The body-region group of a class name (iMiGUE/SMG/MA-52 taxonomies); a ``"<group> (coarse)"``
-    fallback label gives its group; anything else is returned unchanged."""
-    if label.endswith(COARSE_SUFFIX):
-        return label[: -len(COARSE_SUFFIX)]
-    from mgreason.taxonomy import TAXONOMIES
-
-    for tax in TAXONOMIES.values():
-        try:
-            part = tax.by_name(label).body_part
-        except KeyError:
-            continue
-        if part:
-            return part
-    return label
-
-
 def relabel_pairs(pairs: Sequence[tuple[Transcript, Transcript]], fn: Any) -> list[tuple[Transcript, Transcript]]:
     """Every label of predictions and ground truth mapped through ``fn``."""
 
@@ -259,18 +281,21 @@ def _level_fn(level: str) -> Any:
     raise ValueError(f"unknown level {level!r}")
 
 
-def _tp_count(iou: np.ndarray, order: np.ndarray, pl: np.ndarray, gl: np.ndarray, threshold: float) -> int:
-    """:func:`match_events` on precomputed IoUs and integer labels (same greedy rule), true positives."""
-    used = np.zeros(len(gl), dtype=bool)
+def _tp_count(reach: list[tuple[int, list[tuple[int, float]]]], pl: Sequence[int], gl: Sequence[int]) -> int:
+    """:func:`match_events` (same greedy rule) on integer labels, true positives. ``reach``: in confidence
+    order, each prediction that has ground-truth events at or above the threshold, with them as
+    ``(gt index ascending, tIoU)``: the best same-label unused one among them is the match of comparing
+    all pairs (events below the threshold can only be a best that is refused anyway)."""
+    used: set[int] = set()
     tp = 0
-    for i in order:
-        cand = (gl == pl[i]) & ~used
-        if not cand.any():
-            continue
-        row = np.where(cand, iou[i], -1.0)
-        j = int(np.argmax(row))
-        if row[j] >= threshold - 1e-12:
-            used[j] = True
+    for i, cands in reach:
+        lab = pl[i]
+        best, bj = -1.0, -1
+        for j, v in cands:
+            if v > best and gl[j] == lab and j not in used:
+                best, bj = v, j
+        if bj >= 0:
+            used.add(bj)
             tp += 1
     return tp
 
@@ -293,19 +318,25 @@ def chance_f1(
     drawn_code = np.array([code[_norm_label(fn(str(n)))] for n in names])
     prepared = []
     for p, g in pairs:
-        iou = np.array([[tiou((a.start_s, a.end_s), (b.start_s, b.end_s)) for b in g.events] for a in p.events])
-        iou = iou.reshape(len(p.events), len(g.events))
-        order = np.array(sorted(range(len(p.events)), key=lambda i: -p.events[i].confidence), dtype=int)
-        gl = np.array([code[_norm_label(fn(e.label))] for e in g.events], dtype=int)
-        prepared.append((iou, order, gl, len(p.events)))
+        near = _overlaps(p.events, g.events)  # sort and sweep, not a P x G matrix
+        order = sorted(range(len(p.events)), key=lambda i: -p.events[i].confidence)
+        reach = []
+        for i in order:
+            idx, iou = near[i]
+            keep = iou >= threshold - 1e-12
+            if keep.any() and threshold > 1e-12:
+                reach.append((i, list(zip(idx[keep].tolist(), iou[keep].tolist()))))
+        gl = [code[_norm_label(fn(e.label))] for e in g.events]
+        prepared.append((reach, gl, len(p.events)))
     n_gt = len(gt_labels)
     rng = np.random.default_rng(seed)
     vals = []
     for _ in range(draws):
         draw = drawn_code[rng.choice(len(names), n_pred, p=freq)]
         tp, k = 0, 0
-        for iou, order, gl, n in prepared:
-            tp += _tp_count(iou, order, draw[k : k + n], gl, threshold)
+        draw_list = draw.tolist()
+        for reach, gl, n in prepared:
+            tp += _tp_count(reach, draw_list[k : k + n], gl)
             k += n
         vals.append(_prf(tp, n_pred, n_gt)["f1"])
     return float(np.mean(vals))
