@@ -140,7 +140,7 @@ def run_scenario_cmd(
     """Run every item of a scenario under every condition and report paired statistics."""
     from mgreason.backends import backend_names, create_backend, parse_engine_args
     from mgreason.eval.cache import ResponseCache, default_cache_path
-    from mgreason.eval.plan import build_requests
+    from mgreason.eval.plan import build_requests, workload
     from mgreason.eval.run import check_out_dir, run_scenario
     from mgreason.scenario import load_scenario
 
@@ -171,7 +171,7 @@ def run_scenario_cmd(
             from mgreason.models.resolve import resolve_model
 
             target = resolve_model(model)
-        be = create_backend(backend, target, engine_args=engine_args or None, **options)
+        be = create_backend(backend, target, engine_args=engine_args or None, workload=workload(sc, requests), **options)
     except BaseException:
         if rcache is not None:
             rcache.close()

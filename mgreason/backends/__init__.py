@@ -13,7 +13,7 @@ import inspect
 import json
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
-from mgreason.backends.base import Backend, BackendResult, GenerationParams, Message, ModelInfo
+from mgreason.backends.base import Backend, BackendResult, GenerationParams, Message, ModelInfo, Workload
 from mgreason.errors import BackendError
 
 if TYPE_CHECKING:
@@ -63,14 +63,19 @@ def backend_names() -> tuple[str, ...]:
 
 
 def create_backend(
-    name: str, model: str | None = None, engine_args: Optional[dict[str, Any]] = None, **options: Any
+    name: str,
+    model: str | None = None,
+    engine_args: Optional[dict[str, Any]] = None,
+    workload: Optional[Workload] = None,
+    **options: Any,
 ) -> Backend:
     """Create a backend by name. ``model`` is an alias, a local path or a hub id (for ``openai``: the served id).
 
     ``engine_args`` (``--engine-arg KEY=VALUE`` on the command line) are given to the backend class,
     which decides what they mean (vLLM: ``vllm.LLM(...)`` arguments; the others: more options such as
     ``dtype``/``threads`` for hf, ``timeout``/``max_retries`` for openai). Unknown options give a
-    :class:`BackendError` naming the accepted ones.
+    :class:`BackendError` naming the accepted ones. ``workload`` (the run's rendered prompts, labels and
+    generation budget) lets an engine size itself to the run (vLLM's ``max_model_len``).
     """
     if name not in _REGISTRY:
         raise BackendError(f"unknown backend {name!r}; choose one of: {', '.join(_REGISTRY)}", field="backend")
@@ -86,7 +91,7 @@ def create_backend(
                 f"the {name} backend does not take option(s) {', '.join(unknown)}; it takes: {', '.join(accepted) or 'none'}",
                 field="backend",
             )
-    return cls.from_options(model, engine_args or None, options)
+    return cls.from_options(model, engine_args or None, options, workload=workload)
 
 
 def parse_engine_args(pairs: Optional[Sequence[str]], field: str = "--engine-arg") -> dict[str, Any]:
@@ -111,5 +116,5 @@ def __getattr__(attr: str):
 
 __all__ = [
     "Backend", "BackendResult", "DEFAULT_BACKEND", "GenerationParams", "Message", "ModelInfo", "backend_names",
-    "create_backend", "parse_engine_args", "register_backend",
+    "create_backend", "parse_engine_args", "register_backend", "Workload",
 ]  # fmt: skip

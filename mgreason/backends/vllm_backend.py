@@ -34,9 +34,20 @@ script that creates this backend must do it under ``if __name__ == "__main__":``
   their prefix (the evidence comes after the shared context in the templates).
 * Engine arguments (``dtype``, ``max_model_len``, ``tensor_parallel_size``,
   ``gpu_memory_utilization``, ``enforce_eager``, ...) are passed through to ``vllm.LLM``
-  (``--engine-arg KEY=VALUE`` on the command line). Defaults: ``dtype="float32"`` on CPU
-  (bf16 has no native support on AVX2 CPUs and was 4-10x slower) and ``"auto"`` on GPUs;
-  ``enforce_eager=True`` on CPU (no torch.compile warm-up).
+  (``--engine-arg KEY=VALUE`` on the command line); a user's value always wins. Defaults:
+
+  - ``dtype``: the hf backend's policy (:func:`mgreason.backends.hf.default_dtype`): bfloat16 on
+    CPUs with AMX / AVX-512 BF16, float32 on other CPUs (bf16 has no native support on AVX2 CPUs
+    and was 4-10x slower), ``"auto"`` (the model's dtype) on GPUs;
+  - ``hf_overrides={"head_dtype": "float32"}`` when the body is not float32: vLLM's LM head then
+    runs in float32, so label log-probs are not rounded to bf16 (the final norm stays in the
+    model's dtype: that is as far as vLLM allows);
+  - ``max_model_len``: the run's longest rendered prompt plus its answer budget, rounded up
+    (the workload given by ``run-scenario`` and ``sweep``), at most the model's limit;
+  - ``enforce_eager=True`` on CPU (no torch.compile warm-up).
+
+  The choices and why are recorded in the model info (``dtype_choice``, ``max_model_len_choice``,
+  ``label_logits``).
 * On CPU, unless already set: ``VLLM_CPU_OMP_THREADS_BIND`` = all CPUs this process may
   use, ``VLLM_CPU_NUM_OF_RESERVED_CPU=0`` and ``VLLM_CPU_KVCACHE_SPACE=1`` (GiB).
 """
@@ -56,6 +67,9 @@ from mgreason.backends.base import (
     Message,
     ModelInfo,
     Progress,
+    ChatPrompt,
+    Workload,
+    chat_prompt,
     check_generation,
     check_labels,
     continuation_tokens,
@@ -66,13 +80,15 @@ from mgreason.backends.base import (
     request_error,
 )
 from mgreason.errors import BackendError
-from mgreason.models.dtype import DTYPES
+from mgreason.models.dtype import DTYPES, default_dtype
 from mgreason.models.resolve import EMBEDDED_MODEL, Loadable, ResolvedModel, loadable, resolve_model
 
 LABEL_SCORING = ("next_token", "prompt_logprobs")
 _MAX_IDS_PER_REQUEST = 128  # vllm.sampling_params.MAX_LOGPROB_TOKEN_IDS
 # Choice answers end when the grammar completes a label; this only bounds a runaway grammar.
 _CHOICE_EXTRA_TOKENS = 8
+_LEN_STEP = 256  # max_model_len is rounded up to a multiple of this
+_CPU_DEFAULT_LEN = 4096  # max_model_len on CPU when no workload is given
 
 
 def _cpu_list() -> str:
@@ -96,6 +112,77 @@ def _jsonable(v: Any) -> Any:
     return repr(v)
 
 
+def fit_max_model_len(load_path: str, workload: Optional[Workload], on_cpu: bool) -> tuple[Optional[int], str]:
+    """(max_model_len, why): the run's longest rendered prompt plus its answer budget, rounded up to a
+    multiple of ``_LEN_STEP`` and capped at the model's own limit (a longer prompt then fails with the
+    one-line "prompt too long" error). Without a workload: min(model limit, 4096) on CPU (the model's
+    32k context needs more KV cache than ``VLLM_CPU_KVCACHE_SPACE`` holds), vLLM's default on GPU."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    try:
+        cfg = AutoConfig.from_pretrained(load_path)
+        cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+        limit = int(getattr(cfg, "max_position_embeddings", 0) or 0) or None
+    except Exception:  # noqa: BLE001 - vLLM reports an unreadable model itself
+        return None, "vLLM default (model config unreadable)"
+    if workload is None or not workload.prompts:
+        if not on_cpu:
+            return None, "vLLM default (no workload given)"
+        n = min(limit or _CPU_DEFAULT_LEN, _CPU_DEFAULT_LEN)
+        return n, f"no workload given: min(model limit {limit}, {_CPU_DEFAULT_LEN})"
+    tok = AutoTokenizer.from_pretrained(load_path)
+    longest = 0
+    for messages in workload.prompts:
+        try:
+            longest = max(longest, len(chat_prompt(tok, list(messages)).ids))
+        except Exception:  # noqa: BLE001 - the request fails later with its own one-line error
+            continue
+    label_toks = max((len(tok.encode(lab, add_special_tokens=False)) for lab in workload.labels), default=0)
+    budget = max(int(workload.max_new_tokens), label_toks + _CHOICE_EXTRA_TOKENS)
+    need = -(-(longest + budget) // _LEN_STEP) * _LEN_STEP
+    why = f"longest prompt {longest} + answer budget {budget} tokens, rounded up to {need}"
+    if limit and need > limit:
+        return limit, why + f", capped at the model's limit {limit}"
+    return need, why
+
+
+def engine_args_for(
+    user_args: dict[str, Any],
+    on_cpu: bool,
+    load_path: str,
+    workload: Optional[Workload] = None,
+    cpu_flags: Optional[set[str]] = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the ``vllm.LLM`` arguments, why dtype and max_model_len were chosen): this backend's defaults under
+    the user's ``-E`` values, which always win (see the module docstring)."""
+    defaults: dict[str, Any] = {"enable_prefix_caching": True, "generation_config": "vllm", "seed": 0}
+    choices: dict[str, str] = {}
+    if on_cpu:
+        defaults["enforce_eager"] = True
+    # the hf backend's dtype policy: bf16 on CPUs with AMX / AVX-512 BF16, else float32; on a GPU the model's
+    if "dtype" in user_args:
+        choices["dtype"] = f"requested: {user_args['dtype']}"
+    elif on_cpu:
+        defaults["dtype"], choices["dtype"] = default_dtype("cpu", cpu_flags)
+    else:
+        defaults["dtype"], choices["dtype"] = "auto", "GPU: the model's dtype"
+    dtype = str(user_args.get("dtype", defaults.get("dtype"))).replace("torch.", "").lower()
+    # label log-probs from a float32 LM head (vLLM's head_dtype, via hf_overrides) unless the body is float32
+    if dtype not in ("float32", "float"):
+        overrides = user_args.get("hf_overrides")
+        if overrides is None:
+            defaults["hf_overrides"] = {"head_dtype": "float32"}
+        elif isinstance(overrides, dict) and "head_dtype" not in overrides:
+            user_args = {**user_args, "hf_overrides": {**overrides, "head_dtype": "float32"}}
+    if "max_model_len" in user_args:
+        choices["max_model_len"] = "requested"
+    else:
+        defaults["max_model_len"], choices["max_model_len"] = fit_max_model_len(load_path, workload, on_cpu)
+        if defaults["max_model_len"] is None:
+            del defaults["max_model_len"]
+    return {**defaults, **user_args}, choices
+
+
 class VLLMBackend(BackendBase):
     name = "vllm"
 
@@ -104,6 +191,7 @@ class VLLMBackend(BackendBase):
         model: "str | ResolvedModel | None" = None,
         engine_args: Optional[dict[str, Any]] = None,
         label_scoring: str = "next_token",
+        workload: Optional[Workload] = None,
         **more_engine_args: Any,
     ):
         if label_scoring not in LABEL_SCORING:
@@ -156,15 +244,8 @@ class VLLMBackend(BackendBase):
             os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
-        defaults: dict[str, Any] = {
-            "enable_prefix_caching": True,
-            "generation_config": "vllm",
-            "seed": 0,
-            "dtype": "float32" if self._on_cpu else "auto",
-        }
-        if self._on_cpu:
-            defaults["enforce_eager"] = True
-        args = {**defaults, **user_args}
+        args, choices = engine_args_for(user_args, self._on_cpu, self._load_path, workload)
+        self.dtype_choice, self.max_model_len_choice = choices["dtype"], choices["max_model_len"]
         known = {f.name for f in dataclasses.fields(EngineArgs)}
         import inspect
 
@@ -210,6 +291,9 @@ class VLLMBackend(BackendBase):
             "engine_args": _jsonable(self.engine_args),
             "label_scoring": self.label_scoring,
             "max_model_len": self.max_model_len,
+            "max_model_len_choice": self.max_model_len_choice,
+            "dtype_choice": self.dtype_choice,
+            "label_logits": self._head_dtype(),
             "load_seconds": round(self.load_seconds, 2),
             **self.loadable.provenance(),
         }
@@ -217,6 +301,12 @@ class VLLMBackend(BackendBase):
             extra["cpu_env"] = {k: os.environ.get(k) for k in ("VLLM_CPU_OMP_THREADS_BIND", "VLLM_CPU_NUM_OF_RESERVED_CPU", "VLLM_CPU_KVCACHE_SPACE")}
         dtype = str(self.llm.llm_engine.model_config.dtype).replace("torch.", "")
         return ModelInfo(id=self.requested, resolved=resolved, sha256=sha, dtype=dtype, extra=extra)
+
+    def _head_dtype(self) -> Optional[str]:
+        try:
+            return str(self.llm.llm_engine.model_config.head_dtype).replace("torch.", "")
+        except Exception:  # noqa: BLE001 - older vLLM: the head runs in the model's dtype
+            return None
 
     # ------------------------------------------------------------------ tokenisation
 
@@ -238,11 +328,11 @@ class VLLMBackend(BackendBase):
         prepared: dict[int, tuple[str, list[int], list[list[int]]]] = {}
         for i, messages in enumerate(prompts):
             try:
-                text = self.render(messages)
-                ids = self.encode(text)
+                cp = chat_prompt(self.tokenizer, messages)  # item text stays text (no forged chat turns)
+                text, ids = cp.text, cp.ids
                 if not ids:
                     raise ValueError("the prompt encodes to no tokens")
-                conts = [continuation_tokens(self.encode, text, ids, lab) for lab in labels]
+                conts = [cp.continuation(lab) for lab in labels]
                 for lab, c in zip(labels, conts):
                     if not c:
                         raise ValueError(f"label {lab!r} encodes to no tokens")
@@ -383,9 +473,12 @@ class VLLMBackend(BackendBase):
         sp = self.sampling_params(params, choices)
         results: list[Optional[BackendResult]] = [None] * len(prompts)
         todo: list[int] = []
+        chats: dict[int, ChatPrompt] = {}
         for i, messages in enumerate(prompts):
             try:
-                n = len(self.encode(self.render(messages)))
+                # the chat template applied here, as for scoring: item text stays text (no forged chat turns)
+                cp = chats[i] = chat_prompt(self.tokenizer, messages)
+                n = len(cp.ids)
                 if n + sp.max_tokens > self.max_model_len:
                     raise ValueError(
                         f"prompt too long: {n} prompt tokens + {sp.max_tokens} new tokens exceed "
@@ -396,9 +489,7 @@ class VLLMBackend(BackendBase):
                 results[i] = request_error(exc)
         if todo:
             try:
-                outs = self.llm.chat(
-                    [list(prompts[i]) for i in todo], sp, use_tqdm=False, add_generation_prompt=True
-                )
+                outs = self._run([chats[i].ids for i in todo], [sp] * len(todo))
             except Exception as exc:  # noqa: BLE001 - the batch failed: record it on every sample
                 raise_if_fatal(exc)
                 outs = None
@@ -410,8 +501,8 @@ class VLLMBackend(BackendBase):
                     text = out.outputs[0].text if out.outputs else None
                     results[i] = BackendResult(
                         text=text,
-                        prompt_text=out.prompt,
-                        n_prompt_tokens=len(out.prompt_token_ids or []),
+                        prompt_text=chats[i].text,
+                        n_prompt_tokens=len(chats[i].ids),
                         error=None if text is not None else "vLLM returned no output",
                     )
         if progress:
@@ -438,11 +529,12 @@ class VLLMBackend(BackendBase):
         gc.collect()
 
     @classmethod
-    def from_options(cls, model, engine_args, options):
-        """``--engine-arg`` values go to ``vllm.LLM(...)``, except this backend's own options (``label_scoring``)."""
+    def from_options(cls, model, engine_args, options, workload: Optional[Workload] = None):
+        """``--engine-arg`` values go to ``vllm.LLM(...)``, except this backend's own options (``label_scoring``);
+        the engine is sized to ``workload`` (see :meth:`_fit_max_model_len`)."""
         own = {k: v for k, v in (engine_args or {}).items() if k in ("label_scoring",)}
         rest = {k: v for k, v in (engine_args or {}).items() if k not in own}
-        return cls(model, engine_args=rest or None, **{**options, **own})
+        return cls(model, engine_args=rest or None, workload=workload, **{**options, **own})
 
 
 def _has_dist(md, name: str) -> bool:

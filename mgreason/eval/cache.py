@@ -79,8 +79,12 @@ def model_identity(
     options: Optional[Mapping[str, Any]] = None,
     engine_args: Optional[Mapping[str, Any]] = None,
 ) -> dict[str, Any]:
-    """What makes two runs "the same model" for caching purposes."""
-    return {
+    """What makes two runs "the same model" for caching purposes.
+
+    A backend that computes label logits in another precision than its body (hf in bf16: float32 LM head)
+    says so in ``extra["label_logits"]``; it is part of the identity then, so scores of the old bf16 head
+    are never served for the float32 one (models whose logits are in their own dtype keep their keys)."""
+    identity = {
         "schema": SCHEMA_VERSION,
         "backend": backend,
         "id": info.id,
@@ -92,6 +96,10 @@ def model_identity(
         "options": _semantic(options),
         "engine_args": _semantic(engine_args),
     }
+    label_logits = (info.extra or {}).get("label_logits")
+    if label_logits and label_logits != info.dtype:
+        identity["label_logits"] = label_logits
+    return identity
 
 
 def model_key(identity: Mapping[str, Any]) -> str:

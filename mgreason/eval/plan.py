@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from mgreason import __version__
-from mgreason.backends.base import GenerationParams
+from mgreason.backends.base import GenerationParams, Workload
 from mgreason.eval.records import RunConfig
 from mgreason.scenario.conditions import evidence_sources, evidence_transcript
 from mgreason.scenario.demonstrations import pick_demonstrations
@@ -121,6 +121,15 @@ def generation_params(scenario: Scenario, seed: Optional[int] = None) -> Generat
     )
 
 
+def workload(scenario: Scenario, requests: Sequence[PromptRequest]) -> Workload:
+    """What the run asks of the backend before it is created (vLLM sizes its engine to it)."""
+    return Workload(
+        prompts=[r.messages for r in requests],
+        labels=list(scenario.labels),
+        max_new_tokens=scenario.spec.generation.max_new_tokens,
+    )
+
+
 def _slug(s: str) -> str:
     s = s.rstrip("/").split("/")[-1]
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", s).strip("-")[:60] or "model"
@@ -133,4 +142,4 @@ def new_run_id(scenario_id: str, model_id: str, backend: str) -> str:
     return f"{scenario_id}__{_slug(model_id)}__{backend}__{stamp}"
 
 
-__all__ = ["build_requests", "demonstration_shots", "generation_params", "make_run_config", "new_run_id"]
+__all__ = ["build_requests", "demonstration_shots", "generation_params", "make_run_config", "new_run_id", "workload"]

@@ -87,6 +87,24 @@ def fingerprint(entry) -> Optional[dict]:
     return model_fingerprint(entry.model, dtype=dtype if isinstance(dtype, str) else None)
 
 
+def model_workload(plan):
+    """Every prompt a model of the sweep may be asked (all its scenarios and seeds), its labels and the
+    largest generation budget: the backend sizes its engine to it (vLLM's ``max_model_len``)."""
+    from mgreason.backends.base import Workload
+    from mgreason.eval.plan import build_requests
+
+    prompts: list = []
+    labels: list[str] = []
+    budget = 0
+    for sp in plan.scenarios:
+        sc = sp.scenario
+        for seed in plan.spec.seeds or [0]:
+            prompts += [r.messages for r in build_requests(sc, limit=plan.spec.limit, seed=seed)]
+        labels += [lab for lab in sc.labels if lab not in labels]
+        budget = max(budget, sc.spec.generation.max_new_tokens)
+    return Workload(prompts=prompts, labels=labels, max_new_tokens=budget)
+
+
 def run_model(out: Path, model_name: str, events: Events) -> int:
     """Load one model of the sweep and run its pending cells of every scenario through the engine."""
     from mgreason.backends import create_backend
@@ -98,7 +116,9 @@ def run_model(out: Path, model_name: str, events: Events) -> int:
     events.emit("loading", model=model_name, pid=os.getpid())
     fp = fingerprint(entry)  # before loading: what the loaded weights were read from
     t0 = time.perf_counter()
-    backend = create_backend(entry.backend, entry.model, engine_args=entry.engine_args or None, **entry.options)
+    backend = create_backend(
+        entry.backend, entry.model, engine_args=entry.engine_args or None, workload=model_workload(plan), **entry.options
+    )
     load_s = time.perf_counter() - t0
     info = backend.model_info()
     identity = model_identity(backend.name, info, entry.options, entry.engine_args)

@@ -1,0 +1,77 @@
+"""Label scores in bf16 are computed from float32 logits (issue 23, item 4): the final norm and the LM head
+run in float32 at the scored positions, so label log-probs are not rounded to bf16's steps and do not tie."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from mgreason.backends.hf import HFBackend  # noqa: E402
+
+MSGS = [
+    {"role": "system", "content": "You judge emotions. Answer with one word."},
+    {"role": "user", "content": "The coach lost 3-0 and said: 'Next question, please.' How does the coach feel?"},
+]
+
+
+@pytest.fixture(scope="module")
+def bf16():
+    be = HFBackend(dtype="bfloat16")
+    yield be
+    be.close()
+
+
+def test_scoring_logits_are_float32_and_generation_keeps_the_model_dtype(bf16):
+    ids = bf16.chat_prompt(MSGS).ids
+    with torch.inference_mode():
+        plain, _ = bf16._forward(ids, None, keep=1)
+        with bf16._float32_logits():
+            exact, _ = bf16._forward(ids, None, keep=1)
+        again, _ = bf16._forward(ids, None, keep=1)
+    assert plain.dtype == torch.bfloat16 and exact.dtype == torch.float32
+    assert torch.equal(plain, again)  # the modules are put back: generation runs the bf16 head
+    assert next(bf16.model.parameters()).dtype == torch.bfloat16  # the body stays bf16
+    # bf16 logits are the float32 ones rounded: they differ by at most a bf16 step at their magnitude
+    assert float((plain.float() - exact).abs().max()) <= float(exact.abs().max()) * 2**-7
+    assert bf16.model_info().extra["label_logits"].startswith("float32")
+
+
+def test_a_constructed_exact_tie_in_bf16_is_gone(bf16):
+    """Two labels whose bf16 logits are exactly equal (a tie that went to the first label) get distinct scores."""
+    cp = bf16.chat_prompt(MSGS)
+    with torch.inference_mode():
+        plain, _ = bf16._forward(cp.ids, None, keep=1)
+    row = plain[0, -1]
+    vocab = {tid: tok for tok, tid in bf16.tokenizer.get_vocab().items()}
+    seen: dict[float, int] = {}
+    pair = None
+    for tid in torch.argsort(row.float(), descending=True).tolist()[:5000]:
+        tok = vocab.get(tid, "")
+        # alphabetic words that are one token after the prompt: candidate labels
+        if tok.isalpha() and len(tok) >= 3 and cp.continuation(tok) == [tid]:
+            v = float(row[tid])
+            if v in seen:
+                pair = (vocab[seen[v]], tok)
+                break
+            seen[v] = tid
+    assert pair is not None, "the bf16 head ties many tokens; none found among the candidates"
+    a, b = pair
+    res = bf16.score_labels([MSGS], [a, b])[0].label_logprobs
+    assert res[a] != res[b]
+    ref = bf16.score_labels_reference([MSGS], [a, b])[0].label_logprobs
+    assert ref[a] == pytest.approx(res[a], abs=1e-4) and ref[b] == pytest.approx(res[b], abs=1e-4)
+
+
+def test_float32_models_are_untouched(hf_backend):
+    assert hf_backend.dtype_name == "float32"
+    assert hf_backend._float32_targets() == []
+    assert hf_backend.model_info().extra["label_logits"] == "float32"
+
+
+def test_label_logits_precision_is_part_of_the_cache_identity(bf16, hf_backend):
+    from mgreason.eval.cache import model_identity
+
+    assert model_identity("hf", bf16.model_info())["label_logits"].startswith("float32")
+    assert "label_logits" not in model_identity("hf", hf_backend.model_info())  # fp32 keys unchanged
