@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("transformers")
 
 from mgreason.backends.base import Workload, chat_prompt  # noqa: E402
-from mgreason.backends.models import embedded_hf_dir  # noqa: E402
+from mgreason.models.resolve import embedded_hf_dir  # noqa: E402
 from mgreason.backends.vllm_backend import engine_args_for, fit_max_model_len  # noqa: E402
 
 AMX = {"avx512f", "amx_tile"}
