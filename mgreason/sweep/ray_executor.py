@@ -93,7 +93,15 @@ def _init(ray, address: Optional[str]) -> None:
     if env_vars:
         kwargs["runtime_env"] = {"env_vars": env_vars}
     if address:
-        ray.init(address=address, **kwargs)
+        try:
+            ray.init(address=address, **kwargs)
+        except (ConnectionError, RuntimeError) as e:
+            raise MGReasonError(
+                f"cannot join the Ray cluster at {address}: {(str(e).strip().splitlines() or ['?'])[-1][:300]} "
+                "(a cluster started with `ray start` uses token authentication: set RAY_AUTH_MODE=token and make its "
+                "token available as ~/.ray/auth_token or RAY_AUTH_TOKEN)",
+                field="ray_address",
+            ) from None
     else:
         try:
             ncpu = len(os.sched_getaffinity(0))
