@@ -160,3 +160,16 @@ def test_a_worker_that_outlives_its_driver_blocks_the_next_writer(tmp_path):
     with ModelWriterLock(tmp_path, "m1", wait_s=10):
         got.append("acquired after release")
     assert got
+
+
+def test_the_shipped_gpu_node_sweep_fits_an_8_gpu_node():
+    from pathlib import Path
+
+    from mgreason.sweep.spec import load_sweep
+
+    spec = load_sweep(Path(__file__).resolve().parents[2] / "sweeps" / "gpu-node.yaml")
+    node = Machine(gpus=tuple(str(i) for i in range(8)), cpus=tuple(range(64)))
+    check_fits(spec.models, node)
+    assert default_parallel(spec.models, node) == 6  # five 1-GPU models and one 2-GPU model at first
+    big = spec.model("qwen2.5-72b")
+    assert big.engine_args_for_run() == {"tensor_parallel_size": 4}
