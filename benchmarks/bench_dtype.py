@@ -71,6 +71,7 @@ def imigue_train_scenario(data: Path, tmp: Path):
         if spec["prompts"].get(k):
             spec["prompts"][k] = str((IMIGUE_SCENARIO.parent / spec["prompts"][k]).resolve())
     spec["items"]["path"] = str(out / "train.jsonl")
+    spec["items"].pop("train_path", None)  # the train items are the ones scored here
     spec.pop("obtain", None)
     path = tmp / "imigue_train.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")

@@ -244,6 +244,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"{name}: F1@{X_TIOU} {pr['f1']:.3f} (P {pr['precision']:.2f} R {pr['recall']:.2f}), chance {q['chance']:.3f}", flush=True)
     clean_events = int(sum(len(t.events) for t in clean))
 
+    # ---- the evidence ceiling of the annotated transcripts, as run-scenario reports it (no LLM) ------
+    from mgreason.eval.ceiling import scenario_ceiling
+    from mgreason.eval.report import ceiling_markdown
+
+    ceiling = scenario_ceiling(sc, seed=args.seed, item_ids=ids).summary
+
     # ---- bag-of-MG regression: trained on the train split's clean transcripts -------------------------
     tr_t = [Transcript.model_validate(it["transcript"]) for it in items["train"]]
     tr_y = [it["label"] for it in items["train"]]
@@ -423,6 +429,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                  "(`chance_f1`, 50 draws). Δ: paired bootstrap over the videos "
                  f"({args.n_boot} resamples, seed {args.seed}); McNemar exact, unadjusted (b = only the baseline right, "
                  "c = only the treatment right). AUC: 2,000 bootstrap resamples.")
+    lines.append("")
+    lines += ceiling_markdown(ceiling, heading="Evidence ceiling of the annotated transcripts (what `run-scenario` reports "
+                              "beside the LLM; `mgreason.eval.ceiling`, scikit-learn):")
     lines.append("")
     lines.append("Level parameters (`mgreason.degrade.LEVELS`; severity s scales every error type): "
                  + "; ".join(f"{lv} s={LEVEL_SEVERITY[lv]:g}" for lv in LEVELS)

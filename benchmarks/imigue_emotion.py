@@ -77,6 +77,11 @@ def write_derived_scenario(split: str, items_dir: Path, name: str, by: str, **ch
     for k in ("system", "user"):
         spec["prompts"][k] = str((SCENARIO.parent / spec["prompts"][k]).resolve())
     spec["items"]["path"] = str((items_dir / f"{split}.jsonl").resolve())
+    # the evidence ceiling: fitted on the train split for the test split; on the train split itself, grouped CV
+    if split == "train":
+        spec["items"].pop("train_path", None)
+    else:
+        spec["items"]["train_path"] = str((items_dir / "train.jsonl").resolve())
     spec.update(changes)
     out = items_dir / f"{name}.{split}.yaml"
     out.write_text(
@@ -191,10 +196,19 @@ def main(argv: Optional[list[str]] = None) -> int:
     primary_kind = max(FEATURE_KINDS, key=lambda k: (systems[f"bag-of-MG LR ({k})"]["cv"], -FEATURE_KINDS.index(k)))
     primary = f"bag-of-MG LR ({primary_kind})"
 
+    # ---- the evidence ceiling, as run-scenario reports it (no LLM) -----------------------
+    from mgreason.eval.ceiling import scenario_ceiling
+    from mgreason.eval.report import ceiling_markdown
+
+    t_ceiling = time.perf_counter()
+    ceiling = scenario_ceiling(sc, seed=args.seed, item_ids=ids).summary
+    print(f"evidence ceiling: {time.perf_counter() - t_ceiling:.1f} s", file=sys.stderr)
+
     # ---- LLM ----------------------------------------------------------------------------
     run_dir: Optional[Path] = None
     llm_conds: list[str] = []
     llm_info = ""
+    verdicts: list[str] = []
     if not args.skip_llm:
         if args.run_dir is not None:
             run_dir = args.run_dir
@@ -232,6 +246,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             raise SystemExit(f"run {run_dir} does not cover these items (e.g. {missing[:3]}); rerun without --run-dir")
         model_id = cfg["model"].get("id")
         run_summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        verdicts = [c["verdict"] for c in run_summary.get("comparisons", []) if c.get("verdict")]
         llm_info = (
             f"model `{model_id}` (`{cfg['model'].get('resolved')}`, weights sha256 "
             f"{str(cfg['model'].get('sha256'))[:12]}…), backend {cfg['backend']}"
@@ -350,6 +365,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         "|---|---|---|",
     ]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in ANCHORS]
+    lines += ["", *ceiling_markdown(ceiling, heading="**Evidence ceiling** (what `run-scenario` reports beside the LLM; "
+                                   "mgreason.eval.ceiling, scikit-learn):")]
+    if verdicts:
+        lines += ["", "Verdicts of the LLM run (`summary.json`):", "", *[f"- {v}" for v in verdicts]]
     lines += [
         "",
         f"Paired comparisons on the same {n} items (Δ = treatment − baseline; paired bootstrap {args.n_boot} resamples, "

@@ -141,6 +141,16 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     log: list[str] = []
     sections: list[str] = []
+    # the evidence ceiling of the test items (fitted on the train split; no LLM), the same for every model
+    from mgreason.eval.ceiling import scenario_ceiling
+    from mgreason.eval.report import ceiling_markdown
+    from mgreason.scenario import load_scenario
+
+    base = write_derived_scenario("test", args.items_dir, "imigue_local_ceiling", "benchmarks/imigue_local_models.py")
+    sections.append(
+        "\n".join(ceiling_markdown(scenario_ceiling(load_scenario(base)).summary, heading="### Evidence ceiling (test split)"))
+        + "\n"
+    )
     for model in args.models:
         trials = list(args.trials) + (["kshot4"] if model in args.kshot_models else [])
         runs: dict[str, Path] = {}
@@ -204,6 +214,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                 t, b = key.split("|")
                 lines.append(f"| {t} − {b} | {cell(c)} | {cell(pc.get(key))} | {cell(cc.get(key))} |")
             lines.append("")
+            verdicts = [c["verdict"] for c in raw["comparisons"] if c.get("verdict")]  # runs made since issue 23
+            if verdicts:
+                lines += ["Verdicts (raw scores, `summary.json`):", "", *[f"- {v}" for v in verdicts], ""]
         sections.append("\n".join(lines))
         print("\n".join(lines), flush=True)
     cmd = "python benchmarks/imigue_local_models.py " + " ".join(a for a in (argv or sys.argv[1:]))

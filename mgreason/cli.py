@@ -28,6 +28,16 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 
 
+def _print_flags(summary) -> None:
+    """Every flag and verdict of a run summary on stderr, one line each (they are in summary.md too)."""
+    from rich.markup import escape
+
+    verdicts = {c.verdict for c in summary.comparisons if c.verdict}
+    for line in summary.flags:
+        kind = "verdict" if line in verdicts else "flag"
+        console.print(f"[bold]{kind}:[/] {escape(line)}")
+
+
 def _progress(total: int, description: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -73,6 +83,10 @@ def run_scenario_cmd(
     cache: bool = typer.Option(
         True, "--cache/--no-cache", help="answer repeated prompts from the response cache shared with sweeps "
         "($MGREASON_RESPONSE_CACHE, default ~/.cache/mgreason/responses.sqlite)"
+    ),
+    ceiling: bool = typer.Option(
+        True, "--ceiling/--no-ceiling", help="fit the evidence ceiling beside the LLM: learned classifiers (evidence "
+        "only, text only, both, majority class) on the same items, out of fold (no LLM; a few seconds)"
     ),
 ) -> None:
     """Run every item of a scenario under every condition and report paired statistics."""
@@ -121,12 +135,14 @@ def run_scenario_cmd(
                 batch_size=batch_size or None,
                 options=options,
                 engine_args=engine_args,
+                ceiling=ceiling,
             )
     finally:
         be.close()
         if rcache is not None:
             rcache.close()
     print((result.run_dir / "summary.md").read_text(encoding="utf-8"))
+    _print_flags(result.summary)
     if result.totals.cached:
         console.print(f"{result.totals.cached} of {len(requests)} answers came from the response cache (--no-cache to recompute)")
     console.print(f"wrote {result.run_dir}/ (config.json, samples.jsonl, summary.json, summary.md)")

@@ -31,8 +31,8 @@ _INTRO = {
     "LabelSpec": "One answer of the closed label set.",
     "PromptsSpec": "Jinja template files; paths are relative to the scenario file.",
     "ItemsSpec": "Where the items come from. Give exactly one of `path` or `inline`.",
-    "FieldMap": "Which item columns hold the id, the gold label and the transcript. Every column is passed "
-    "to the templates as `item`.",
+    "FieldMap": "Which item columns hold the id, the gold label and the transcript (and, for the evidence "
+    "ceiling, the group and the text). Every column is passed to the templates as `item`.",
     "TranscriptsSpec": "How the transcript column is read.",
     "ConditionSpec": "A condition written as an object instead of a built-in name.",
     "ScoringSpec": "How the model's answer becomes a prediction.",
@@ -48,7 +48,7 @@ _FALLBACK = {
     ("ScenarioSpec", "transcripts"): "how transcripts are read",
     ("ScenarioSpec", "scoring"): "how answers are scored",
     ("ScenarioSpec", "generation"): "generation parameters",
-    ("ItemsSpec", "fields"): "which columns hold id, label and transcript",
+    ("ItemsSpec", "fields"): "which columns hold id, label, transcript, group and text",
     ("ConditionSpec", "name"): "the condition's name in samples and summaries",
     ("ConditionSpec", "description"): "free text, for people",
     ("GenerationSpec", "temperature"): "sampling temperature; 0 = greedy decoding",

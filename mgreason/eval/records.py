@@ -75,6 +75,22 @@ class ConditionSummary(BaseModel):
     n_errors: int = 0
     label_mass_mean: Optional[float] = Field(default=None, description="mean P(answer starts with a label)")
     label_mass_p10: Optional[float] = Field(default=None, description="10th percentile of the label mass")
+    # ---- diagnostics (issue 23); optional so that older summary.json files still load ----
+    top_label: Optional[str] = Field(default=None, description="the label predicted most often")
+    top_label_share: Optional[float] = Field(
+        default=None, description="share of the items answered with top_label (>= 0.95: constant answer)"
+    )
+    n_margin_ties: Optional[int] = Field(
+        default=None, description="items whose two best label log-probs are exactly equal (None without log-probs)"
+    )
+    margin_auc: Optional[float] = Field(
+        default=None,
+        description="ROC AUC of the label margin against gold: two labels, log p(first) - log p(second) vs "
+        "gold == first; more labels, the mean over labels of the one-vs-rest AUC of log p(label) - max other",
+    )
+    flags: list[str] = Field(
+        default_factory=list, description="plain-language flags: constant answer, low label mass, margin ties"
+    )
 
     @classmethod
     def from_stats(
@@ -115,6 +131,38 @@ class ComparisonSummary(BaseModel):
     )
     n_boot: int
     seed: int
+    # ---- did the model use the evidence? (issue 23); optional so that older summary.json files still load ----
+    margin_kind: Optional[str] = Field(
+        default=None,
+        description="the margin the shift is measured on: 'gold margin' = log p(gold) - max log p(other label)",
+    )
+    margin_shift: Optional[float] = Field(
+        default=None, description="mean (treatment - baseline) of the gold margin over the paired items"
+    )
+    margin_shift_ci: tuple[Optional[float], Optional[float]] = Field(
+        default=(None, None), description="95% paired bootstrap CI of margin_shift (same resamples/seed as Δ acc)"
+    )
+    margin_shift_p: Optional[float] = Field(
+        default=None, description="two-sided paired bootstrap p of margin_shift (share of resamples across 0, x2)"
+    )
+    bias_shift: Optional[float] = Field(
+        default=None,
+        description="two labels only: mean (treatment - baseline) of log p(first) - log p(second), whatever gold is "
+        "(a shift toward one answer for every item)",
+    )
+    auc_baseline: Optional[float] = Field(default=None, description="margin ROC AUC of the baseline condition")
+    auc_treatment: Optional[float] = Field(default=None, description="margin ROC AUC of the treatment condition")
+    ceiling_rank_corr: Optional[float] = Field(
+        default=None,
+        description="Spearman correlation between the treatment's margin and the evidence-only ceiling "
+        "classifier's out-of-fold score on the same items (does the model move the way the evidence points?)",
+    )
+    ceiling_rank_corr_p: Optional[float] = Field(default=None, description="p-value of ceiling_rank_corr")
+    verdict: Optional[str] = Field(default=None, description="one plain-language sentence with its numbers")
+    verdict_code: Optional[str] = Field(
+        default=None,
+        description="machine-readable verdict: no_signal | constant | used | not_used | worse | unknown",
+    )
 
     @classmethod
     def from_stats(cls, c: "stats.PairedComparison") -> "ComparisonSummary":
@@ -139,6 +187,36 @@ class ComparisonSummary(BaseModel):
         )
 
 
+class CeilingRow(BaseModel):
+    """One learned classifier (or the majority class) on the run's items: what the evidence is worth."""
+
+    features: str = Field(description="majority | evidence | text | evidence+text")
+    accuracy: Optional[float] = None
+    ci: tuple[Optional[float], Optional[float]] = Field(default=(None, None), description="95% Wilson CI")
+    n: int = Field(default=0, description="items scored (out of fold, or the test items with a training split)")
+    n_correct: Optional[int] = None
+    macro_f1: Optional[float] = None
+    cv: str = Field(default="", description="how it was fitted and tested, e.g. '5-fold StratifiedGroupKFold ...'")
+    grouped_by: Optional[str] = Field(default=None, description="the item column folds were grouped by (None: none)")
+    skipped_reason: Optional[str] = Field(default=None, description="why this row has no number")
+
+
+class CeilingSummary(BaseModel):
+    """The evidence ceiling of a run (``RunSummary.ceiling``)."""
+
+    rows: list[CeilingRow] = Field(default_factory=list)
+    grouped_by: Optional[str] = Field(default=None, description="items.fields.group, when the scenario declares one")
+    cv: str = Field(default="", description="the cross-validation (or train/test split) used")
+    mode: Optional[str] = Field(
+        default=None, description="cv: out of fold on the items; train_split: fitted on the training split"
+    )
+    n_items: int = 0
+    notes: list[str] = Field(
+        default_factory=list, description="e.g. 'no group column: ungrouped CV overstates the ceiling'"
+    )
+    seconds: Optional[float] = Field(default=None, description="time spent fitting the ceiling classifiers")
+
+
 class RunSummary(BaseModel):
     run_id: str
     scenario_id: str
@@ -149,6 +227,14 @@ class RunSummary(BaseModel):
     conditions: list[ConditionSummary]
     comparisons: list[ComparisonSummary]
     warnings: list[str] = Field(default_factory=list, description="e.g. a condition whose mean label mass is < 0.5")
+    ceiling: Optional[CeilingSummary] = Field(
+        default=None, description="learned classifiers on the same items (evidence / text / both / majority)"
+    )
+    flags: list[str] = Field(
+        default_factory=list,
+        description="every flag a user must see: constant answers, low label mass, margin ties, one verdict per "
+        "comparison",
+    )
 
 
 def _identity_changes(old_model: dict, identity: Optional[dict]) -> list[str]:

@@ -63,6 +63,7 @@ def run_scenario(
     engine_args: Optional[Mapping[str, Any]] = None,
     retries: int = 0,
     batch_size: Optional[int] = DEFAULT_BATCH,
+    ceiling: bool = True,
 ) -> RunOutput:
     """Run every item under every condition and write the run directory.
 
@@ -70,6 +71,7 @@ def run_scenario(
     batch's answers reach the cache as soon as it is done, so an interrupted run keeps them.
     With ``cache``, answers are looked up under the model identity (``backend.model_info()`` plus the
     ``options``/``engine_args`` the backend was created with) and new ones are stored.
+    ``ceiling``: fit the evidence ceiling (:mod:`mgreason.eval.ceiling`) beside the LLM's rows.
     """
     if requests is None:
         requests = build_requests(scenario, limit=limit, seed=seed)
@@ -100,7 +102,9 @@ def run_scenario(
     got = store.load()
     records = [got[c.key] for c in cells]
 
-    summary = summarize(run_id, scenario, records, info.id, backend.name, totals.seconds, seed=seed, n_boot=n_boot)
+    summary = summarize(
+        run_id, scenario, records, info.id, backend.name, totals.seconds, seed=seed, n_boot=n_boot, ceiling=ceiling
+    )
     params = generation_params(scenario, seed=None)
     config = make_run_config(
         run_id, scenario, backend.name, info, params, seed=seed, limit=limit,

@@ -44,6 +44,7 @@ class Scenario:
     items_path: Optional[Path] = None
     conditions: list[ConditionSpec] = field(default_factory=list)
     demo_items: list[Item] = field(default_factory=list)  # the demonstrations' split (spec.demonstrations)
+    train_items: list[Item] = field(default_factory=list)  # items.train_path: where the evidence ceiling is fitted
 
     @property
     def id(self) -> str:
@@ -306,8 +307,36 @@ def load_scenario(path: str | Path) -> Scenario:
                 field="demonstrations.k",
             )
 
+    train_items: list[Item] = []
+    train_path: Optional[Path] = None
+    if spec.items.train_path is not None:
+        train_spec = spec.model_copy(
+            update={
+                "items": spec.items.model_copy(
+                    update={"path": spec.items.train_path, "inline": None, "format": spec.items.train_format}
+                )
+            }
+        )
+        resolved = _resolve(path.parent, spec.items.train_path)
+        if resolved.is_file():
+            train_rows, train_path = _load_rows(train_spec, path)
+            train_items = _parse_items(train_rows, spec, path, train_path, conditions)
+        else:  # only the evidence ceiling reads it: warn, and the ceiling is cross-validated instead
+            import warnings
+
+            from mgreason.errors import MGReasonWarning
+
+            warnings.warn(
+                MGReasonWarning(
+                    f"{path}: items.train_path: training items file not found: {resolved}; the evidence ceiling is "
+                    "cross-validated on the items instead"
+                ),
+                stacklevel=2,
+            )
+
     files = [path, user_t] + ([system_t] if system_t else []) + ([items_path] if items_path else [])
     files += [demo_path] if demo_path else []
+    files += [train_path] if train_path else []
     return Scenario(
         spec=spec,
         path=path,
@@ -318,6 +347,7 @@ def load_scenario(path: str | Path) -> Scenario:
         items_path=items_path,
         conditions=conditions,
         demo_items=demo_items,
+        train_items=train_items,
     )
 
 

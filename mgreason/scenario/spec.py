@@ -40,6 +40,17 @@ class FieldMap(_Strict):
     transcript: Optional[str] = Field(
         default="transcript", description="item column holding the MG transcript (object or path); null if none"
     )
+    group: Optional[str] = Field(
+        default=None,
+        description="item column naming who (or what) an item comes from, e.g. the speaker or subject: the evidence "
+        "ceiling's cross-validation never puts one group in both training and test folds (without it, the report "
+        "says that ungrouped CV overstates the ceiling)",
+    )
+    text: Optional[list[str]] = Field(
+        default=None,
+        description="item columns whose text feeds the text-only evidence ceiling (strings, or lists of "
+        "{speaker, text} turns); default: `context` and `dialogue` where the items have them; [] for none",
+    )
 
 
 class ItemsSpec(_Strict):
@@ -47,6 +58,15 @@ class ItemsSpec(_Strict):
     format: Optional[Literal["jsonl", "json", "csv"]] = Field(default=None, description="default: from the suffix")
     inline: Optional[list[dict[str, Any]]] = Field(default=None, description="items written in the scenario itself")
     fields: FieldMap = Field(default_factory=FieldMap)
+    train_path: Optional[str] = Field(
+        default=None,
+        description="items file of a training split (same columns), relative to the scenario file: the evidence "
+        "ceiling is fitted there and tested on the items instead of cross-validated (default: demonstrations.path "
+        "when given)",
+    )
+    train_format: Optional[Literal["jsonl", "json", "csv"]] = Field(
+        default=None, description="format of train_path; default: from the suffix"
+    )
     obtain: Optional[str] = Field(
         default=None,
         description="for items built from a third-party dataset: how to obtain it and build the items file; "

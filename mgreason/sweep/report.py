@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
@@ -29,7 +30,7 @@ from mgreason import __version__, stats
 from mgreason.errors import MGReasonError
 from mgreason.eval.format import fmt as _f, fmt_ci as _ci, fmt_p as _p, fmt_signed as _s, is_missing as _nan
 from mgreason.eval.records import SampleRecord
-from mgreason.eval.summary import by_condition, collapse_repeats, comparison_summaries, condition_summaries
+from mgreason.eval.summary import by_condition, collapse_repeats, comparison_summaries, condition_summaries, explain_cell
 from mgreason.eval.store import atomic_write_json
 from mgreason.fileio import atomic_write_text
 from mgreason.sweep.manifest import PENDING, load_plan, read_manifest
@@ -74,6 +75,7 @@ def compute_report(run_dir: str | Path) -> dict[str, Any]:
     groups: list[dict[str, Any]] = []
     comparisons: list[dict[str, Any]] = []
     items: dict[str, dict[str, Any]] = {}  # scenario -> per-item view
+    to_explain: list[tuple[dict, list[dict], Path, list[str]]] = []
     for s in plan.scenarios:
         items[s.id] = {"conditions": s.conditions, "items": {i: {"gold": None, "answers": {}} for i in s.item_ids}, "pairs": []}
     for m in spec.models:
@@ -117,14 +119,20 @@ def compute_report(run_dir: str | Path) -> dict[str, Any]:
             pairs = [(a, b) for a, b in pairs if a in s.conditions and b in s.conditions]
             if not items[s.id]["pairs"]:
                 items[s.id]["pairs"] = [list(p) for p in pairs]
-            for c in comparison_summaries(col, labels, pairs, item_ids=s.item_ids, n_boot=spec.n_boot, seed=seed):
-                comparisons.append(
-                    {"model": m.name, "scenario": s.id, **c.model_dump(mode="json"), "complete": c.n == len(s.item_ids)}
-                )
+            cell_comps = [
+                {"model": m.name, "scenario": s.id, **c.model_dump(mode="json"), "complete": c.n == len(s.item_ids)}
+                for c in comparison_summaries(col, labels, pairs, item_ids=s.item_ids, n_boot=spec.n_boot, seed=seed)
+            ]
+            comparisons += cell_comps
+            controls = [c.name for c in sspec.condition_specs() if c.transcript == "shuffled"]
+            to_explain.append((g, cell_comps, cdir / "summary.json", controls))
     ps = [c["mcnemar_p"] for c in comparisons]
     adj = stats.holm_adjust(ps) if ps else []
     for c, a in zip(comparisons, adj):
         c["p_holm"] = a
+    for g, cell_comps, summary_path, controls in to_explain:  # the ceiling (from summary.json), flags, verdicts
+        saved = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else None
+        g["ceiling"], g["flags"] = explain_cell(cell_comps, g["conditions"], saved, controls)
 
     primary = None
     for s in plan.scenarios:
@@ -284,6 +292,105 @@ def _label_mass_html(data, models, scen, conds, look) -> list[str]:
     return H
 
 
+def _ceilings(data: dict[str, Any]) -> dict[str, dict]:
+    """scenario -> the evidence ceiling of its items (the same for every model: the first cell that has one)."""
+    out: dict[str, dict] = {}
+    for g in data["groups"]:
+        if g.get("ceiling") and g["scenario"] not in out:
+            out[g["scenario"]] = g["ceiling"]
+    return out
+
+
+def _explain_markdown(data: dict[str, Any]) -> list[str]:
+    """Flags, the evidence ceiling per scenario and 'did the model use the evidence?' per comparison."""
+    from mgreason.eval.records import CeilingSummary
+    from mgreason.eval.report import ceiling_markdown
+
+    L: list[str] = []
+    flags = [(g, f) for g in data["groups"] for f in g.get("flags") or []]
+    if flags:
+        L += ["## Flags and verdicts", ""]
+        L += [f"- {g['model']} / {g['scenario']}: {f}" for g, f in flags]
+        L.append("")
+    for sid, ceil in _ceilings(data).items():
+        L += ceiling_markdown(CeilingSummary.model_validate(ceil), heading=f"## Evidence ceiling: {sid} (every model)")
+        L.append("")
+    comps = [c for c in data["comparisons"] if c.get("margin_shift") is not None or c.get("verdict")]
+    if comps:
+        L += [
+            "## Did the model use the evidence?",
+            "",
+            "| model | scenario | baseline → treatment | margin shift [95% CI] | margin AUC baseline → treatment | "
+            "Spearman vs ceiling | verdict |",
+            "|---|---|---|---|---|---:|---|",
+        ]
+        for c in comps:
+            lo, hi = c.get("margin_shift_ci") or (None, None)
+            rho = c.get("ceiling_rank_corr")
+            L.append(
+                f"| {c['model']} | {c['scenario']} | {c['baseline']} → {c['treatment']} | "
+                f"{_s(c.get('margin_shift'), 2)} [{_s(lo, 2)}, {_s(hi, 2)}] | "
+                f"{_f(c.get('auc_baseline'), 2)} → {_f(c.get('auc_treatment'), 2)} | "
+                f"{'n/a' if rho is None else f'{rho:+.2f}'} | {c.get('verdict_code') or 'n/a'} |"
+            )
+        L += [
+            "",
+            "Margin shift: mean change of log p(gold) − max log p(other label) from baseline to treatment (> 0: toward "
+            "the right answer). Verdicts use the sweep-wide Holm p; the full sentences are under Flags and verdicts.",
+            "",
+        ]
+    return L
+
+
+def _explain_html(data: dict[str, Any]) -> list[str]:
+    H: list[str] = []
+    flags = [(g, f) for g in data["groups"] for f in g.get("flags") or []]
+    if flags:
+        H.append("<h2>Flags and verdicts</h2><ul>")
+        H += [f"<li class='warn'>{_e(g['model'])} / {_e(g['scenario'])}: {_e(f)}</li>" for g, f in flags]
+        H.append("</ul>")
+    for sid, ceil in _ceilings(data).items():
+        H.append(f"<h2>Evidence ceiling: {_e(sid)} (every model)</h2>")
+        H.append(
+            f"<p>{_e(ceil.get('cv'))}"
+            + (
+                ""
+                if ceil.get("mode") == "train_split"
+                else (f"; grouped by <code>{_e(ceil['grouped_by'])}</code>" if ceil.get("grouped_by") else "; <b>not grouped</b>")
+            )
+            + "</p>"
+        )
+        H.append("<table><tr><th>features</th><th>n</th><th>accuracy</th><th>95% CI (Wilson)</th><th>note</th></tr>")
+        for r in ceil.get("rows", []):
+            ci = r.get("ci") or (None, None)
+            H.append(
+                f"<tr><td>{_e(r['features'])}</td><td class='n'>{r.get('n') or 'n/a'}</td>"
+                f"<td class='n'>{_f(r.get('accuracy'))}</td><td class='n'>"
+                + (_ci(ci[0], ci[1], signed=False) if r.get("accuracy") is not None else "n/a")
+                + f"</td><td>{_e(r.get('skipped_reason') or '')}</td></tr>"
+            )
+        H.append("</table>")
+        H += [f"<p class='warn'><b>Note</b> — {_e(n)}</p>" for n in ceil.get("notes", [])]
+    comps = [c for c in data["comparisons"] if c.get("margin_shift") is not None or c.get("verdict")]
+    if comps:
+        H.append(
+            "<h2>Did the model use the evidence?</h2><table><tr><th>model</th><th>scenario</th>"
+            "<th>baseline → treatment</th><th>margin shift [95% CI]</th><th>margin AUC baseline → treatment</th>"
+            "<th>Spearman vs ceiling</th><th>verdict</th></tr>"
+        )
+        for c in comps:
+            lo, hi = c.get("margin_shift_ci") or (None, None)
+            rho = c.get("ceiling_rank_corr")
+            H.append(
+                f"<tr><td>{_e(c['model'])}</td><td>{_e(c['scenario'])}</td><td>{_e(c['baseline'])} → "
+                f"{_e(c['treatment'])}</td><td class='n'>{_s(c.get('margin_shift'), 2)} [{_s(lo, 2)}, {_s(hi, 2)}]</td>"
+                f"<td class='n'>{_f(c.get('auc_baseline'), 2)} → {_f(c.get('auc_treatment'), 2)}</td>"
+                f"<td class='n'>{'n/a' if rho is None else f'{rho:+.2f}'}</td><td>{_e(c.get('verdict') or 'n/a')}</td></tr>"
+            )
+        H.append("</table>")
+    return H
+
+
 def _cond_lookup(data: dict[str, Any]) -> dict[tuple[str, str], dict[str, dict]]:
     return {(g["model"], g["scenario"]): {c["condition"]: c for c in g["conditions"]} for g in data["groups"]}
 
@@ -398,6 +505,7 @@ def render_markdown(data: dict[str, Any], png_name: Optional[str]) -> str:
             f"{_ci(*c['delta_macro_f1_ci'])} | {c['mcnemar_b']} / {c['mcnemar_c']} | {_p(c['mcnemar_p'])} | {_p(c.get('p_holm'))} |"
         )
     L += ["", "b = baseline right and treatment wrong, c = the reverse. Failed requests count as wrong.", ""]
+    L += _explain_markdown(data)
     if png_name:
         L += ["## Forest plot", "", f"![forest plot of the deltas]({png_name})", ""]
 
@@ -533,6 +641,7 @@ def render_html(data: dict[str, Any], png: Optional[bytes]) -> str:
             f"<td>{c['mcnemar_b']} / {c['mcnemar_c']}</td><td class='n'>{_p(c['mcnemar_p'])}</td><td class='n'>{_p(c.get('p_holm'))}</td></tr>"
         )
     H.append("</table><p class='muted'>b = baseline right and treatment wrong, c = the reverse. Failed requests count as wrong.</p>")
+    H += _explain_html(data)
     if png:
         H.append("<h2>Forest plot</h2>")
         H.append(f"<img alt='forest plot' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>")

@@ -61,6 +61,7 @@ def _scenario_with_items(tmp_path: Path, items_path: Path) -> Path:
     for k in ("system", "user"):
         spec["prompts"][k] = str((SCENARIO.parent / spec["prompts"][k]).resolve())
     spec["items"]["path"] = str(items_path)
+    spec["items"]["train_path"] = str(items_path.parent / "train.jsonl")
     out = tmp_path / "imigue_emotion.yaml"
     out.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return out
