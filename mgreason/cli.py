@@ -121,7 +121,10 @@ def run_scenario_cmd(
         "e.g. dtype=bfloat16, max_model_len=4096, tensor_parallel_size=2; openai: timeout=60, max_retries=5; "
         "hf: dtype, threads); VALUE is parsed as JSON when it can be"
     ),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="openai backend: server URL, e.g. http://127.0.0.1:8000/v1"),
+    base_url: Optional[List[str]] = typer.Option(
+        None, "--base-url", help="openai backend: server URL, e.g. http://127.0.0.1:8000/v1; repeat it for several "
+        "replicas of the model (requests are spread over them and retried elsewhere when one fails)"
+    ),
     api_key: Optional[str] = typer.Option(None, "--api-key", help="openai backend: API key (default: $OPENAI_API_KEY)"),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="openai backend: requests in flight"),
     batch_size: int = typer.Option(
@@ -162,7 +165,9 @@ def run_scenario_cmd(
         f"= {len(requests)} prompts; backend {backend}, model {model or 'default'}"
     )
     engine_args = parse_engine_args(engine_arg)
-    options = {"base_url": base_url, "api_key": api_key, "concurrency": concurrency}
+    urls = list(base_url or [])
+    options = {"base_url": urls[0] if len(urls) == 1 else None, "base_urls": urls if len(urls) > 1 else None,
+               "api_key": api_key, "concurrency": concurrency}
     options = {k: v for k, v in options.items() if v is not None}
     try:
         # --model: resolved here (one error line for a bad name or path), then the backend loads what it names

@@ -46,6 +46,11 @@
   ``tokenizer=<model spec>`` label scoring tokenises locally with the hf/vllm rule
   (:func:`mgreason.backends.base.chat_prompt`: message text stays text) and sends token ids;
   ``generate`` always goes through the server's chat template.
+* **Several replicas** (``base_urls=[...]``, e.g. one ``vllm serve`` per GPU or node): each request goes to the
+  healthy replica with the fewest requests in flight, each replica with its own ``concurrency``; a replica that
+  fails a request (connection error, timeout, retryable status) is set aside for a growing cool-down and the
+  request is retried on another one at once (:mod:`mgreason.backends.endpoints`). Every replica must serve the
+  model.
 * The served model id is checked against ``GET /v1/models`` (the only served model is
   used when ``model`` is None) and recorded in :meth:`model_info` (so in config.json).
 """
@@ -74,6 +79,7 @@ from mgreason.backends.base import (
     first_line as _first_line,
     raise_if_fatal,
 )
+from mgreason.backends.endpoints import Endpoint, EndpointPool
 from mgreason.errors import BackendError, MGReasonError
 
 T = TypeVar("T")
@@ -159,6 +165,7 @@ class OpenAIBackend(BackendBase):
         self,
         model: Optional[str] = None,
         base_url: Optional[str] = None,
+        base_urls: Optional[Sequence[str]] = None,
         api_key: Optional[str] = None,
         concurrency: int = 8,
         timeout: float = 120.0,
@@ -174,9 +181,20 @@ class OpenAIBackend(BackendBase):
         import httpx  # a dependency of mgreason
 
         self._httpx = httpx
-        self.base_url, self.root_url = _normalise_base_url(
-            base_url or os.environ.get("MGREASON_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        )
+        if base_urls is not None:
+            if base_url is not None:
+                raise BackendError("give base_url or base_urls, not both", field="base_urls")
+            if isinstance(base_urls, str) or not list(base_urls):
+                raise BackendError("base_urls must be a non-empty list of URLs", field="base_urls")
+            urls = [_normalise_base_url(str(u)) for u in base_urls]
+            if len({u[0] for u in urls}) != len(urls):
+                raise BackendError("base_urls lists a server twice", field="base_urls")
+        else:
+            urls = [_normalise_base_url(
+                base_url or os.environ.get("MGREASON_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+            )]
+        self.urls: list[tuple[str, str]] = urls  # (base_url .../v1, root_url) of every replica
+        self.base_url, self.root_url = urls[0]
         self.api_key = api_key if api_key is not None else (
             os.environ.get("MGREASON_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY") or os.environ.get("VLLM_API_KEY")
         )
@@ -208,7 +226,7 @@ class OpenAIBackend(BackendBase):
         self._closed = False
 
         t0 = time.perf_counter()
-        models = _run_sync(self._list_models)
+        models = self._list_every_replica(model)
         self.connect_seconds = time.perf_counter() - t0
         ids = [m.get("id") for m in models if isinstance(m, dict) and m.get("id")]
         if model is None:
@@ -258,9 +276,10 @@ class OpenAIBackend(BackendBase):
             headers=self._headers(),
             verify=self._verify(),
             timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
-            limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
+            limits=httpx.Limits(max_connections=self.concurrency * len(self.urls),
+                                max_keepalive_connections=self.concurrency * len(self.urls)),
             # proxies from the environment apply to remote servers, never to a local one
-            trust_env=(urlsplit(self.base_url).hostname or "") not in ("127.0.0.1", "localhost", "::1"),
+            trust_env=all((urlsplit(b).hostname or "") not in ("127.0.0.1", "localhost", "::1") for b, _ in self.urls),
         )
 
     def _delay(self, attempt: int, retry_after: Optional[str]) -> float:
@@ -275,28 +294,35 @@ class OpenAIBackend(BackendBase):
     async def _call(
         self,
         client,
-        sem: Optional[asyncio.Semaphore],
+        pool: EndpointPool,
         method: str,
-        url: str,
+        path: str,
         payload: Optional[dict],
         parse: Callable[[Any], T],
+        root: bool = False,
     ) -> T:
-        """One logical request with retries. ``parse`` turns the JSON into the result (raising on bad shape)."""
+        """One logical request with retries, to ``path`` under the base URL (``root``: under the server root) of the
+        replica the pool picks; a failed attempt goes to another replica when one is healthy. ``parse`` turns the
+        JSON into the result (raising on bad shape)."""
         httpx = self._httpx
         last = "no attempt made"
         status: Optional[int] = None
-        where = f"{method} {urlsplit(url).path}"
         attempts = self.max_retries + 1
+        ep: Optional[Endpoint] = None
         for attempt in range(attempts):
             retry_after: Optional[str] = None
             status = None
+            failed_ep, ep = ep, pool.pick(exclude=ep)
+            url = (ep.root_url if root else ep.base_url) + path
+            where = f"{method} {urlsplit(url).path}" + (f" at {ep.base_url}" if len(pool.endpoints) > 1 else "")
             self.stats["requests"] += 1
             try:
-                if sem is not None:
-                    async with sem:
+                async with ep.sem:
+                    ep.inflight += 1
+                    try:
                         resp = await asyncio.wait_for(client.request(method, url, json=payload), self.timeout)
-                else:
-                    resp = await asyncio.wait_for(client.request(method, url, json=payload), self.timeout)
+                    finally:
+                        ep.inflight -= 1
             except (asyncio.TimeoutError, httpx.TimeoutException):
                 last = f"timeout after {self.timeout:g} s"
             except httpx.TransportError as exc:
@@ -311,16 +337,24 @@ class OpenAIBackend(BackendBase):
                     raise RequestFailed(f"HTTP {resp.status_code} ({where}): {resp.text[:300].strip()}", status)
                 else:
                     try:
-                        return parse(resp.json())
+                        out = parse(resp.json())
+                        pool.succeeded(ep)
+                        return out
                     except (ValueError, KeyError, IndexError, TypeError, _Malformed) as exc:
                         last = f"malformed response: {type(exc).__name__}: {_first_line(exc)}"
+            pool.failed(ep)
             if attempt + 1 < attempts:
                 self.stats["retries"] += 1
-                await asyncio.sleep(self._delay(attempt, retry_after))
+                if not pool.any_healthy_besides(ep):  # another replica can take it at once; else back off
+                    await asyncio.sleep(self._delay(attempt, retry_after))
         self.stats["failed"] += 1
         raise RequestFailed(f"{last} ({where}, after {attempts} attempts)", status)
 
-    async def _list_models(self) -> list[dict]:
+    def _pool(self, urls: Optional[list[tuple[str, str]]] = None, concurrency: Optional[int] = None) -> EndpointPool:
+        return EndpointPool([Endpoint(b, r, concurrency or self.concurrency) for b, r in (urls or self.urls)],
+                            cooldown_s=max(0.05, self.backoff), max_cooldown_s=max(self.backoff, self.max_backoff))
+
+    async def _list_models(self, url: tuple[str, str]) -> list[dict]:
         def parse(data: Any) -> list[dict]:
             models = data["data"]
             if not isinstance(models, list):
@@ -329,9 +363,34 @@ class OpenAIBackend(BackendBase):
 
         async with self._client() as client:
             try:
-                return await self._call(client, None, "GET", f"{self.base_url}/models", None, parse)
+                return await self._call(client, self._pool([url], 1), "GET", "/models", None, parse)
             except RequestFailed as exc:
-                raise BackendError(f"cannot list the models served at {self.base_url}: {exc}", field="base_url") from None
+                raise BackendError(f"cannot list the models served at {url[0]}: {exc}", field="base_url") from None
+
+    def _list_every_replica(self, model: Optional[str]) -> list[dict]:
+        """The primary server's model list; with several replicas, every reachable one must serve the same model
+        (one that cannot be reached now is tried again by the requests, after its cool-down)."""
+        if len(self.urls) == 1:
+            return _run_sync(lambda: self._list_models(self.urls[0]))
+        lists: dict[str, list[dict]] = {}
+        errors: dict[str, str] = {}
+        for url in self.urls:
+            try:
+                lists[url[0]] = _run_sync(lambda url=url: self._list_models(url))
+            except BackendError as exc:
+                errors[url[0]] = str(exc)
+        if not lists:
+            raise BackendError(f"none of the {len(self.urls)} servers in base_urls answers: "
+                               + "; ".join(errors.values()), field="base_urls")
+        first_url, first = next(iter(lists.items()))
+        want = model or (first[0].get("id") if len(first) == 1 and isinstance(first[0], dict) else None)
+        for url, ms in lists.items():
+            ids = {m.get("id") for m in ms if isinstance(m, dict)}
+            if want is not None and want not in ids:
+                raise BackendError(f"the server at {url} in base_urls does not serve model {want!r} (it serves: "
+                                   f"{', '.join(sorted(map(str, ids))) or 'nothing'})", field="base_urls")
+        self.unreachable_at_start = sorted(errors)
+        return first
 
     # ------------------------------------------------------------------ tokenisation
 
@@ -367,12 +426,13 @@ class OpenAIBackend(BackendBase):
             client,
             sem,
             "POST",
-            f"{self.root_url}/tokenize",
+            "/tokenize",
             {"model": self.model, "messages": list(messages), "add_generation_prompt": True, "add_special_tokens": False},
             parse_tokens,
+            root=True,
         )
         text = await self._call(
-            client, sem, "POST", f"{self.root_url}/detokenize", {"model": self.model, "tokens": ids}, lambda d: str(d["prompt"])
+            client, sem, "POST", "/detokenize", {"model": self.model, "tokens": ids}, lambda d: str(d["prompt"]), root=True
         )
         return text, ids
 
@@ -390,9 +450,10 @@ class OpenAIBackend(BackendBase):
             client,
             sem,
             "POST",
-            f"{self.root_url}/tokenize",
+            "/tokenize",
             {"model": self.model, "prompt": text, "add_special_tokens": False},
             parse_tokens,
+            root=True,
         )
 
     async def _continuation(self, client, sem, text: str, ids: list[int], label: str) -> list[int]:
@@ -409,6 +470,7 @@ class OpenAIBackend(BackendBase):
         card = self._model_card
         extra: dict[str, Any] = {
             "base_url": self.base_url,
+            **({"base_urls": [b for b, _ in self.urls]} if len(self.urls) > 1 else {}),
             "served_model_id": self.model,
             "owned_by": card.get("owned_by"),
             "root": card.get("root"),
@@ -421,7 +483,8 @@ class OpenAIBackend(BackendBase):
             "label_scoring": self.label_scoring,
         }
         sha = _converted_source_sha(card.get("root"))
-        return ModelInfo(id=self.model, resolved=f"{self.base_url}#{self.model}", sha256=sha, extra=extra)
+        where = ",".join(b for b, _ in self.urls)
+        return ModelInfo(id=self.model, resolved=f"{where}#{self.model}", sha256=sha, extra=extra)
 
     def score_labels(
         self, prompts: Sequence[list[Message]], labels: Sequence[str], progress: Progress = None
@@ -480,7 +543,7 @@ class OpenAIBackend(BackendBase):
                 out[lab] = float(sum(part))
             return out
 
-        return await self._call(client, sem, "POST", f"{self.base_url}/completions", payload, parse)
+        return await self._call(client, sem, "POST", "/completions", payload, parse)
 
     async def _score_next_token(
         self, client, sem, ids: list[int], labels: list[str], conts: list[list[int]]
@@ -521,7 +584,7 @@ class OpenAIBackend(BackendBase):
                             got[(p, t)] = float(v)
                 return got
 
-            lp.update(await self._call(client, sem, "POST", f"{self.base_url}/completions", payload, parse))
+            lp.update(await self._call(client, sem, "POST", "/completions", payload, parse))
         return {lab: float(sum(lp[(tuple(c[:k]), c[k])] for k in range(len(c)))) for lab, c in zip(labels, conts)}
 
     # ------------------------------------------------------------------ generation
@@ -583,7 +646,7 @@ class OpenAIBackend(BackendBase):
                     raise _Malformed("message content is not a string")
                 return content
 
-            out = await self._call(client, sem, "POST", f"{self.base_url}/chat/completions", body, parse)
+            out = await self._call(client, sem, "POST", "/chat/completions", body, parse)
             if choices is not None and self.structured == "response_format":
                 try:
                     out = str(json.loads(out)["answer"])
@@ -596,7 +659,7 @@ class OpenAIBackend(BackendBase):
     # ------------------------------------------------------------------ driver
 
     async def _gather(self, prompts, one, progress: Progress) -> list[BackendResult]:
-        sem = asyncio.Semaphore(self.concurrency)
+        sem = self._pool()  # the replicas, each with its own concurrency
         async with self._client() as client:
 
             async def run(messages):

@@ -17,6 +17,15 @@ def register(app: typer.Typer) -> None:
         retry_failed: bool = typer.Option(False, "--retry-failed", help="run again the cells that failed after every retry"),
         report: bool = typer.Option(True, "--report/--no-report", help="write the report when the sweep ends"),
         dry_run: bool = typer.Option(False, "--dry-run", help="validate everything and print the plan; run nothing"),
+        max_parallel: Optional[int] = typer.Option(
+            None, "--max-parallel", min=1, max=4096,
+            help="model workers at once (default: the file's max_parallel, else as many as the declared resources "
+            "allow, else 1)",
+        ),
+        executor: Optional[str] = typer.Option(None, "--executor", help="local (default) or ray"),
+        address: Optional[str] = typer.Option(
+            None, "--address", help="--executor ray: the Ray cluster to join (default: a local Ray instance)"
+        ),
     ) -> None:
         """Run (or resume) a sweep: every model × scenario × condition × item × repeat, one process per model.
 
@@ -36,7 +45,8 @@ def register(app: typer.Typer) -> None:
                 print(f"  scenario {s.id}: {len(s.item_ids)} items × {len(s.conditions)} conditions × {reps} repeats "
                       f"({', '.join(s.conditions)})")
             for m in plan.spec.models:
-                print(f"  model {m.name}: backend {m.backend}, model {m.model or '(default)'}")
+                res = f", resources {m.resources.model_dump(exclude_none=True)}" if m.resources else ""
+                print(f"  model {m.name}: backend {m.backend}, model {m.model or '(default)'}{res}")
             done = 0
             if (plan.out / "sweep.json").exists():
                 done = sum(1 for c in build_manifest(plan).cells if c.status != "pending")
@@ -48,7 +58,8 @@ def register(app: typer.Typer) -> None:
             "the records answered so far are kept (models/*/*/samples.jsonl, written as they come); run the same "
             f"command again (mgreason sweep {sweep_file}) to resume: nothing is lost or computed twice"
         )
-        res = run_sweep(sweep_file, out=out, retries=retries, retry_failed=retry_failed, report=report, console=console)
+        res = run_sweep(sweep_file, out=out, retries=retries, retry_failed=retry_failed, report=report, console=console,
+                        max_parallel=max_parallel, executor=executor, ray_address=address)
         console.print(
             f"sweep finished in {res.seconds:.1f} s: {res.total} cells, {res.done} answered, {res.failed} failed, "
             f"{res.pending} not run; this run computed {res.computed} request(s), {res.cached} from the cache",

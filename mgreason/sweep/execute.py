@@ -153,6 +153,7 @@ class SweepProgress:
         self._loaded_at: Optional[float] = None
         self._ticks = 0
         tty = self.console.is_terminal if enabled is None else enabled
+        self._lock = threading.RLock()  # workers of several models report at once
         self._prog = None
         if tty or os.environ.get("MGREASON_PROGRESS") == "1":
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -192,6 +193,14 @@ class SweepProgress:
 
     # ---- events
     def on_event(self, ev: dict[str, Any]) -> None:
+        with self._lock:
+            self._on_event(ev)
+
+    def resync(self, committed: int) -> None:
+        with self._lock:
+            self.committed, self.inflight = committed, 0
+
+    def _on_event(self, ev: dict[str, Any]) -> None:
         kind = ev.get("ev")
         if kind == "loading":
             self.model, self.scenario = ev.get("model", ""), ""
@@ -232,12 +241,17 @@ class SweepProgress:
             )
 
     def say(self, msg: str) -> None:
-        if self._prog is not None:
-            self._prog.console.print(msg, highlight=False)
-        else:
-            self.console.print(msg, highlight=False)
+        with self._lock:
+            if self._prog is not None:
+                self._prog.console.print(msg, highlight=False)
+            else:
+                self.console.print(msg, highlight=False)
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._prog is not None:
             self._prog.update(self._task, completed=min(self.total, self.committed), eta=_fmt_s(0), info="")
             self._prog.stop()
@@ -318,13 +332,24 @@ def _read_events(fd: int, q: "queue.Queue[Optional[dict]]") -> None:
     q.put(None)
 
 
-def _run_worker(plan: SweepPlan, model: str, lock: _RunLock, progress: SweepProgress, log_events) -> tuple[int, Optional[str]]:
-    """Run one model's worker to completion; returns (exit code, fatal error message)."""
+_LIVE: "set[subprocess.Popen]" = set()  # worker processes of this sweep, killed if the driver stops
+_LIVE_LOCK = threading.Lock()
+
+
+def _kill_live() -> None:
+    with _LIVE_LOCK:
+        procs = list(_LIVE)
+    for proc in procs:
+        try:
+            proc.kill()
+        except OSError:  # pragma: no cover
+            pass
+
+
+def worker_env(plan: SweepPlan, model: str, base: Optional[dict[str, str]] = None) -> dict[str, str]:
+    """The environment of a model's worker process (``base``: the environment it starts from)."""
     entry = plan.spec.model(model)
-    logs = plan.out / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    r, w = os.pipe()
-    env = dict(os.environ)
+    env = dict(os.environ if base is None else base)
     env.update(entry.env)
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -333,22 +358,41 @@ def _run_worker(plan: SweepPlan, model: str, lock: _RunLock, progress: SweepProg
     if py is not None and (root / "pyproject.toml").is_file():
         # another environment (e.g. vLLM's) runs this checkout's mgreason, not a stale copy of its own
         env["PYTHONPATH"] = os.pathsep.join([str(root)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    cmd = [
+    return env
+
+
+def worker_command(plan: SweepPlan, model: str, events_fd: int, parent_pid: int) -> list[str]:
+    py = python_path(plan.spec.model(model), plan.sweep_file)
+    return [
         str(py) if py is not None else sys.executable,
         "-m",
         "mgreason.sweep.worker",
         str(plan.out),
         model,
         "--events-fd",
-        str(w),
+        str(events_fd),
         "--parent-pid",
-        str(os.getpid()),
+        str(parent_pid),
     ]
+
+
+def _run_worker(
+    plan: SweepPlan, model: str, lock: _RunLock, progress: SweepProgress, log_events, extra_env: Optional[dict] = None
+) -> tuple[int, Optional[str]]:
+    """Run one model's worker to completion; returns (exit code, fatal error message)."""
+    logs = plan.out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    r, w = os.pipe()
+    env = worker_env(plan, model)
+    env.update(extra_env or {})
+    cmd = worker_command(plan, model, w, os.getpid())
     pass_fds = [w] + ([lock.fd] if lock.fd is not None else [])
     with open(logs / f"{model}.log", "ab") as logf:
         logf.write(f"\n==== {_dt.datetime.now().isoformat(timespec='seconds')} worker start\n".encode())
         logf.flush()
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=pass_fds, env=env)
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
     os.close(w)
     q: "queue.Queue[Optional[dict]]" = queue.Queue()
     reader = threading.Thread(target=_read_events, args=(r, q), daemon=True)
@@ -378,6 +422,9 @@ def _run_worker(plan: SweepPlan, model: str, lock: _RunLock, progress: SweepProg
         proc.kill()
         proc.wait()
         raise
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
     progress.on_event({"ev": "exit", "model": model, "rc": rc})
     return rc, fatal
 
@@ -399,6 +446,87 @@ def _tail(path: Path, n: int = 15) -> str:
     return "\n".join(lines[-n:])
 
 
+# --------------------------------------------------------------------------- executors
+
+
+def _run_model_to_end(plan: SweepPlan, model: str, prog: SweepProgress, log_event, model_errors: dict[str, str],
+                      start) -> None:
+    """Run one model's worker (``start()`` -> (exit code, fatal message)) until its cells are done or its retries
+    are spent; the same policy for every executor."""
+    for attempt in range(plan.spec.retries + 1):
+        rc, fatal = start()
+        remaining = build_manifest(plan).pending(model)
+        if rc == 0 and not remaining:
+            model_errors.pop(model, None)
+            return
+        why = fatal or f"worker exited with code {rc}"
+        model_errors[model] = why
+        log_event({"ev": "worker_failed", "model": model, "rc": rc, "attempt": attempt + 1, "error": why})
+        prog.say(f"model {model}: {why} (attempt {attempt + 1} of {plan.spec.retries + 1}; log: "
+                 f"{plan.out / 'logs' / (model + '.log')})")
+        tail = _tail(plan.out / "logs" / f"{model}.log")
+        if tail and rc not in (0, -9):
+            prog.say(tail)
+        if rc == 3:  # a user error (bad model path, changed identity): retrying cannot help
+            return
+        # resync the bar with what is on disk
+        m = build_manifest(plan)
+        prog.resync(sum(1 for c in m.cells if c.status != PENDING))
+        if not m.pending(model):  # killed after its last write: nothing is missing
+            model_errors.pop(model, None)
+            return
+
+
+def _run_local(plan: SweepPlan, todo: list[str], lock: _RunLock, prog: SweepProgress, log_event,
+               model_errors: dict[str, str], max_parallel: Optional[int]) -> None:
+    """Worker subprocesses on this machine, as many at once as ``max_parallel`` and the declared resources allow
+    (one after another by default), each pinned to the GPUs and cores it was given."""
+    from mgreason.sweep.resources import Allocator, check_fits, default_parallel, detect_machine
+
+    entries = [plan.spec.model(m) for m in todo]
+    machine = detect_machine()
+    check_fits(entries, machine)
+    n = max_parallel or plan.spec.max_parallel or default_parallel(entries, machine)
+    alloc = Allocator(machine, n)
+    pending = list(todo)
+    running: dict[str, threading.Thread] = {}
+    failures: list[BaseException] = []
+
+    def run(model: str, a) -> None:
+        entry = plan.spec.model(model)
+        # a sweep of undeclared models, one at a time, runs exactly as before: no pinning
+        env = {} if (entry.resources is None and n == 1) else a.env(pin_gpus=bool(machine.gpus) and entry.resources is not None)
+        try:
+            _run_model_to_end(plan, model, prog, log_event, model_errors,
+                              lambda: _run_worker(plan, model, lock, prog, log_event, env))
+        except BaseException as e:  # noqa: BLE001 - re-raised by the scheduler
+            failures.append(e)
+        finally:
+            alloc.release(a)
+
+    try:
+        while pending or running:
+            for model in list(pending):
+                a = alloc.try_acquire(plan.spec.model(model), alone=(n == 1))
+                if a is None:
+                    continue
+                pending.remove(model)
+                t = threading.Thread(target=run, args=(model, a), name=f"sweep-{model}", daemon=True)
+                running[model] = t
+                t.start()
+            alloc.wait(0.2)
+            for model, t in list(running.items()):
+                if not t.is_alive():
+                    del running[model]
+            if failures:
+                raise failures[0]
+    except BaseException:
+        _kill_live()
+        for t in running.values():
+            t.join(timeout=10)
+        raise
+
+
 # --------------------------------------------------------------------------- the sweep
 
 
@@ -411,23 +539,34 @@ def run_sweep(
     report: bool = True,
     console=None,
     progress: Optional[bool] = None,
+    max_parallel: Optional[int] = None,
+    executor: Optional[str] = None,
+    ray_address: Optional[str] = None,
 ) -> SweepResult:
-    """Run (or resume) a sweep; see the module docstring."""
+    """Run (or resume) a sweep; see the module docstring. ``max_parallel``, ``executor`` and ``ray_address``
+    override the sweep file's."""
     from rich.console import Console
 
     console = console or Console(stderr=True)
     t0 = time.perf_counter()
     plan = plan_sweep(sweep_file, out=out, retries=retries)
+    executor = executor or plan.spec.executor
+    if executor not in ("local", "ray"):
+        raise SweepError(f"unknown executor {executor!r}: local or ray", field="executor")
+    ray_address = ray_address or plan.spec.ray_address
     plan.out.mkdir(parents=True, exist_ok=True)
     invocation = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds") + f"/{os.getpid()}"
     events: list[dict[str, Any]] = []
     events_path = plan.out / "events.jsonl"
 
+    events_lock = threading.Lock()  # several model workers report at once
+
     def log_event(ev: dict[str, Any]) -> None:
         ev = {"t": round(time.time(), 3), "invocation": invocation, **ev}
-        events.append(ev)
-        with open(events_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(ev, ensure_ascii=False, default=str) + "\n")
+        with events_lock:
+            events.append(ev)
+            with open(events_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(ev, ensure_ascii=False, default=str) + "\n")
 
     with _RunLock(plan.out, say=lambda m: console.print(m, highlight=False)) as lock:
         _check_existing(plan)
@@ -457,30 +596,16 @@ def run_sweep(
         prog = SweepProgress(len(manifest.cells), counts[DONE] + counts[FAILED], len(todo_models), console, progress)
         model_errors: dict[str, str] = {}
         try:
-            for model in todo_models:
-                for attempt in range(plan.spec.retries + 1):
-                    rc, fatal = _run_worker(plan, model, lock, prog, log_event)
-                    remaining = build_manifest(plan).pending(model)
-                    if rc == 0 and not remaining:
-                        model_errors.pop(model, None)
-                        break
-                    why = fatal or f"worker exited with code {rc}"
-                    model_errors[model] = why
-                    log_event({"ev": "worker_failed", "model": model, "rc": rc, "attempt": attempt + 1, "error": why})
-                    prog.say(f"model {model}: {why} (attempt {attempt + 1} of {plan.spec.retries + 1}; log: "
-                             f"{plan.out / 'logs' / (model + '.log')})")
-                    tail = _tail(plan.out / "logs" / f"{model}.log")
-                    if tail and rc not in (0, -9):
-                        prog.say(tail)
-                    if rc == 3:  # a user error (bad model path, changed identity): retrying cannot help
-                        break
-                    # resync the bar with what is on disk
-                    m = build_manifest(plan)
-                    prog.committed = sum(1 for c in m.cells if c.status != PENDING)
-                    prog.inflight = 0
-                    if not m.pending(model):  # killed after its last write: nothing is missing
-                        model_errors.pop(model, None)
-                        break
+            if executor == "ray":
+                from mgreason.sweep.ray_executor import run_on_ray
+
+                def start_on_ray(model: str, start):
+                    return _run_model_to_end(plan, model, prog, log_event, model_errors, start)
+
+                run_on_ray(plan, todo_models, prog, log_event, start_on_ray, address=ray_address,
+                           max_parallel=max_parallel)
+            else:
+                _run_local(plan, todo_models, lock, prog, log_event, model_errors, max_parallel)
         finally:
             prog.close()
             manifest = build_manifest(plan, model_errors=model_errors)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -35,6 +35,17 @@ class SweepError(MGReasonError):
 
 
 _Strict = StrictModel  # the project's one config base (mgreason.configio)
+
+
+class Resources(_Strict):
+    """What one model's worker needs while it runs. The sweep runs as many workers at once as the machine's (or the
+    Ray cluster's) resources allow, and pins each to its share: ``CUDA_VISIBLE_DEVICES`` for GPUs, CPU affinity and
+    ``OMP_NUM_THREADS`` for CPU threads."""
+
+    gpus: int = Field(default=0, ge=0, le=1024, description="GPUs (a vLLM model on gpus > 1 gets tensor_parallel_size = gpus "
+                      "unless engine_args sets it)")
+    cpus: Optional[int] = Field(default=None, ge=1, le=4096, description="CPU threads (default: 1 when other workers run "
+                                "beside it, else all)")
 
 
 class ModelEntry(_Strict):
@@ -63,6 +74,18 @@ class ModelEntry(_Strict):
     request_delay_s: float = Field(
         default=0.0, ge=0.0, description="testing only: sleep this long per computed request (a slow model)"
     )
+    resources: Optional[Resources] = Field(
+        default=None, description="what the model's worker needs: {gpus: N, cpus: N} (default: nothing declared)"
+    )
+
+    def engine_args_for_run(self) -> dict[str, Any]:
+        """The engine arguments the worker passes to the backend: a vLLM model declared on several GPUs runs
+        tensor-parallel across them unless ``engine_args`` says otherwise."""
+        args = dict(self.engine_args)
+        gpus = self.resources.gpus if self.resources else 0
+        if self.backend == "vllm" and gpus > 1 and "pipeline_parallel_size" not in args:
+            args.setdefault("tensor_parallel_size", gpus)
+        return args
 
 
 class SweepSpec(_Strict):
@@ -87,6 +110,18 @@ class SweepSpec(_Strict):
         "a path (relative to the sweep file); false: no cache",
     )
     n_boot: int = Field(default=10000, ge=100, description="paired-bootstrap resamples in summaries and the report")
+    max_parallel: Optional[int] = Field(
+        default=None, ge=1, le=4096,
+        description="model workers at once (default: as many as the declared resources allow when models declare "
+        "resources, else 1)",
+    )
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="local: worker subprocesses on this machine; ray: one Ray task per model"
+    )
+    ray_address: Optional[str] = Field(
+        default=None, description="executor ray: the cluster to join (e.g. ray://head:10001 or auto; default: a "
+        "local Ray instance)"
+    )
 
     @field_validator("models")
     @classmethod
@@ -209,6 +244,7 @@ def cache_path(spec: SweepSpec, sweep_file: str | Path) -> Optional[Path]:
 
 __all__ = [
     "ModelEntry",
+    "Resources",
     "SweepError",
     "SweepSpec",
     "cache_path",

@@ -105,23 +105,69 @@ def model_workload(plan):
     return Workload(prompts=prompts, labels=labels, max_new_tokens=budget)
 
 
+WRITER_LOCK_WAIT_S = 120.0
+
+
+class ModelWriterLock:
+    """An exclusive ``flock`` on ``<out>/locks/<model>.lock``, held by the worker process itself for as long as it
+    may write the model's records. The sweep's directory lock is held by the driver; this one guards against a
+    worker that outlives its driver (a Ray task whose driver was SIGKILLed is killed by Ray a moment later, not at
+    once): the rerun's worker for the same model waits for it instead of writing beside it."""
+
+    def __init__(self, out: Path, model: str, wait_s: float = WRITER_LOCK_WAIT_S):
+        self.path = Path(out) / "locks" / f"{model}.lock"
+        self.wait_s = wait_s
+        self.fd: Optional[int] = None
+
+    def __enter__(self) -> "ModelWriterLock":
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(str(self.path), os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(self.fd)
+                    self.fd = None
+                    raise MGReasonError(
+                        f"another worker of model {self.path.stem} still holds {self.path} after {self.wait_s:g} s"
+                    ) from None
+                time.sleep(0.2)
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 def run_model(out: Path, model_name: str, events: Events) -> int:
     """Load one model of the sweep and run its pending cells of every scenario through the engine."""
+    with ModelWriterLock(out, model_name):
+        return _run_model(out, model_name, events)
+
+
+def _run_model(out: Path, model_name: str, events: Events) -> int:
     from mgreason.backends import create_backend
     from mgreason.eval.cache import ResponseCache, model_identity, model_key
     from mgreason.sweep.manifest import load_plan
 
     plan = load_plan(out)
     entry = plan.spec.model(model_name)
-    events.emit("loading", model=model_name, pid=os.getpid())
+    events.emit("loading", model=model_name, pid=os.getpid(), cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
+                cpus=os.environ.get("MGREASON_WORKER_CPUS"))
     fp = fingerprint(entry)  # before loading: what the loaded weights were read from
+    engine_args = entry.engine_args_for_run()
     t0 = time.perf_counter()
     backend = create_backend(
-        entry.backend, entry.model, engine_args=entry.engine_args or None, workload=model_workload(plan), **entry.options
+        entry.backend, entry.model, engine_args=engine_args or None, workload=model_workload(plan), **entry.options
     )
     load_s = time.perf_counter() - t0
     info = backend.model_info()
-    identity = model_identity(backend.name, info, entry.options, entry.engine_args)
+    identity = model_identity(backend.name, info, entry.options, engine_args)
     mkey = model_key(identity)
     cache = ResponseCache(plan.cache_path) if plan.cache_path else None
     if cache is not None:
@@ -232,6 +278,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--parent-pid", type=int, default=None, help="exit if this process is no longer the parent")
     args = ap.parse_args(argv)
     _die_with_parent(args.parent_pid)
+    from mgreason.sweep.resources import pin_current_process
+
+    pin_current_process()
     events = Events(args.events_fd, args.parent_pid)
     try:
         return run_model(args.out, args.model, events)

@@ -48,6 +48,7 @@ class FakeServer:
         self.plan: dict[str, list[str]] = {}  # path -> faults consumed one per request
         self.inflight = 0
         self.max_inflight = 0
+        self.fail_marker: str | None = "Micro-gestures"  # completions whose prompt holds it fail with HTTP 500
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -97,7 +98,7 @@ class FakeServer:
                 if self.path == "/v1/completions" and fault is None:
                     # markers inside token-id prompts: decode them
                     decoded = "".join(chr(t) for p in body.get("prompt", []) for t in p)
-                    if "Micro-gestures" in decoded:
+                    if server.fail_marker and server.fail_marker in decoded:
                         fault = "FAIL500"
                 if fault in ("FAIL500", "500"):
                     return self._send(500, {"error": "injected"})
