@@ -85,6 +85,12 @@ def run_scenario_cmd(
         True, "--ceiling/--no-ceiling", help="fit the evidence ceiling beside the LLM: learned classifiers (evidence "
         "only, text only, both, majority class) on the same items, out of fold (no LLM; a few seconds)"
     ),
+    adapter: Optional[Path] = typer.Option(
+        None, "--adapter", help="hf backend: a LoRA adapter made by `mgreason adapt` on this --model"
+    ),
+    items: Optional[Path] = typer.Option(
+        None, "--items", help="score these items (same columns) instead of the scenario's items.path"
+    ),
 ) -> None:
     """Run every item of a scenario under every condition and report paired statistics."""
     from mgreason.backends import backend_names, create_backend, parse_engine_args
@@ -103,7 +109,7 @@ def run_scenario_cmd(
         "no run directory was written; the answers computed so far are in the response cache, so the same "
         "command again skips them" if cache else "no run directory was written; run the same command again"
     )
-    sc = load_scenario(scenario)
+    sc = load_scenario(scenario, items_path=items)
     requests = build_requests(sc, limit=limit, seed=seed)  # renders (and so validates) every prompt first
     console.print(
         f"[bold]{sc.id}[/]: {len({r.item_id for r in requests})} items × {len(sc.conditions)} conditions "
@@ -112,6 +118,10 @@ def run_scenario_cmd(
     engine_args = parse_engine_args(engine_arg)
     options = {"base_url": base_url, "api_key": api_key, "concurrency": concurrency}
     options = {k: v for k, v in options.items() if v is not None}
+    if adapter is not None:
+        if backend != "hf":
+            raise MGReasonError("--adapter needs --backend hf (LoRA through vLLM: see the README)", field="--adapter")
+        options["adapter"] = str(adapter)
     be = create_backend(backend, model, engine_args=engine_args or None, **options)
     rcache = ResponseCache(default_cache_path()) if cache else None
     try:
@@ -260,6 +270,7 @@ def _register_plugins() -> None:
         "mgreason.viz.cli",
         "mgreason.models.cli",
         "mgreason.eval.calibration",
+        "mgreason.adapt.cli",
     ):
         try:
             module = importlib.import_module(mod)

@@ -77,8 +77,13 @@ def model_identity(
     options: Optional[Mapping[str, Any]] = None,
     engine_args: Optional[Mapping[str, Any]] = None,
 ) -> dict[str, Any]:
-    """What makes two runs "the same model" for caching purposes."""
+    """What makes two runs "the same model" for caching purposes. A LoRA adapter is identified by the sha256 of its
+    weights (not its path): two adapters never share answers, and a moved adapter keeps its cache."""
+    adapter = (info.extra or {}).get("adapter") if isinstance(info.extra, dict) else None
+    if adapter:
+        options = {k: v for k, v in (options or {}).items() if k != "adapter"}
     return {
+        **({"adapter": adapter.get("sha256")} if adapter else {}),
         "schema": SCHEMA_VERSION,
         "backend": backend,
         "id": info.id,

@@ -266,11 +266,15 @@ def _hash_files(paths: list[Path], extra: bytes = b"") -> str:
     return h.hexdigest()
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and fully validate a scenario (spec, templates, items, transcripts)."""
+def load_scenario(path: str | Path, items_path: Optional[str | Path] = None) -> Scenario:
+    """Load and fully validate a scenario (spec, templates, items, transcripts). ``items_path``: read the items from
+    this file instead of ``items.path`` (``run-scenario --items``, ``adapt --train``), with the scenario's columns."""
     path = Path(path)
     spec = load_spec(path)
     base = path.parent
+    if items_path is not None:
+        spec = spec.model_copy(update={"items": spec.items.model_copy(
+            update={"path": str(Path(items_path).resolve()), "inline": None, "format": None})})
 
     user_t = _resolve(base, spec.prompts.user)
     if not user_t.is_file():

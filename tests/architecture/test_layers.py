@@ -35,6 +35,8 @@ ALLOWED: dict[str, set[str]] = {
     "backends": {"transcript", "scenario"},
     "eval": {"transcript", "scenario", "backends"},
     "sweep": {"transcript", "scenario", "backends", "eval", "viz"},
+    # LoRA adaptation: the scenario's prompts (eval's request builder) on an hf backend's model
+    "adapt": {"transcript", "scenario", "backends", "eval"},
     # transcript degradation (issue 17) sits on the transcript and its metrics
     "degrade": {"transcript"},
 }
@@ -44,7 +46,7 @@ ALLOWED["transcript_metrics"] = {"transcript"}
 for _c in ALLOWED:
     if _c not in ("transcript", "transcript_metrics"):
         ALLOWED[_c].add("transcript_metrics")
-for _c in ("datasets", "authoring", "backends", "eval", "sweep"):  # everything that may use the scenario layer
+for _c in ("datasets", "authoring", "backends", "eval", "sweep", "adapt"):  # everything that may use the scenario layer
     ALLOWED[_c].add("degrade")
 
 
