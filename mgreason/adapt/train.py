@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 import shutil
 import time
@@ -161,7 +160,7 @@ def adapt(
             ids, conts, gold = train_data[int(i)]
             loss = -_label_logprob(torch, peft_model, ids, conts[gold])
             (loss / hp.batch_size).backward()
-            run_loss += float(loss)
+            run_loss += float(loss.detach())
             k += 1
             if k % hp.batch_size == 0 or j == len(order) - 1:
                 torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -85,7 +85,7 @@ def test_run_scenario_with_adapter_and_a_wrong_base_is_one_line(tmp_path, monkey
                    "--no-cache", "--no-ceiling"], monkeypatch, capsys)
     assert res.code == 0, res.err
     cfg = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert cfg["model"]["extra"]["adapter"]["sha256"] == json.loads(
+    assert cfg["model"]["adapter"]["sha256"] == json.loads(
         (tmp_path / "ad" / "mgreason_adapter.json").read_text())["adapter_sha256"]
     # the same adapter on another base model: refused before anything is scored
     bad = tmp_path / "bad"
