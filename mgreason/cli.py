@@ -139,6 +139,12 @@ def run_scenario_cmd(
         True, "--ceiling/--no-ceiling", help="fit the evidence ceiling beside the LLM: learned classifiers (evidence "
         "only, text only, both, majority class) on the same items, out of fold (no LLM; a few seconds)"
     ),
+    adapter: Optional[Path] = typer.Option(
+        None, "--adapter", help="hf backend: a LoRA adapter made by `mgreason adapt` on this --model"
+    ),
+    items: Optional[Path] = typer.Option(
+        None, "--items", help="score these items (same columns) instead of the scenario's items.path"
+    ),
 ) -> None:
     """Run every item of a scenario under every condition and report paired statistics."""
     from mgreason.backends import backend_names, create_backend, parse_engine_args
@@ -157,7 +163,7 @@ def run_scenario_cmd(
         "no run directory was written; the answers computed so far are in the response cache, so the same "
         "command again skips them" if cache else "no run directory was written; run the same command again"
     )
-    sc = load_scenario(scenario, recordings=_recordings())
+    sc = load_scenario(scenario, recordings=_recordings(), items_path=items)
     requests = build_requests(sc, limit=limit, seed=seed)  # renders (and so validates) every prompt first
     rcache = ResponseCache(default_cache_path()) if cache else None  # an unusable cache: one line, before the work
     console.print(
@@ -169,6 +175,10 @@ def run_scenario_cmd(
     options = {"base_url": urls[0] if len(urls) == 1 else None, "base_urls": urls if len(urls) > 1 else None,
                "api_key": api_key, "concurrency": concurrency}
     options = {k: v for k, v in options.items() if v is not None}
+    if adapter is not None:
+        if backend != "hf":
+            raise MGReasonError("--adapter needs --backend hf (LoRA through vLLM: see the README)", field="--adapter")
+        options["adapter"] = str(adapter)
     try:
         # --model: resolved here (one error line for a bad name or path), then the backend loads what it names
         target = model
@@ -328,6 +338,7 @@ def _register_plugins() -> None:
         "mgreason.models.cli",
         "mgreason.eval.calibration",
         "mgreason.analyze.cli",
+        "mgreason.adapt.cli",
     ):
         try:
             module = importlib.import_module(mod)

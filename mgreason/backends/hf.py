@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
+from pathlib import Path
 import time
 from typing import Any, Optional, Sequence
 
@@ -74,6 +75,7 @@ class HFBackend(BackendBase):
         dtype: Optional[str] = None,
         device: str = "cpu",
         threads: Optional[int] = None,
+        adapter: Optional[str] = None,
     ):
         try:
             import torch
@@ -106,6 +108,19 @@ class HFBackend(BackendBase):
         self.model, self.tokenizer, self._load_path = self._load(self.loadable)
         self.load_seconds = time.perf_counter() - t0
         self._setup()
+        self.adapter: Optional[dict[str, Any]] = None
+        if adapter is not None:
+            self._attach_adapter(adapter)
+
+    def _attach_adapter(self, directory: str) -> None:
+        """A LoRA adapter made by ``mgreason adapt`` on this base model (checked), injected unmerged."""
+        from mgreason.backends.adapter import adapter_info, attach_adapter, check_base, read_card
+
+        card = read_card(directory)
+        base = self.model_info()
+        check_base(card, base.id, base.sha256, Path(directory))
+        self.model = attach_adapter(self.model, directory)
+        self.adapter = adapter_info(directory, card)
 
     # ------------------------------------------------------------------ loading
 
@@ -206,6 +221,8 @@ class HFBackend(BackendBase):
             "dtype_choice": self.dtype_choice,
             "label_logits": self.label_logits(),
         }
+        if getattr(self, "adapter", None):
+            extra["adapter"] = dict(self.adapter)
         # the sha256 of the weight files loaded (for a conversion: as written, re-checked by size and mtime)
         extra.update(self.loadable.provenance())
         resolved = str(r.weights_path) if r.kind != "hub" else r.path_or_id

@@ -83,8 +83,14 @@ def model_identity(
 
     A backend that computes label logits in another precision than its body (hf in bf16: float32 LM head)
     says so in ``extra["label_logits"]``; it is part of the identity then, so scores of the old bf16 head
-    are never served for the float32 one (models whose logits are in their own dtype keep their keys)."""
+    are never served for the float32 one (models whose logits are in their own dtype keep their keys).
+    A LoRA adapter is identified by the sha256 of its weights (not its path): two adapters never share
+    answers, and a moved adapter keeps its cache."""
+    adapter = (info.extra or {}).get("adapter") if isinstance(info.extra, dict) else None
+    if adapter:
+        options = {k: v for k, v in (options or {}).items() if k != "adapter"}
     identity = {
+        **({"adapter": adapter.get("sha256")} if adapter else {}),
         "schema": SCHEMA_VERSION,
         "backend": backend,
         "id": info.id,

@@ -498,16 +498,24 @@ MAX_TEMPLATE_BYTES = 4 << 20
 
 
 def load_scenario(
-    path: str | Path, *, recordings: Optional[RecordingResolver] = None, override: Optional[dict[str, Any]] = None
+    path: str | Path,
+    *,
+    recordings: Optional[RecordingResolver] = None,
+    override: Optional[dict[str, Any]] = None,
+    items_path: Optional[str | Path] = None,
 ) -> Scenario:
     """Load and fully validate a scenario (spec, templates, items, transcripts).
 
     ``recordings`` turns the items' recordings into transcripts (``transcripts: {source: recognizer}``);
     ``override`` replaces top-level keys of the file (``mgreason analyze`` gives its own ``items`` and
-    ``conditions`` to a task scenario); it is part of the scenario's sha256."""
+    ``conditions`` to a task scenario); it is part of the scenario's sha256. ``items_path``: read the items from
+    this file instead of ``items.path`` (``run-scenario --items``, ``adapt --train``), with the scenario's columns."""
     path = Path(path)
     spec = load_spec(path, override)
     base = path.parent
+    if items_path is not None:
+        spec = spec.model_copy(update={"items": spec.items.model_copy(
+            update={"path": str(Path(items_path).resolve()), "inline": None, "format": None})})
 
     user_t = check_template_path(base, spec.prompts.user, scenario_path=path, field="prompts.user")
     system_t = None

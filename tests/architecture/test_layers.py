@@ -49,6 +49,8 @@ ALLOWED: dict[str, set[str]] = {
     # reasoning side; run-scenario and sweep resolve a scenario's recordings through it
     "analyze": {"skeleton", "datasets_labels", "synth", "recognizer", "transcribe", "scenario", "models", "backends",
                 "eval", "degrade"},
+    # LoRA adaptation (issue 31): the scenario's prompts (eval's request builder) on an hf backend's model
+    "adapt": {"scenario", "models", "backends", "eval", "degrade"},
     # the run viewer (issue 26) reads runs and sweeps and draws their timelines
     "view": {"scenario", "models", "backends", "eval", "degrade", "sweep", "viz", "analyze"},
     # readers return items; writing items files and scenarios is the authoring side's (issues 24, 27)
