@@ -28,6 +28,7 @@ COMMANDS = {
     "plot": (["plot", "t.json"], {"--out": False}),
     "show-clip": (["show-clip", "in.npz", "--at", "1"], {"--out": False}),
     "view": (["view", "run_dir"], {"--out": False}),
+    "adapt": (["adapt", "s.yaml", "--train", "t.jsonl", "--condition", "with_mg"], {"--out": True}),
 }
 CASES = [(name, opt, is_dir) for name, (_, opts) in COMMANDS.items() for opt, is_dir in opts.items()]
 

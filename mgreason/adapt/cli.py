@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from mgreason.errors import MGReasonError, set_interrupt_note
+from mgreason.fileio import output_option
 
 __all__ = ["adapt_cmd", "register"]
 
@@ -16,7 +17,7 @@ def adapt_cmd(
     scenario: Path = typer.Argument(..., help="scenario YAML whose prompts and labels the adapter learns"),
     train: Path = typer.Option(..., "--train", help="training items (same columns as the scenario's items; labelled)"),
     condition: str = typer.Option(..., "--condition", help="the condition whose prompts it trains on (with_mg, without_mg, shuffled_mg, ...)"),
-    out: Path = typer.Option(..., "--out", "-o", help="adapter directory (run the same command again to resume)"),
+    out: Path = output_option(..., "--out", "-o", directory=True, help="adapter directory (run the same command again to resume)"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="base model (default: the embedded SmolLM2)"),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="base model dtype (default: the hf backend's choice)"),
     epochs: int = typer.Option(3, "--epochs", min=1, max=1000),

@@ -104,6 +104,12 @@ class HFBackend(BackendBase):
         check_fits_in_memory(self.resolved, self.dtype_name)
         # the files to load in this dtype and their sha256 (a conversion is made once where missing)
         self.loadable: Loadable = loadable(self.resolved, self.dtype_name)
+        card = None
+        if adapter is not None:  # checked against the weights' identity before they are loaded
+            from mgreason.backends.adapter import check_base, read_card
+
+            card = read_card(adapter)
+            check_base(card, self.requested, self.loadable.sha256 if self.resolved.kind != "hub" else None, Path(adapter))
         t0 = time.perf_counter()
         self.model, self.tokenizer, self._load_path = self._load(self.loadable)
         self.load_seconds = time.perf_counter() - t0
@@ -118,7 +124,7 @@ class HFBackend(BackendBase):
 
         card = read_card(directory)
         base = self.model_info()
-        check_base(card, base.id, base.sha256, Path(directory))
+        check_base(card, base.id, base.sha256, Path(directory))  # again, with the digest of what was loaded
         self.model = attach_adapter(self.model, directory)
         self.adapter = adapter_info(directory, card)
 

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("peft", reason='LoRA adaptation needs PEFT: pip install -e ".[adapt]"')
 
-from helpers import assert_one_line_error, make_items, run_cli, write_scenario  # noqa: E402
+from helpers import make_items, run_cli, write_scenario  # noqa: E402
 from mgreason.adapt.data import Example, split  # noqa: E402
 from mgreason.adapt.train import Hyper, adapt  # noqa: E402
 from mgreason.backends import create_backend  # noqa: E402
@@ -95,7 +95,10 @@ def test_run_scenario_with_adapter_and_a_wrong_base_is_one_line(tmp_path, monkey
     (bad / "mgreason_adapter.json").write_text(json.dumps(card))
     res = run_cli(["run-scenario", str(path), "--adapter", str(bad), "--out", str(tmp_path / "run2"), "--no-cache"],
                   monkeypatch, capsys)
-    assert_one_line_error(res, "adapter was trained on", "sha256 000000000000")
+    assert res.code == 2
+    err = [ln for ln in res.err.splitlines() if ln.strip()]
+    assert err[-1].startswith("error:") and "adapter was trained on" in err[-1] and "sha256 000000000000" in err[-1]
+    assert not any("Loading weights" in ln for ln in err)  # refused before the weights are loaded
     assert not (tmp_path / "run2").exists()
 
 
