@@ -49,6 +49,7 @@ class FakeServer:
         self.inflight = 0
         self.max_inflight = 0
         self.fail_marker: str | None = "Micro-gestures"  # completions whose prompt holds it fail with HTTP 500
+        self.gone = False  # go_away(): every request, also on a kept-alive connection, is dropped
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,7 +68,16 @@ class FakeServer:
                 self.end_headers()
                 self.wfile.write(raw)
 
+            def _drop(self) -> None:
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
             def do_GET(self):
+                if server.gone:
+                    return self._drop()
                 server._record(self.path, {}, dict(self.headers))
                 if self.path == "/v1/models":
                     self._send(200, {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "test", "root": "/nonexistent"}]})
@@ -75,6 +85,8 @@ class FakeServer:
                     self._send(404, {"error": "not found"})
 
             def do_POST(self):
+                if server.gone:
+                    return self._drop()
                 n = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(n) or b"{}")
                 server._record(self.path, body, dict(self.headers))
@@ -177,6 +189,11 @@ class FakeServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def go_away(self) -> None:
+        """The server disappears mid-run: kept-alive connections are dropped too, new ones refused."""
+        self.gone = True
+        self.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -52,8 +52,11 @@ def ray_address(tmp_path_factory):
         pytest.skip("the ray command is not installed")
     port = _free_port()
     # a cluster on loopback only: Ray otherwise swaps 127.0.0.1 for the machine's outward address
-    # and `ray start` turns token authentication on: the driver must use the token it wrote (~/.ray/auth_token)
-    keys = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token"}
+    # and `ray start` turns token authentication on: the head and the driver share a token made here (in the
+    # environment, so nothing is written to ~/.ray)
+    import secrets
+
+    keys = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     saved = {k: os.environ.get(k) for k in keys}
     os.environ.update(keys)
     e = env()
@@ -61,7 +64,8 @@ def ray_address(tmp_path_factory):
     e["RAY_USAGE_STATS_ENABLED"] = "0"
     cmd = [exe, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2", "--num-gpus=0",
            "--include-dashboard=false", "--disable-usage-stats", "--object-store-memory=150000000"]
-    subprocess.run(cmd, check=True, env=e, capture_output=True, timeout=180)
+    res = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, f"ray start failed:\n{res.stderr[-3000:]}"
     try:
         yield f"127.0.0.1:{port}"
     finally:
