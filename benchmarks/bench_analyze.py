@@ -74,6 +74,7 @@ def main() -> None:
     for name, extra in (("cold", ["--out", str(tmp / "run1")]), ("warm transcripts", ["--out", str(tmp / "run2"), "--no-cache"])):
         before = _load()
         wall, data = run(base + extra, env)
+        llm_data = data
         t = data["timings_s"]
         llm = t["load_llm_s"] + t["score_s"]
         rest = wall - t["transcribe_s"] - llm
@@ -86,7 +87,7 @@ def main() -> None:
         wall, data = run(base + ["--backend", "mock", "--out", str(tmp / f"mock{len(mock)}")], env)
         mock.append((wall, data["cpu_s"]))
     lines = [
-        f"recording: `{a.recording.name}`, task {a.task}, model {data['model']}; {len(data['recordings'][0]['answers'])} "
+        f"recording: `{a.recording.name}`, task {a.task}, model {llm_data['model']}; {len(llm_data['recordings'][0]['answers'])} "
         f"prompts per run",
         "",
         "| run | wall s | process CPU s | transcription s | LLM s (load) | rest s | transcript cached | load avg before / after |",
