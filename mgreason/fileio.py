@@ -25,6 +25,7 @@ __all__ = [
     "atomic_path",
     "cache_dir",
     "fsync_dir",
+    "wait_flock",
     "input_problem",
     "output_option",
     "output_problem",
@@ -81,6 +82,27 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def wait_flock(fd: int, wait_s: float, on_wait: Optional[Callable[[], None]] = None, poll_s: float = 0.2) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, waiting up to ``wait_s`` seconds (``on_wait`` is called once, when the
+    lock is first found held). True when taken; False when another process still holds it at the deadline."""
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            if not told and on_wait is not None:
+                on_wait()
+                told = True
+            time.sleep(poll_s)
 
 
 @contextmanager

@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from mgreason.sweep.manifest import (
     DONE,
@@ -86,27 +86,19 @@ class _RunLock:
 
     def __enter__(self) -> "_RunLock":
         try:
-            import fcntl
+            import fcntl  # noqa: F401 - only to tell a POSIX system
         except ImportError:  # pragma: no cover - not POSIX
             return self
+        from mgreason.fileio import wait_flock
+
         self.fd = os.open(str(self.path), os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + self.wait_s
-        told = False
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(self.fd)
-                    self.fd = None
-                    raise SweepError(
-                        "another sweep process is running on this directory (it holds .sweep.lock)", file=self.path.parent
-                    ) from None
-                if not told and self.say:
-                    self.say(f"waiting for another sweep process to release {self.path} ...")
-                    told = True
-                time.sleep(0.2)
+        say = self.say
+        if not wait_flock(self.fd, self.wait_s, (lambda: say(f"waiting for another sweep process to release {self.path} ...")) if say else None):
+            os.close(self.fd)
+            self.fd = None
+            raise SweepError(
+                "another sweep process is running on this directory (it holds .sweep.lock)", file=self.path.parent
+            )
         os.ftruncate(self.fd, 0)
         os.write(self.fd, f"{os.getpid()}\n".encode())
         return self
@@ -319,16 +311,23 @@ def _retry_failed(plan: SweepPlan) -> int:
 # --------------------------------------------------------------------------- workers
 
 
-def _read_events(fd: int, q: "queue.Queue[Optional[dict]]") -> None:
+def iter_events(fd: int) -> Iterator[dict]:
+    """The JSON-line events a worker writes to ``fd``, until it (and anything it started) closes the pipe;
+    lines that are not JSON are skipped."""
     with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.strip()
             if not line:
                 continue
             try:
-                q.put(json.loads(line))
+                yield json.loads(line)
             except ValueError:
                 continue
+
+
+def _read_events(fd: int, q: "queue.Queue[Optional[dict]]") -> None:
+    for ev in iter_events(fd):
+        q.put(ev)
     q.put(None)
 
 
@@ -361,19 +360,15 @@ def worker_env(plan: SweepPlan, model: str, base: Optional[dict[str, str]] = Non
     return env
 
 
-def worker_command(plan: SweepPlan, model: str, events_fd: int, parent_pid: int) -> list[str]:
+def worker_command(plan: SweepPlan, model: str) -> list[str]:
+    """The model's worker command line, without its events pipe (see :func:`events_args`)."""
     py = python_path(plan.spec.model(model), plan.sweep_file)
-    return [
-        str(py) if py is not None else sys.executable,
-        "-m",
-        "mgreason.sweep.worker",
-        str(plan.out),
-        model,
-        "--events-fd",
-        str(events_fd),
-        "--parent-pid",
-        str(parent_pid),
-    ]
+    return [str(py) if py is not None else sys.executable, "-m", "mgreason.sweep.worker", str(plan.out), model]
+
+
+def events_args(events_fd: int, parent_pid: int) -> list[str]:
+    """The worker's arguments naming its events pipe and the process it must die with."""
+    return ["--events-fd", str(events_fd), "--parent-pid", str(parent_pid)]
 
 
 def _run_worker(
@@ -385,7 +380,7 @@ def _run_worker(
     r, w = os.pipe()
     env = worker_env(plan, model)
     env.update(extra_env or {})
-    cmd = worker_command(plan, model, w, os.getpid())
+    cmd = worker_command(plan, model) + events_args(w, os.getpid())
     pass_fds = [w] + ([lock.fd] if lock.fd is not None else [])
     with open(logs / f"{model}.log", "ab") as logf:
         logf.write(f"\n==== {_dt.datetime.now().isoformat(timespec='seconds')} worker start\n".encode())

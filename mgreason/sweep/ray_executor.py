@@ -21,10 +21,8 @@ Ray is an optional extra (``pip install "mgreason[ray]"``) and is imported only 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -49,12 +47,14 @@ def model_task(out: str, model: str, cmd: list[str], env_extra: dict[str, str], 
                log_path: str) -> Iterator[dict[str, Any]]:
     """Body of a model's Ray task (a streaming generator): start the model's worker subprocess on this node, yield
     its progress events, then one ``_worker_exit`` event with its exit code."""
+    from mgreason.sweep.execute import events_args, iter_events
+
     env = dict(os.environ)  # Ray has set CUDA_VISIBLE_DEVICES for the task's GPUs
     env.update(env_extra)
     env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     env.setdefault("MGREASON_THREADS", str(threads))
     r, w = os.pipe()
-    full = [*cmd, "--events-fd", str(w), "--parent-pid", str(os.getpid())]
+    full = [*cmd, *events_args(w, os.getpid())]
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as logf:
         logf.write(f"\n==== ray task on {os.uname().nodename} pid {os.getpid()}\n".encode())
@@ -63,17 +63,9 @@ def model_task(out: str, model: str, cmd: list[str], env_extra: dict[str, str], 
                                 env=env)
     os.close(w)
     try:
-        with os.fdopen(r, "r", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    ev = json.loads(line)
-                except ValueError:
-                    continue
-                ev.setdefault("node", os.uname().nodename)
-                yield ev
+        for ev in iter_events(r):
+            ev.setdefault("node", os.uname().nodename)
+            yield ev
         rc = proc.wait()
     finally:
         if proc.poll() is None:
@@ -114,10 +106,6 @@ def _init(ray, address: Optional[str]) -> None:
 def run_on_ray(plan, todo: list[str], prog, log_event, run_to_end: Callable[[str, Callable[[], tuple[int, Optional[str]]]], None],
                *, address: Optional[str] = None, max_parallel: Optional[int] = None) -> None:
     """Run every model in ``todo`` as a Ray task (``run_to_end`` applies the sweep's retry policy around each)."""
-    from mgreason.sweep.execute import _handle, worker_env
-    from mgreason.sweep.resources import declared
-    from mgreason.sweep.spec import python_path
-
     ray = _import_ray()
     started_here = not ray.is_initialized()
     _init(ray, address)
@@ -129,9 +117,8 @@ def run_on_ray(plan, todo: list[str], prog, log_event, run_to_end: Callable[[str
 
 
 def _run(ray, plan, todo, prog, log_event, run_to_end, address, max_parallel) -> None:
-    from mgreason.sweep.execute import _handle, worker_env
+    from mgreason.sweep.execute import _handle, worker_command, worker_env
     from mgreason.sweep.resources import declared
-    from mgreason.sweep.spec import python_path
 
     task = ray.remote(max_retries=0)(model_task)
     resources = ray.cluster_resources()
@@ -153,8 +140,7 @@ def _run(ray, plan, todo, prog, log_event, run_to_end, address, max_parallel) ->
     def start(model: str) -> tuple[int, Optional[str]]:
         entry = plan.spec.model(model)
         g, c = declared(entry)
-        py = python_path(entry, plan.sweep_file)
-        cmd = [str(py) if py is not None else sys.executable, "-m", "mgreason.sweep.worker", str(plan.out), model]
+        cmd = worker_command(plan, model)
         gen = task.options(num_cpus=c or 1, num_gpus=g, num_returns="streaming", name=f"mgreason-sweep-{model}").remote(
             str(plan.out), model, cmd, worker_env(plan, model, base={}), c or 1, str(plan.out / "logs" / f"{model}.log")
         )

@@ -120,23 +120,17 @@ class ModelWriterLock:
         self.fd: Optional[int] = None
 
     def __enter__(self) -> "ModelWriterLock":
-        import fcntl
+        from mgreason.fileio import wait_flock
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(str(self.path), os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + self.wait_s
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(self.fd)
-                    self.fd = None
-                    raise MGReasonError(
-                        f"another worker of model {self.path.stem} still holds {self.path} after {self.wait_s:g} s"
-                    ) from None
-                time.sleep(0.2)
+        if not wait_flock(self.fd, self.wait_s):
+            os.close(self.fd)
+            self.fd = None
+            raise MGReasonError(
+                f"another worker of model {self.path.stem} still holds {self.path} after {self.wait_s:g} s"
+            )
+        return self
 
     def __exit__(self, *exc) -> None:
         if self.fd is not None:
