@@ -139,6 +139,10 @@ def transcribe_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary on stderr"),
 ) -> None:
     """Recognise micro-gestures in a long recording: a timestamped transcript (source = recognizer)."""
+    from mgreason.transcribe.pipeline import process_age_s
+
+    age = process_age_s()
+    started = None if age is None else time.perf_counter() - age
     from mgreason.errors import set_interrupt_note
     from mgreason.transcribe.inputs import input_kind
     from mgreason.transcribe.pipeline import transcribe_file, write_outputs
@@ -194,6 +198,7 @@ def transcribe_cmd(
             video_model=video_model,
             max_frames=max_frames,
             video_options=video_options,
+            started=started,
         )
     meta_path = write_outputs(res, out, text=text, scores=scores)
     _report(con, res, input, out, meta_path, quiet)

@@ -31,6 +31,7 @@ __all__ = [
     "write_outputs",
     "meta_path_for",
     "DEFAULT_MIN_GAP_S",
+    "process_age_s",
 ]
 
 DEFAULT_MIN_GAP_S = 0.5
@@ -45,6 +46,7 @@ class TranscribeResult:
     scores: Any = None  # FrameScores
     timings: dict[str, float] = field(default_factory=dict)
     input: Optional[LoadedInput] = None  # what transcribe_input / transcribe_file read
+    started: Optional[float] = None  # perf_counter() of the process's start, when known (the CLI's)
 
 
 def _label_ids(labels: list[str]) -> tuple[dict[str, int], Optional[str]]:
@@ -58,6 +60,22 @@ def _label_ids(labels: list[str]) -> tuple[dict[str, int], Optional[str]]:
         except KeyError:
             pass
     return ids, ("imigue" if fg and len(ids) == len(fg) else None)
+
+
+def process_age_s() -> Optional[float]:
+    """Seconds since this process started (Linux ``/proc``; ``None`` elsewhere): the start-up a user pays
+    before the command's own code runs (the interpreter, imports)."""
+    import os
+
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22 of proc(5), counted from the state field (3)
+        with open("/proc/uptime", "rb") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def meta_path_for(out: str | Path) -> Path:
@@ -165,6 +183,7 @@ def transcribe_file(
     threads: Optional[int] = None,
     read_progress: Any = None,
     score_progress: Optional[Callable[[LoadedInput, int, Optional[int]], None]] = None,
+    started: Optional[float] = None,
     **load: Any,
 ) -> TranscribeResult:
     """Load the checkpoint (``None``: the bundled one), read ``path`` with
@@ -172,12 +191,14 @@ def transcribe_file(
     ``layout``, ``video_options``) and transcribe it with the checkpoint's segmentation parameters updated
     by ``segmentation``. The metadata's ``timings_s`` gains ``load_model``, ``read_input`` and ``total``,
     and ``realtime_factor`` (recording seconds per second of reading and transcribing) is added.
-    ``score_progress(input, frames done, frames expected)`` reports the scoring."""
+    ``score_progress(input, frames done, frames expected)`` reports the scoring. ``started``: the
+    ``time.perf_counter()`` of the process's start (the CLI's), which adds ``startup`` (interpreter and
+    imports before this call) to the timings."""
+    t0 = time.perf_counter()  # load_model: torch imported, the checkpoint loaded
     from mgreason.recognizer.inference import Recognizer
     from mgreason.transcribe.online import threads as torch_threads
     from mgreason.transcribe.tuning import checkpoint_segmentation
 
-    t0 = time.perf_counter()
     rec = Recognizer.load(checkpoint)
     prm = dataclasses.replace(
         checkpoint_segmentation(rec.config, rec.path / "config.json" if rec.path else None), **(segmentation or {})
@@ -192,6 +213,10 @@ def transcribe_file(
     res.timings.update({"load_model": t1 - t0, "read_input": t2 - t1, "total": t3 - t0})
     res.meta["timings_s"].update({"load_model": round(t1 - t0, 3), "read_input": round(t2 - t1, 3), "total": round(t3 - t0, 3)})
     res.meta["realtime_factor"] = round(loaded.sequence.duration_s / max(t3 - t1, 1e-9), 2)
+    if started is not None:
+        res.timings["startup"] = t0 - started
+        res.meta["timings_s"]["startup"] = round(t0 - started, 3)
+    res.started = started
     return res
 
 
@@ -201,10 +226,10 @@ def write_outputs(
     """Write the transcript to ``out`` and its metadata to :func:`meta_path_for` ``(out)`` (returned); with
     ``text``, the text rendering (``'-'``: standard output); with ``scores``, the per-frame class
     probabilities (``.npz``: ``times``, ``probs``, ``labels``, ``mask``, ``fps``). Each file atomically."""
+    t0 = time.perf_counter()
     out = Path(out)
     res.transcript.write(out)
     meta_path = meta_path_for(out)
-    atomic_write_text(meta_path, json.dumps(res.meta, indent=2) + "\n")
     if text is not None:
         rendering = res.transcript.render()
         if str(text) == "-":
@@ -221,4 +246,9 @@ def write_outputs(
                 mask=res.mask,
                 fps=np.float64(res.meta["input"]["fps"]),
             )
+    t1 = time.perf_counter()
+    res.meta["timings_s"]["write"] = round(t1 - t0, 3)  # the metadata itself is written last, after this
+    if res.started is not None:  # process start to the last output (the metadata's own write excluded)
+        res.meta["timings_s"]["process"] = round(t1 - res.started, 3)
+    atomic_write_text(meta_path, json.dumps(res.meta, indent=2) + "\n")
     return meta_path

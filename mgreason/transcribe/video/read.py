@@ -84,6 +84,7 @@ def read_video(
     check_model_and_hands(model, hands)
     check_model_complexity(model_complexity)
     pose_fps, max_side, queue_size = check_video_options(pose_fps, max_side, queue_size)
+    init0 = time.perf_counter()
     with quiet_native_stderr():
         mp, cv2 = require_video_backend()
         if model_complexity == 0 and not shipped_model(mp, "modules/pose_landmark/pose_landmark_lite.tflite"):
@@ -93,7 +94,7 @@ def read_video(
                 field="model_complexity",
             )
         return _read(path, mp, cv2, model, model_complexity, min_detection_confidence, min_tracking_confidence,
-                     max_frames, progress, pose_fps, max_side, reader_thread, queue_size, hands, fps)  # fmt: skip
+                     max_frames, progress, pose_fps, max_side, reader_thread, queue_size, hands, fps, init0)  # fmt: skip
 
 class _Growing:
     """Landmark arrays that grow by doubling (no per-frame Python objects kept for long videos)."""
@@ -132,8 +133,10 @@ def _read(
     queue_size: int,
     hands: str = "always",
     frames_fps: Optional[float] = None,
+    init0: Optional[float] = None,
 ) -> SkeletonSequence:
     wall0, cpu0 = time.perf_counter(), os.times()
+    init0 = wall0 if init0 is None else init0
     cap = open_capture(path, cv2, frames_fps)
     if not cap.isOpened():
         cap.release()
@@ -179,6 +182,7 @@ def _read(
         )
         layout, V = ("mediapipe75", 75) if cropped is not None else ("mediapipe33", 33)
 
+    init_wall = time.perf_counter() - init0  # MediaPipe/OpenCV imported, the video opened, the graph built
     face_less = model == "holistic" and not isinstance(est, mp.solutions.holistic.Holistic)
     gated = face_less and hands == "auto"
     allow_hands = True
@@ -188,6 +192,7 @@ def _read(
                          max_frames=max_frames, thread=reader_thread, queue_size=queue_size)  # fmt: skip
     buf = _Growing(V, n_expected + 1 if n_expected else 1024)
     pose_wall = pose_cpu = lm_wall = hands_wall = hands_cpu = 0.0
+    pose_wall_hands = 0.0  # holistic: the graph's time on the frames where its hand branch could run
     n_done = 0
     next_report = 0.0
     last_ts = -1
@@ -223,7 +228,8 @@ def _read(
                     hands_cpu += time.process_time() - tc
                 t1, c1 = time.perf_counter(), time.process_time()
                 processed_n += 1
-                hand_frames += bool(model == "holistic" and allow_hands)
+                hand_on = bool(model == "holistic" and allow_hands)
+                hand_frames += hand_on
                 del rgb
                 reader.release()
                 pxy, pc = landmarks(getattr(res, "pose_landmarks", None), 33, w, h, True)
@@ -246,6 +252,8 @@ def _read(
                 buf.processed[idx] = True
                 pose_wall += t1 - t0
                 pose_cpu += c1 - c0
+                if model == "holistic" and hand_on:
+                    pose_wall_hands += t1 - t0
                 lm_wall += time.perf_counter() - t1
             if progress is not None:
                 now = time.perf_counter()
@@ -311,10 +319,13 @@ def _read(
             "queue_size": queue_size if reader_thread else None,
             "peak_frames_in_memory": reader.peak_images,
             "timings_s": {
+                "init": round(init_wall, 4),
                 "decode": round(tm["decode_wall"], 4),
                 "convert": round(tm["convert_wall"], 4),
                 "pose": round(pose_wall, 4),
                 **({"hands": round(hands_wall, 4)} if cropped is not None else {}),
+                # holistic: the part of "pose" spent on frames where the hand branch could run
+                **({"pose_on_hand_frames": round(pose_wall_hands, 4)} if model == "holistic" else {}),
                 "landmarks": round(lm_wall + interp_wall, 4),
                 "total": round(wall, 4),
             },
