@@ -53,16 +53,16 @@ def load_avg() -> str:
 
 def run_cli(inputs: list[Path], out: Path, args: list[str]) -> tuple[float, list[dict[str, Any]]]:
     """Wall seconds of one ``mgreason transcribe`` process and the metadata of each transcript it wrote."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
     if len(inputs) == 1:
         outs = [out]
         cmd = CLI + ["transcribe", str(inputs[0]), "-o", str(out), "-q"] + args
     else:
         out.mkdir(parents=True, exist_ok=True)
-        cmd = CLI + ["transcribe", *map(str, inputs), "-o", str(out), "-q"] + args
+        cmd = CLI + ["transcribe", *map(str, inputs), "--out-dir", str(out), "-q"] + args
         outs = [out / f"{p.stem if p.is_file() else p.name}.json" for p in inputs]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)  # -c puts the cwd first on sys.path
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {shlex.join(cmd)}\n{proc.stderr[-2000:]}")
@@ -173,7 +173,11 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--make-clips", type=Path, default=None)
     ap.add_argument("--from", dest="wheels", type=Path, default=Path("/tmp/clips"))
+    ap.add_argument("--root", type=Path, default=None, help="the mgreason source tree to run (default: this one)")
     a = ap.parse_args()
+    if a.root is not None:
+        global ROOT
+        ROOT = a.root.resolve()
     if a.make_clips:
         make_clips(a.make_clips, a.wheels)
         return
@@ -223,6 +227,10 @@ def main() -> None:
     for p in a.batch:
         if not p.exists():
             print(f"batch clip skipped: not found ({p})")
+    if len(batch) >= 2 and a.batch_separately:
+        walls = [run_cli([p], tmp / f"sep-{i}.json", args)[0] for i, p in enumerate(batch)]
+        print(f"\nbatch clips one process each: {sum(walls):.2f} s wall, {sum(walls) / len(batch):.2f} s per clip")
+        res["batch_separate_wall_s"] = sum(walls)
     if len(batch) >= 2:
         wall, metas = run_cli(batch, tmp / "batch", args)
         total = sum(m["input"]["duration_s"] for m in metas)
@@ -230,11 +238,6 @@ def main() -> None:
              "x_realtime": total / wall}
         print(f"\nbatch of {len(batch)} clips ({total:.1f} s of video) in one process: {wall:.2f} s wall, "
               f"{wall / len(batch):.2f} s per clip, {total / wall:.2f}× real time")
-        if a.batch_separately:
-            walls = [run_cli([p], tmp / f"sep-{i}.json", args)[0] for i, p in enumerate(batch)]
-            b["separate_wall_s"] = sum(walls)
-            print(f"the same clips one process each: {sum(walls):.2f} s wall, {sum(walls) / len(batch):.2f} s per clip, "
-                  f"{total / sum(walls):.2f}× real time")
         res["batch"] = b
     res["load_after"] = load_avg()
     print(f"\nload after: {res['load_after']}")

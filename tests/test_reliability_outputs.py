@@ -14,7 +14,7 @@ from mgreason import cli
 
 # every command that writes files, with the least arguments that reach the option check
 COMMANDS = {
-    "transcribe": (["transcribe", "in.npz"], {"--out": False, "--scores": False, "--text": False}),
+    "transcribe": (["transcribe", "in.npz"], {"--out": False, "--out-dir": True, "--scores": False, "--text": False}),
     "eval-transcripts": (["eval-transcripts", "p.json", "g.json"], {"--json": False}),
     "tune-segmentation": (["tune-segmentation", "s.npz", "g.json"], {"--json": False}),
     "train": (["train", "cfg.yaml"], {"--out": True}),

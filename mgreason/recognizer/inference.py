@@ -260,7 +260,10 @@ class Recognizer:
         T = x.shape[1]
         st = int(self.model.temporal_stride)
         chunk = max(4 * st, int(round(chunk_s * rate)) // st * st)
-        ov = self.overlap_frames() if overlap_s is None else math.ceil(overlap_s * rate / st) * st
+        if T <= chunk:  # one pass over the whole recording: no context to carry, nothing to measure
+            ov = 0
+        else:
+            ov = self.overlap_frames() if overlap_s is None else math.ceil(overlap_s * rate / st) * st
         logits, feats, gates = [], [], []
         start = 0
         while start < T:

@@ -23,12 +23,14 @@ from mgreason.transcribe.video.options import (
     DEFAULT_MAX_SIDE,
     DEFAULT_POSE_FPS,
     DEFAULT_VIDEO_MODEL,
+    DEFAULT_WORKERS,
     VIDEO_KINDS,
     PoseFpsOption,
     VideoHandsOption,
     VideoMaxSideOption,
     VideoModelOption,
     VideoReaderThreadOption,
+    VideoWorkersOption,
 )
 from mgreason.transcribe.video.options import video_options as video_options_from
 
@@ -95,12 +97,18 @@ class _Bar:
 
 
 def transcribe_cmd(
-    input: Path = typer.Argument(
+    inputs: List[Path] = typer.Argument(
         ...,
         help="OpenPose JSON directory, .npy/.npz keypoints, a PYSKL .pkl (with --entry), a video file, an animated "
-        ".gif or a directory of frame images",
+        ".gif or a directory of frame images; several (a batch: models loaded once) with --out-dir",
+        metavar="INPUT...",
     ),
-    out: Path = output_option(..., "--out", "-o", help="transcript JSON to write (metadata goes to <out>.meta.json)"),
+    out: Optional[Path] = output_option(
+        None, "--out", "-o", help="transcript JSON to write (metadata goes to <out>.meta.json); one input"
+    ),
+    out_dir: Optional[Path] = output_option(
+        None, "--out-dir", directory=True, help="write <input name>.json (+ .meta.json) here, for each input"
+    ),
     checkpoint: Optional[Path] = typer.Option(
         None, "--checkpoint", "-c", help="recognizer checkpoint directory (default: the bundled tiny-real298)"
     ),
@@ -115,6 +123,7 @@ def transcribe_cmd(
     video_max_side: VideoMaxSideOption = DEFAULT_MAX_SIDE,
     video_reader_thread: VideoReaderThreadOption = True,
     video_hands: VideoHandsOption = DEFAULT_HANDS,
+    video_workers: VideoWorkersOption = DEFAULT_WORKERS,
     text: Optional[str] = output_option(None, "--text", help="also write the text rendering to this file ('-' = stdout)"),
     scores: Optional[Path] = output_option(None, "--scores", help="also save per-frame class probabilities (.npz)"),
     high: Optional[float] = typer.Option(
@@ -132,7 +141,7 @@ def transcribe_cmd(
     min_gap: float = typer.Option(0.5, "--min-gap", help="spans without a person this long (s) are reported and skipped"),
     chunk_s: float = typer.Option(60.0, "--chunk", min=1.0, help="seconds per network pass (memory bound; result unchanged)"),
     threads: Optional[int] = typer.Option(
-        None, "--threads", min=1, help="torch CPU threads (default: torch's; 1 is fastest on an oversubscribed CPU)"
+        None, "--threads", min=1, help="torch CPU threads for the recognizer (default 1: its first pass with more costs seconds)"
     ),
     rid: Optional[str] = typer.Option(None, "--id", help="transcript id (default: the input's name)"),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="only the first N frames"),
@@ -145,7 +154,7 @@ def transcribe_cmd(
     started = None if age is None else time.perf_counter() - age
     from mgreason.errors import set_interrupt_note
     from mgreason.transcribe.inputs import input_kind
-    from mgreason.transcribe.pipeline import transcribe_file, write_outputs
+    from mgreason.transcribe.pipeline import RecognizerLoader, write_outputs
     from mgreason.transcribe.segments import SegmentParams
 
     con = _console()
@@ -158,16 +167,54 @@ def transcribe_cmd(
         raise DataError(f"must be in [0, 86400] seconds, got {min_gap}", field="--min-gap")
     if not 1 <= chunk_s <= 3600:
         raise DataError(f"must be in [1, 3600] seconds, got {chunk_s}", field="--chunk")
-    if not input.exists():
-        raise DataError("no such file or directory", file=input)
-    kind = input_kind(input)  # unsupported inputs fail before the model is loaded
+    if (out is None) == (out_dir is None):
+        raise DataError("give --out FILE (one input) or --out-dir DIR (one or more inputs)", field="--out")
+    if out is not None and len(inputs) > 1:
+        raise DataError(f"{len(inputs)} inputs: use --out-dir DIR (one transcript per input)", field="--out")
+    if len(inputs) > 1:
+        for name, value in (("--id", rid), ("--scores", scores), ("--text", None if text == "-" else text)):
+            if value is not None:
+                raise DataError(f"takes one input ({len(inputs)} given){'; use --text -' if name == '--text' else ''}",
+                                field=name)  # fmt: skip
+    kinds = []
+    for input in inputs:  # unsupported inputs fail before any is read or the model is loaded
+        if not input.exists():
+            raise DataError("no such file or directory", file=input)
+        kinds.append(input_kind(input))
+    outs = [out] if out is not None else [out_dir / f"{_name(p)}.json" for p in inputs]
+    if len(set(outs)) < len(outs):
+        dup = next(o for o in outs if outs.count(o) > 1)
+        raise DataError(f"two inputs would write the same transcript {dup.name}; give them different names", file=dup)
     video_options = None
-    if kind in VIDEO_KINDS:  # the video reader's options, checked before the model is loaded
-        video_options = video_options_from(video_model, pose_fps, video_max_side, video_reader_thread, video_hands)
-    set_interrupt_note(
-        f"nothing was written: {out} and its metadata are written only when the whole recording is "
-        "transcribed; run the same command again"
-    )
+    if any(k in VIDEO_KINDS for k in kinds):  # the video reader's options, checked before the model is loaded
+        video_options = video_options_from(video_model, pose_fps, video_max_side, video_reader_thread, video_hands,
+                                           video_workers)  # fmt: skip
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    loader = RecognizerLoader(checkpoint)  # torch and the checkpoint, in the background, once for all inputs
+    for i, (input, kind, dest) in enumerate(zip(inputs, kinds, outs)):
+        written = ", ".join(str(o) for o in outs[:i]) or "nothing"
+        set_interrupt_note(
+            f"{dest} and its metadata are written only when the whole recording is transcribed (written so far: "
+            f"{written}); run the same command again"
+        )
+        res = _transcribe_one(con, input, dest, loader, quiet, started if i == 0 else None, dict(
+            segmentation=segmentation, id=rid, min_gap_s=min_gap, chunk_s=chunk_s, threads=threads, fps=fps,
+            layout=layout, entry=entry, person=person, video_model=video_model, max_frames=max_frames,
+            video_options=video_options if kind in VIDEO_KINDS else None))  # fmt: skip
+        meta_path = write_outputs(res, dest, text=text, scores=scores)
+        _report(con, res, input, dest, meta_path, quiet)
+
+
+def _name(path: Path) -> str:
+    """The transcript name of an input: its file name without the suffix (a directory: its name)."""
+    return path.name if path.is_dir() else path.stem
+
+
+def _transcribe_one(con: Any, input: Path, out: Path, loader: Any, quiet: bool, started: Optional[float],
+                    kw: dict[str, Any]) -> Any:  # fmt: skip
+    from mgreason.transcribe.pipeline import transcribe_file
+
     announced: list[bool] = []
     with _Bar(con) as bar:
         bar_scoring = bar.callback("scoring")
@@ -181,27 +228,8 @@ def transcribe_cmd(
                           f"of {_escape(str(input))} ...")  # fmt: skip
             bar_scoring(done, total)
 
-        res = transcribe_file(
-            input,
-            checkpoint=checkpoint,
-            segmentation=segmentation,
-            id=rid,
-            min_gap_s=min_gap,
-            chunk_s=chunk_s,
-            threads=threads,
-            read_progress=bar.callback("reading video"),
-            score_progress=on_scoring,
-            fps=fps,
-            layout=layout,
-            entry=entry,
-            person=person,
-            video_model=video_model,
-            max_frames=max_frames,
-            video_options=video_options,
-            started=started,
-        )
-    meta_path = write_outputs(res, out, text=text, scores=scores)
-    _report(con, res, input, out, meta_path, quiet)
+        return transcribe_file(input, loader=loader, read_progress=bar.callback("reading video"),
+                               score_progress=on_scoring, started=started, **kw)  # fmt: skip
 
 
 def _report(con: Any, res: Any, input: Path, out: Path, meta_path: Path, quiet: bool) -> None:
@@ -216,7 +244,7 @@ def _report(con: Any, res: Any, input: Path, out: Path, meta_path: Path, quiet: 
     for n in loaded.notes:
         con.print(f"note: {_escape(n)}")
     seq = loaded.sequence
-    took = res.timings["total"] - res.timings["load_model"]
+    took = res.timings["total"]
     con.print(
         f"{_escape(tr.id)}: {seq.num_frames} frames ({seq.duration_s:.1f} s, {loaded.kind}) -> "
         f"{len(tr.events)} micro-gesture(s) in {took:.1f} s ({res.meta['realtime_factor']:g}x real time); "

@@ -28,6 +28,7 @@ __all__ = [
     "transcribe_sequence",
     "transcribe_input",
     "transcribe_file",
+    "RecognizerLoader",
     "write_outputs",
     "meta_path_for",
     "DEFAULT_MIN_GAP_S",
@@ -172,6 +173,51 @@ def transcribe_input(rec: Any, loaded: LoadedInput, **kw: Any) -> TranscribeResu
     return res
 
 
+class RecognizerLoader:
+    """Imports torch and loads a checkpoint in a background thread, so that reading the input (MediaPipe,
+    which releases the GIL, on a video) overlaps it; :meth:`get` waits for it. One loader serves a
+    whole batch of inputs (the checkpoint is loaded once). A checkpoint directory without ``config.json``
+    is loaded at once, so its error comes before any input is read."""
+
+    def __init__(self, checkpoint: Optional[str | Path] = None, background: bool = True):
+        import threading
+
+        self.checkpoint = checkpoint
+        self.load_s = 0.0  # seconds the loading took (in the background thread)
+        self.reported = False  # load_s went into a transcript's timings (the first of a batch)
+        self._rec: Any = None
+        self._error: Optional[BaseException] = None
+        self._thread: Optional[threading.Thread] = None
+        if checkpoint is not None and not (Path(checkpoint) / "config.json").is_file():
+            background = False
+        if background:
+            self._thread = threading.Thread(target=self._load, name="mgreason-load-recognizer", daemon=True)
+            self._thread.start()
+        else:
+            self._load()
+            if self._error is not None:
+                raise self._error
+
+    def _load(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            from mgreason.recognizer.inference import Recognizer
+
+            self._rec = Recognizer.load(self.checkpoint)
+        except BaseException as e:  # handed to get()
+            self._error = e
+        self.load_s = time.perf_counter() - t0
+
+    def get(self) -> Any:
+        """The loaded :class:`~mgreason.recognizer.Recognizer` (waits for the background thread)."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return self._rec
+
+
 def transcribe_file(
     path: str | Path,
     *,
@@ -184,35 +230,41 @@ def transcribe_file(
     read_progress: Any = None,
     score_progress: Optional[Callable[[LoadedInput, int, Optional[int]], None]] = None,
     started: Optional[float] = None,
+    loader: Optional[RecognizerLoader] = None,
     **load: Any,
 ) -> TranscribeResult:
-    """Load the checkpoint (``None``: the bundled one), read ``path`` with
-    :func:`~mgreason.transcribe.inputs.load_input` (``load``: its keyword arguments, e.g. ``fps``,
-    ``layout``, ``video_options``) and transcribe it with the checkpoint's segmentation parameters updated
-    by ``segmentation``. The metadata's ``timings_s`` gains ``load_model``, ``read_input`` and ``total``,
-    and ``realtime_factor`` (recording seconds per second of reading and transcribing) is added.
-    ``score_progress(input, frames done, frames expected)`` reports the scoring. ``started``: the
-    ``time.perf_counter()`` of the process's start (the CLI's), which adds ``startup`` (interpreter and
-    imports before this call) to the timings."""
-    t0 = time.perf_counter()  # load_model: torch imported, the checkpoint loaded
-    from mgreason.recognizer.inference import Recognizer
+    """Load the checkpoint (``None``: the bundled one; in a background thread while the input is read, or
+    from ``loader``, which a batch shares), read ``path`` with :func:`~mgreason.transcribe.inputs.load_input`
+    (``load``: its keyword arguments, e.g. ``fps``, ``layout``, ``video_options``) and transcribe it with the
+    checkpoint's segmentation parameters updated by ``segmentation``. The metadata's ``timings_s`` gains
+    ``load_model`` (the loading's own time, overlapped with the reading), ``model_wait`` (what the reading
+    did not hide), ``read_input`` and ``total``, and ``realtime_factor`` (recording seconds per second of
+    this call) is added. ``score_progress(input, frames done, frames expected)`` reports the scoring.
+    ``started``: the ``time.perf_counter()`` of the process's start (the CLI's), which adds ``startup``
+    (interpreter and imports before this call) to the timings."""
+    t0 = time.perf_counter()
+    if loader is None:
+        loader = RecognizerLoader(checkpoint)
+    loaded = load_input(path, progress=read_progress, **load)
+    t1 = time.perf_counter()
+    rec = loader.get()
+    t2 = time.perf_counter()
     from mgreason.transcribe.online import threads as torch_threads
     from mgreason.transcribe.tuning import checkpoint_segmentation
 
-    rec = Recognizer.load(checkpoint)
     prm = dataclasses.replace(
         checkpoint_segmentation(rec.config, rec.path / "config.json" if rec.path else None), **(segmentation or {})
     )
-    with torch_threads(threads):
-        t1 = time.perf_counter()
-        loaded = load_input(path, progress=read_progress, **load)
-        t2 = time.perf_counter()
+    with torch_threads(threads or 1):  # one thread: a small network's first pass costs seconds on two (OpenMP)
         progress = None if score_progress is None else (lambda done, total: score_progress(loaded, done, total))
         res = transcribe_input(rec, loaded, id=id, params=prm, min_gap_s=min_gap_s, chunk_s=chunk_s, progress=progress)
     t3 = time.perf_counter()
-    res.timings.update({"load_model": t1 - t0, "read_input": t2 - t1, "total": t3 - t0})
-    res.meta["timings_s"].update({"load_model": round(t1 - t0, 3), "read_input": round(t2 - t1, 3), "total": round(t3 - t0, 3)})
-    res.meta["realtime_factor"] = round(loaded.sequence.duration_s / max(t3 - t1, 1e-9), 2)
+    load_s = 0.0 if loader.reported else loader.load_s
+    loader.reported = True
+    res.timings.update({"load_model": load_s, "model_wait": t2 - t1, "read_input": t1 - t0, "total": t3 - t0})
+    res.meta["timings_s"].update({"load_model": round(load_s, 3), "model_wait": round(t2 - t1, 3),
+                                  "read_input": round(t1 - t0, 3), "total": round(t3 - t0, 3)})  # fmt: skip
+    res.meta["realtime_factor"] = round(loaded.sequence.duration_s / max(t3 - t0, 1e-9), 2)
     if started is not None:
         res.timings["startup"] = t0 - started
         res.meta["timings_s"]["startup"] = round(t0 - started, 3)

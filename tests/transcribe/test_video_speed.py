@@ -251,11 +251,12 @@ def test_skipping_and_scaling_stay_close_to_every_frame_at_full_size(carphone_fu
 def test_cli_passes_the_video_options_and_records_them(tmp_path, checkpoint_dir, monkeypatch, capsys):
     out = tmp_path / "c.json"
     res = run_cli(["transcribe", shipped_clip(), "-o", out, "-c", checkpoint_dir, "--threads", "1", "--video-model", "pose",
-                   "--pose-fps", "12", "--video-max-side", "0", "--no-video-reader-thread"], monkeypatch, capsys)  # fmt: skip
+                   "--pose-fps", "12", "--video-max-side", "0", "--no-video-reader-thread", "--video-workers", "1"],
+                  monkeypatch, capsys)  # fmt: skip
     assert res.code == 0, res.err
     meta = json.loads((tmp_path / "c.meta.json").read_text())
     v = meta["input"]["video"]
-    assert v["pose_fps"] == 12.0 and v["max_side"] is None and v["reader_thread"] is False
+    assert v["pose_fps"] == 12.0 and v["max_side"] is None and v["reader_thread"] is False and v["workers"] == 1
     assert 48 <= v["pose_frames"] <= 49 and set(v["cpu_s"]) == {"decode", "convert", "pose", "total"}
     assert "pose_fps=12" in meta["input"]["detector"]
 
@@ -290,7 +291,7 @@ def test_hand_models_only_where_the_pose_sees_a_hand():
     # the carphone talker's wrists are out of view (pose visibility ~0.01-0.1): the hand models run only on
     # the periodic re-checks
     assert vb["hands"] == "auto" and -(-45 // HAND_RECHECK) <= vb["hand_model_frames"] <= 10  # measured: 3
-    assert "hands where visible" in auto.meta["detector"]
+    assert "hands where they can matter" in auto.meta["detector"]
     # the gate sits after the pose model: the body is the same, and no hand is lost here
     np.testing.assert_array_equal(auto.coords[:, :33], always.coords[:, :33])
     np.testing.assert_array_equal(auto.confidence, always.confidence)

@@ -22,6 +22,9 @@ __all__ = [
     "DEFAULT_POSE_FPS",
     "DEFAULT_MAX_SIDE",
     "DEFAULT_HANDS",
+    "DEFAULT_WORKERS",
+    "VideoWorkersOption",
+    "check_workers",
     "VideoModelOption",
     "PoseFpsOption",
     "VideoMaxSideOption",
@@ -53,6 +56,8 @@ DEFAULT_HANDS = "auto"
 VIDEO_MODELS = ("holistic", "pose", "pose-hands")
 HANDS_MODES = ("auto", "always")
 DEFAULT_QUEUE_SIZE = 8
+DEFAULT_WORKERS = 0  # 0: one MediaPipe worker per core, at most MAX_AUTO_WORKERS (benchmarks/results/video.md)
+MAX_AUTO_WORKERS = 2
 MIN_MAX_SIDE = 64
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"})
 GIF_SUFFIXES = frozenset({".gif"})  # animated GIFs: OpenCV reads them like a video (frame delays -> fps)
@@ -86,6 +91,24 @@ VideoHandsOption = Annotated[
         "--video-hands", help="video, holistic/pose-hands: hand models 'auto' (only where the pose sees a hand) or 'always'"
     ),
 ]
+
+
+VideoWorkersOption = Annotated[
+    int,
+    typer.Option("--video-workers", help="video: MediaPipe workers on consecutive parts of the video (0 = one per core, "
+                 "at most 2)"),
+]
+
+
+def check_workers(workers: Optional[int]) -> int:
+    """The number of MediaPipe workers: ``None``/0 -> one per core (at most :data:`MAX_AUTO_WORKERS`)."""
+    if workers is None or workers == 0:
+        import os
+
+        return max(1, min(MAX_AUTO_WORKERS, os.cpu_count() or 1))
+    if isinstance(workers, bool) or not isinstance(workers, Integral) or workers < 0:
+        raise DataError(f"must be a whole number >= 0 (0 = one per core), got {workers!r}", field="--video-workers")
+    return int(workers)
 
 
 def check_model_and_hands(model: str, hands: str) -> None:
@@ -139,10 +162,11 @@ def video_options(
     video_max_side: int = DEFAULT_MAX_SIDE,
     video_reader_thread: bool = True,
     video_hands: str = DEFAULT_HANDS,
+    video_workers: int = DEFAULT_WORKERS,
 ) -> dict[str, Any]:
     """The checked keyword arguments of ``read_video`` (``model``, ``pose_fps``, ``max_side``,
-    ``reader_thread``, ``hands``) for the values of the options above."""
+    ``reader_thread``, ``hands``, ``workers``) for the values of the options above."""
     check_model_and_hands(video_model, video_hands)
     fps, side, _ = check_video_options(pose_fps, video_max_side)
     return {"model": video_model, "pose_fps": fps, "max_side": side, "reader_thread": bool(video_reader_thread),
-            "hands": video_hands}  # fmt: skip
+            "hands": video_hands, "workers": check_workers(video_workers) if video_workers else 0}  # fmt: skip

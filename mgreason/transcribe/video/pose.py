@@ -8,6 +8,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from mgreason.transcribe.video.gate import HAND_RECHECK, HAND_VISIBILITY, POSE_HAND_POINTS
+
 __all__ = [
     "HAND_CONFIDENCE",
     "HAND_VISIBILITY",
@@ -23,9 +25,6 @@ __all__ = [
 ]
 
 HAND_CONFIDENCE = 1.0
-HAND_VISIBILITY = 0.5  # hands="auto": the hand models run when a pose hand point was this visible ...
-HAND_RECHECK = 15  # ... or a hand was found on the previous processed frame, or on every 15th processed frame
-POSE_HAND_POINTS = list(range(15, 23))  # mediapipe33 wrists, pinkies, index fingers, thumbs
 # pose-hands: mediapipe33 indices per side (the subject's left hand is Holistic's left_hand_landmarks)
 SIDE_POINTS = {"left": {"elbow": 13, "wrist": 15, "pinky": 17, "index": 19, "thumb": 21},
                "right": {"elbow": 14, "wrist": 16, "pinky": 18, "index": 20, "thumb": 22}}  # fmt: skip

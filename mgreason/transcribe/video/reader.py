@@ -43,6 +43,7 @@ class FrameReader:
         max_frames: Optional[int],
         thread: bool = True,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        start: int = 0,
     ):
         self.cap, self.cv2 = cap, cv2
         self.fps, self.n_expected, self.max_frames = fps, n_expected, max_frames
@@ -51,7 +52,8 @@ class FrameReader:
         self.max_side = max_side
         self.thread, self.queue_size = thread, queue_size
         self.decode_errors = 0
-        self.last = -1
+        self.start = start  # > 0: the capture was seeked to this frame, its timestamps count from the video's start
+        self.last = start - 1
         self.size: Optional[tuple[int, int]] = None  # (h, w) of the decoded frames
         self.scaled_size: Optional[tuple[int, int]] = None
         self.timings: dict[str, float] = {"decode_wall": 0.0, "decode_cpu": 0.0, "convert_wall": 0.0, "convert_cpu": 0.0}
@@ -83,10 +85,10 @@ class FrameReader:
     def _produce(self) -> Iterator[tuple[int, Optional[np.ndarray]]]:
         cap, cv2 = self.cap, self.cv2
         n_expected, max_frames = self.n_expected, self.max_frames
-        t0_ms: Optional[float] = None
+        t0_ms: Optional[float] = 0.0 if self.start > 0 else None
         consecutive_fail = 0
         attempts = 0
-        max_attempts = (2 * n_expected + 100) if n_expected else None
+        max_attempts = (2 * max(0, n_expected - self.start) + 100) if n_expected else None
         last_processed = -(10**9)
         tm = self.timings
         while True:

@@ -60,6 +60,13 @@ class ImageSequence:
             return max(self.pos, 0) * 1000.0 / self.fps
         return 0.0
 
+    def set(self, prop: int, value: float) -> bool:
+        """Seek: the next ``grab`` reads frame ``value`` (``CAP_PROP_POS_FRAMES`` only)."""
+        if prop != self.cv2.CAP_PROP_POS_FRAMES or not 0 <= int(value) <= len(self.files):
+            return False
+        self.pos = int(value) - 1
+        return True
+
     def grab(self) -> bool:
         if self.pos + 1 >= len(self.files):
             return False
