@@ -161,7 +161,8 @@ class _Segment:
         self.processed_n = self.hand_frames = self.n_done = 0
 
     def close(self) -> None:
-        self.est.close()
+        if self.est is not None:
+            self.est.close()
         if self.cropped is not None:
             self.cropped.close()
         self.cap.release()
@@ -296,9 +297,9 @@ def _read(
             segs = segs[:1]
             segs[0].reader.max_frames = max_frames
             segs[0].reader.n_expected = n_expected
-        for sg in segs:
-            sg.est, sg.cropped = _estimator(mp, cv2, model, model_complexity, min_detection_confidence,
-                                            min_tracking_confidence, hands)  # fmt: skip
+        # the first worker's graph here; the others' in their own threads (built side by side)
+        segs[0].est, segs[0].cropped = _estimator(mp, cv2, model, model_complexity, min_detection_confidence,
+                                                  min_tracking_confidence, hands)  # fmt: skip
     except BaseException:
         for sg in segs:
             if sg.est is not None:
@@ -328,6 +329,8 @@ def _read(
 
     def work(sg: _Segment) -> None:
         try:
+            sg.est, sg.cropped = _estimator(mp, cv2, model, model_complexity, min_detection_confidence,
+                                            min_tracking_confidence, hands)  # fmt: skip
             _run_segment(sg, **kw)
         except BaseException as e:  # handed to the main thread
             errors.append(e)
