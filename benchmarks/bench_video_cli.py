@@ -115,6 +115,8 @@ def quality(clips: list[Path], fast: dict[str, Any], checkpoints: list[str], out
     """F1@0.5 of the fast path's transcript against the every-frame one, in-process (not timed): each clip read
     once with ``fast`` (``read_video`` options) and once at every frame (hand models on every frame, one
     worker), each transcribed with every checkpoint; events pooled per checkpoint."""
+    import numpy as np
+
     from mgreason.recognizer.inference import Recognizer, bundled_checkpoint_path
     from mgreason.transcribe.inputs import load_input
     from mgreason.transcribe.pipeline import transcribe_input
@@ -122,9 +124,9 @@ def quality(clips: list[Path], fast: dict[str, Any], checkpoints: list[str], out
 
     recs = {c: Recognizer.load(bundled_checkpoint_path(c) if "/" not in c else c) for c in checkpoints}
     ref_opts = dict(pose_fps=0, hands="always", workers=1)
-    rows, pooled = [], {c: [0, 0, 0] for c in checkpoints}
+    rows, pooled, agreement = [], {c: [0, 0, 0] for c in checkpoints}, {c: [] for c in checkpoints}
     print("| clip | frames | pose frames (fast / every) | hand frames (fast / every) | "
-          + " | ".join(f"{c}: events fast / every, F1@0.5" for c in checkpoints) + " |")
+          + " | ".join(f"{c}: events fast / every, F1@0.5, per-frame top-1 agreement" for c in checkpoints) + " |")
     print("|---" * (4 + len(checkpoints)) + "|")
     for clip in clips:
         if not clip.exists():
@@ -143,8 +145,9 @@ def quality(clips: list[Path], fast: dict[str, Any], checkpoints: list[str], out
         cells = []
         row = {"clip": clip.name, "frames": a.sequence.num_frames}
         for c, rec in recs.items():
-            ta = transcribe_input(rec, a).transcript
-            tb = transcribe_input(rec, b).transcript
+            ra, rb = transcribe_input(rec, a), transcribe_input(rec, b)
+            ta, tb = ra.transcript, rb.transcript
+            agree = float((ra.scores.probs.argmax(1) == rb.scores.probs.argmax(1)).mean())  # per-frame top-1
             if not ta.events and not tb.events:
                 tp = 0
                 f1 = 1.0
@@ -152,15 +155,18 @@ def quality(clips: list[Path], fast: dict[str, Any], checkpoints: list[str], out
                 r = evaluate([(ta, tb)], thresholds=(0.5,), segmental_ks=(0.5,)).f1[0.5]
                 tp, f1 = int(r["tp"]), float(r["f1"])
             pooled[c] = [pooled[c][0] + tp, pooled[c][1] + len(ta.events), pooled[c][2] + len(tb.events)]
-            row[c] = {"fast": len(ta.events), "every": len(tb.events), "matched": tp, "f1": f1}
-            cells.append(f"{len(ta.events)} / {len(tb.events)}, {f1:.3f}")
+            row[c] = {"fast": len(ta.events), "every": len(tb.events), "matched": tp, "f1": f1, "top1_agree": agree}
+            agreement[c].append(agree)
+            cells.append(f"{len(ta.events)} / {len(tb.events)}, {f1:.3f}, {100 * agree:.0f} %")
         va, vb = a.sequence.meta["video"], b.sequence.meta["video"]
         print(f"| {clip.name} | {a.sequence.num_frames} | {va['pose_frames']} / {vb['pose_frames']} | "
               f"{va['hand_model_frames']} / {vb['hand_model_frames']} | " + " | ".join(cells) + " |")
         rows.append(row)
     for c, (m, p, r) in pooled.items():
         f1 = 1.0 if p + r == 0 else 2 * m / (p + r)
-        print(f"pooled, {c}: F1@0.5 {f1:.3f} ({m} matched; {p} events fast, {r} every frame)")
+        mean_agree = float(np.mean(agreement[c])) if agreement[c] else float("nan")
+        print(f"pooled, {c}: F1@0.5 {f1:.3f} ({m} matched; {p} events fast, {r} every frame); "
+              f"per-frame top-1 agreement, mean over clips {100 * mean_agree:.1f} %")
     if out:
         out.write_text(json.dumps({"fast": fast, "rows": rows, "pooled": pooled}, indent=2) + "\n")
 

@@ -156,3 +156,38 @@ def test_batch_option_errors_are_one_line(tmp_path, short_session, checkpoint_di
         run_cli(["transcribe", a, a, "--out-dir", tmp_path / "o", "--scores", tmp_path / "s.npz", *ck], monkeypatch, capsys),
         "--scores",
     )
+
+
+@needs_video
+@needs_clip
+def test_gif_and_frame_directory_split_between_two_workers(tmp_path):
+    """A 4.8-s GIF and the same frames as PNG files: both seek, so two workers share them, with every frame
+    read once and kept once (nothing unreadable at the seam)."""
+    import cv2
+    from PIL import Image
+
+    from mgreason.transcribe.video import read_video
+
+    cap = cv2.VideoCapture(str(shipped_clip()))
+    frames = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        frames.append(img)
+    gif = tmp_path / "talking.gif"
+    imgs = [Image.fromarray(f[..., ::-1]) for f in frames]
+    imgs[0].save(gif, save_all=True, append_images=imgs[1:], duration=40, loop=0)  # 25 fps: 4.8 s
+    d = tmp_path / "frames"
+    d.mkdir()
+    for i, img in enumerate(frames, start=1):
+        cv2.imwrite(str(d / f"f{i}.png"), img)
+    kw = dict(model="pose", pose_fps=5, reader_thread=False)
+    for src in (gif, d):
+        one, two = read_video(src, workers=1, **kw), read_video(src, workers=2, **kw)
+        assert two.meta["video"]["segments"] == [[0, 60], [60, 120]], src
+        assert one.num_frames == two.num_frames == 120 and two.meta["unreadable_frames"] == []
+        assert one.meta["video"]["pose_frames"] == two.meta["video"]["pose_frames"] == 24
+        seen = (one.confidence > 0.5) & (two.confidence > 0.5)
+        assert seen.sum() > 0.9 * (one.confidence > 0.5).sum()
+        assert np.median(np.linalg.norm(one.coords - two.coords, axis=-1)[seen]) < 3.0
