@@ -225,6 +225,7 @@ def main() -> None:
     ap.add_argument("clips", type=Path, nargs="*")
     ap.add_argument("--batch", type=Path, nargs="*", default=[])
     ap.add_argument("--batch-separately", action="store_true", help="also run each batch clip in its own process")
+    ap.add_argument("--no-batch-together", action="store_true", help="not the batch in one process (a tree without it)")
     ap.add_argument("--reference", action="store_true", help="also every frame, and F1@0.5 against it")
     ap.add_argument("--args", default="", help="more options of mgreason transcribe (one string)")
     ap.add_argument("--pose-only-args", default="--video-model pose", help="the run that prices a pose-only frame")
@@ -297,7 +298,7 @@ def main() -> None:
         walls = [run_cli([p], tmp / f"sep-{i}.json", args)[0] for i, p in enumerate(batch)]
         print(f"\nbatch clips one process each: {sum(walls):.2f} s wall, {sum(walls) / len(batch):.2f} s per clip")
         res["batch_separate_wall_s"] = sum(walls)
-    if len(batch) >= 2:
+    if len(batch) >= 2 and not a.no_batch_together:
         wall, metas = run_cli(batch, tmp / "batch", args)
         total = sum(m["input"]["duration_s"] for m in metas)
         b = {"clips": len(batch), "seconds_of_video": total, "wall_s": wall, "per_clip_s": wall / len(batch),

@@ -191,3 +191,14 @@ def test_gif_and_frame_directory_split_between_two_workers(tmp_path):
         seen = (one.confidence > 0.5) & (two.confidence > 0.5)
         assert seen.sum() > 0.9 * (one.confidence > 0.5).sum()
         assert np.median(np.linalg.norm(one.coords - two.coords, axis=-1)[seen]) < 3.0
+
+
+def test_seam_check_tells_another_person_from_the_same_one():
+    from mgreason.transcribe.video.read import same_person
+
+    a = {i: _pose(((520, 160), (480, 160))) for i in (10, 12, 14)}
+    near = {i: (xy + 15, c) for i, (xy, c) in a.items()}  # 15 px off: the same person, tracked afresh
+    other = {i: (xy + 400, c) for i, (xy, c) in a.items()}  # two shoulder widths away: someone else
+    nobody = {i: (np.full((33, 2), np.nan, np.float32), np.zeros(33, np.float32)) for i in a}
+    assert same_person(a, near) and same_person(a, {})  # nothing in common: nothing to judge
+    assert not same_person(a, other) and not same_person(a, nobody)

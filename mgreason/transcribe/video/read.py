@@ -141,6 +141,30 @@ def _estimator(mp: Any, cv2: Any, model: str, model_complexity: int, min_det: fl
     return est, cropped
 
 
+def same_person(a: dict[int, tuple[np.ndarray, np.ndarray]], b: dict[int, tuple[np.ndarray, np.ndarray]],
+                last: int = 3) -> bool:  # fmt: skip
+    """Do two workers track the same person on the frames both processed (``frame -> (pose xy, visibility)``,
+    mediapipe33)? Judged on the last ``last`` common frames: the same when, on most of them, both or neither
+    see a body, and the median distance of the shoulders and hips both see is under half a shoulder width.
+    True when there is nothing to compare."""
+    common = sorted(set(a) & set(b))[-last:]
+    if not common:
+        return True
+    votes = []
+    for i in common:
+        (xa, ca), (xb, cb) = a[i], b[i]
+        if not (ca > 0).any() or not (cb > 0).any():
+            votes.append((ca > 0).any() == (cb > 0).any())
+            continue
+        torso = [j for j in (11, 12, 23, 24) if ca[j] >= 0.5 and cb[j] >= 0.5]
+        width = float(np.linalg.norm(xa[11] - xa[12]))
+        if not torso or not width > 0:
+            votes.append(True)
+            continue
+        votes.append(float(np.median(np.linalg.norm(xa[torso] - xb[torso], axis=1))) < 0.5 * width)
+    return sum(votes) * 2 > len(votes)
+
+
 def plan_segments(n_frames: int, fps: float, workers: int, warm_s: float = WARM_S) -> list[tuple[int, int, int]]:
     """``(first frame decoded, first frame kept, end)`` of each worker's part of a video of ``n_frames``
     frames: contiguous parts of about equal length; a part after the first starts ``warm_s`` seconds early
@@ -159,6 +183,8 @@ class _Segment:
         self.cap, self.est, self.cropped, self.reader, self.keep_from = cap, est, cropped, reader, keep_from
         self.pose_wall = self.pose_cpu = self.lm_wall = self.hands_wall = self.hands_cpu = self.pose_wall_hands = 0.0
         self.processed_n = self.hand_frames = self.n_done = 0
+        self.watch: list[tuple[int, int]] = []  # frame ranges whose body pose is kept (the seams with neighbours)
+        self.poses: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def close(self) -> None:
         if self.est is not None:
@@ -234,6 +260,8 @@ def _run_segment(seg: _Segment, *, model: str, hands: str, gated: bool, fps: flo
                 seg.pose_cpu += c1 - c0
                 if hand_on:
                     seg.pose_wall_hands += t1 - t0
+            if any(a <= idx < b for a, b in seg.watch):
+                seg.poses[idx] = (pxy, pc)
             seg.lm_wall += time.perf_counter() - t1
         on_frame()
 
@@ -337,18 +365,54 @@ def _read(
 
     threads = [threading.Thread(target=work, args=(sg,), name=f"mgreason-pose-{i}", daemon=True)
                for i, sg in enumerate(segs[1:], start=1)]  # fmt: skip
+    for k in range(1, len(segs)):  # both sides of each seam keep the body pose of the warm-up frames
+        rng = (plan[k][0], plan[k][1])
+        segs[k - 1].watch.append(rng)
+        segs[k].watch.append(rng)
+    seams: list[dict[str, Any]] = []
     try:
         for t in threads:
             t.start()
         _run_segment(segs[0], **kw)
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        for k in range(1, len(segs)):
+            same = same_person(segs[k - 1].poses, segs[k].poses)
+            seams.append({"frame": segs[k].keep_from, "same_person": same, "redone": False})
+            if same:
+                continue
+            # the later worker tracks someone else (several people in view): the earlier worker's graph, still
+            # tracking its person, goes on through the rest of the video, and the later parts are dropped
+            redo = _seek(open_capture(path, cv2, frames_fps), cv2, segs[k].keep_from - 1, fps)
+            if redo is None:
+                break
+            start = segs[k].keep_from
+            for idx in [i for i in hand_ran if i >= start]:
+                del hand_ran[idx]
+            with lock:
+                buf.ensure(start + 1)
+                buf.coords[start:], buf.conf[start:] = np.nan, 0.0
+                buf.processed[start:], buf.decoded[start:] = False, False
+            cont = _Segment(redo, None, None, FrameReader(redo, cv2, fps=fps, n_expected=n_expected, pose_fps=pose_fps,
+                            max_side=max_side, max_frames=max_frames, thread=reader_thread, queue_size=queue_size,
+                            start=start), start)  # fmt: skip
+            prev = segs[k - 1]
+            cont.est, cont.cropped = prev.est, prev.cropped
+            prev.est = prev.cropped = None  # closed with cont
+            for sg in segs[k:]:
+                sg.n_done = 0
+            segs.append(cont)
+            _run_segment(cont, **kw)
+            seams[-1]["redone"] = True
+            break
     finally:
         for t in threads:
             t.join()
         cap_size = next((sg.reader.size for sg in segs if sg.reader.size is not None), None)
         for sg in segs:
             sg.close()
-    if errors:
-        raise errors[0]
     n_done = sum(sg.n_done for sg in segs)
     if progress is not None and n_done:
         progress(n_done, n_expected or None)
@@ -415,7 +479,8 @@ def _read(
                                   else sum(sg.hand_frames for sg in segs) if model == "holistic" else 0),  # fmt: skip
             **({"hand_model_calls": sum(sg.cropped.calls for sg in segs)} if cropped is not None else {}),
             **({"hands_interpolated_frames": hand_filled} if gated else {}),
-            "workers": len(segs),
+            "workers": len(plan),
+            "seams": seams,
             "segments": [[sg.keep_from, int(e)] for sg, (_, _, e) in zip(segs, plan)],
             "warmup_frames": sum(sg.processed_n for sg in segs) - int(processed.sum()),
             "reader_thread": bool(reader_thread),
