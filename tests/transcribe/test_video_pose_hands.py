@@ -142,7 +142,7 @@ def test_shared_option_defaults_match_the_reader():
     sig = inspect.signature(video.read_video).parameters
     assert sig["model"].default == vo.DEFAULT_VIDEO_MODEL and sig["hands"].default == vo.DEFAULT_HANDS
     assert vo.video_options() == {"model": "holistic", "pose_fps": 15.0, "max_side": 1920, "reader_thread": True, "hands": "auto",
-                                  "workers": 0}  # fmt: skip
+                                  "workers": 1}  # fmt: skip
     assert vo.video_options("pose-hands", 0, 0, False, "always", 1) == {
         "model": "pose-hands", "pose_fps": None, "max_side": None, "reader_thread": False, "hands": "always", "workers": 1}  # fmt: skip
     for args, field in ((("nope",), "--video-model"), (("pose", -1.0), "--pose-fps"), (("pose", 15.0, 3), "--video-max-side"),

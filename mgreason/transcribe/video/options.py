@@ -56,8 +56,10 @@ DEFAULT_HANDS = "auto"
 VIDEO_MODELS = ("holistic", "pose", "pose-hands")
 HANDS_MODES = ("auto", "always")
 DEFAULT_QUEUE_SIZE = 8
-DEFAULT_WORKERS = 0  # 0: one MediaPipe worker per core, at most MAX_AUTO_WORKERS (benchmarks/results/video.md)
-MAX_AUTO_WORKERS = 2
+# One MediaPipe worker: Holistic's graph already keeps ~1.4 cores busy (pose and hand branches), so on 2 cores a
+# second worker on the other half of the video bought at most ~10 % and cost a seam (benchmarks/results/video.md)
+DEFAULT_WORKERS = 1
+MAX_AUTO_WORKERS = 2  # --video-workers 0: one per core, at most this many
 MIN_MAX_SIDE = 64
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"})
 GIF_SUFFIXES = frozenset({".gif"})  # animated GIFs: OpenCV reads them like a video (frame delays -> fps)
@@ -95,8 +97,8 @@ VideoHandsOption = Annotated[
 
 VideoWorkersOption = Annotated[
     int,
-    typer.Option("--video-workers", help="video: MediaPipe workers on consecutive parts of the video (0 = one per core, "
-                 "at most 2)"),
+    typer.Option("--video-workers", help="video: MediaPipe workers on consecutive parts of the video (default 1; 0 = one "
+                 "per core, at most 2)"),
 ]
 
 
@@ -169,4 +171,4 @@ def video_options(
     check_model_and_hands(video_model, video_hands)
     fps, side, _ = check_video_options(pose_fps, video_max_side)
     return {"model": video_model, "pose_fps": fps, "max_side": side, "reader_thread": bool(video_reader_thread),
-            "hands": video_hands, "workers": check_workers(video_workers) if video_workers else 0}  # fmt: skip
+            "hands": video_hands, "workers": check_workers(video_workers)}  # fmt: skip

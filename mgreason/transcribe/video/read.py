@@ -21,6 +21,7 @@ from mgreason.transcribe.video.options import (
     DEFAULT_POSE_FPS,
     DEFAULT_QUEUE_SIZE,
     DEFAULT_VIDEO_MODEL,
+    DEFAULT_WORKERS,
     check_model_and_hands,
     check_model_complexity,
     check_video_options,
@@ -71,8 +72,9 @@ def read_video(
     ``workers``: the video is cut into this many contiguous parts (each at least :data:`MIN_SEGMENT_S`
     seconds), each decoded and run through its own MediaPipe graph in its own thread (MediaPipe and the
     decoder release the GIL); a part after the first starts :data:`WARM_S` early to warm the tracking up.
-    ``None``: :data:`~.options.DEFAULT_WORKERS` (the cores, at most 2); 1, or a container that cannot
-    seek: one part.
+    ``None``: :data:`~.options.DEFAULT_WORKERS` (1); 0: one per core, at most 2. A container that cannot
+    seek: one part. Where the later worker tracks someone else than the earlier one on the warm-up frames
+    (:func:`same_person`; several people in view), the earlier worker's graph goes on through the rest.
 
     MediaPipe runs on frames picked at ``pose_fps`` (``None``/0: every frame), scaled to at most
     ``max_side`` pixels (``None``/0: original size); see the module docstring. ``meta['video']`` says
@@ -101,7 +103,7 @@ def read_video(
             )
         return _read(path, mp, cv2, model, model_complexity, min_detection_confidence, min_tracking_confidence,
                      max_frames, progress, pose_fps, max_side, reader_thread, queue_size, hands, fps, init0,
-                     check_workers(workers))  # fmt: skip
+                     check_workers(DEFAULT_WORKERS if workers is None else workers))  # fmt: skip
 
 class _Growing:
     """Landmark arrays that grow by doubling (no per-frame Python objects kept for long videos)."""
