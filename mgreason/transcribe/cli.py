@@ -189,6 +189,8 @@ def transcribe_cmd(
     if any(k in VIDEO_KINDS for k in kinds):  # the video reader's options, checked before the model is loaded
         video_options = video_options_from(video_model, pose_fps, video_max_side, video_reader_thread, video_hands,
                                            video_workers)  # fmt: skip
+    if video_options is not None and len(inputs) > 1:
+        video_options["reuse_models"] = True  # one MediaPipe graph for the whole batch, reset between inputs
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     loader = RecognizerLoader(checkpoint)  # torch and the checkpoint, in the background, once for all inputs

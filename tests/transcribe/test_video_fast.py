@@ -202,3 +202,43 @@ def test_seam_check_tells_another_person_from_the_same_one():
     nobody = {i: (np.full((33, 2), np.nan, np.float32), np.zeros(33, np.float32)) for i in a}
     assert same_person(a, near) and same_person(a, {})  # nothing in common: nothing to judge
     assert not same_person(a, other) and not same_person(a, nobody)
+
+
+@needs_video
+@needs_clip
+def test_a_kept_graph_reads_the_next_video_as_a_fresh_one():
+    """A batch keeps MediaPipe's graphs (reuse_models) and resets them between videos: the second and third
+    reads equal a fresh graph's, bit for bit (no tracking state carries over), for Holistic and pose-hands."""
+    from mgreason.transcribe.video import read_video
+    from mgreason.transcribe.video import read as read_mod
+
+    for model in ("holistic", "pose-hands"):
+        kw = dict(model=model, pose_fps=10, max_frames=40, reader_thread=False)
+        fresh = read_video(shipped_clip(), **kw)
+        first = read_video(shipped_clip(), reuse_models=True, **kw)
+        kept = sum(len(v) for v in read_mod._POOL.values())
+        again = read_video(shipped_clip(), reuse_models=True, **kw)
+        assert kept >= 1 and sum(len(v) for v in read_mod._POOL.values()) == kept  # taken and given back
+        for seq in (first, again):
+            np.testing.assert_array_equal(seq.coords, fresh.coords)
+            np.testing.assert_array_equal(seq.confidence, fresh.confidence)
+
+
+@needs_video
+@needs_clip
+def test_a_batch_of_videos_equals_the_videos_one_by_one(tmp_path, checkpoint_dir, monkeypatch, capsys):
+    import shutil
+
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    shutil.copy(shipped_clip(), a)
+    shutil.copy(shipped_clip(), b)
+    ck = ["--checkpoint", checkpoint_dir, "--max-frames", "60", "--pose-fps", "10"]
+    res = run_cli(["transcribe", a, b, "--out-dir", tmp_path / "out", *ck], monkeypatch, capsys)
+    assert res.code == 0, res.err
+    one = run_cli(["transcribe", b, "-o", tmp_path / "b.json", *ck], monkeypatch, capsys)
+    assert one.code == 0, one.err
+    single = json.loads((tmp_path / "b.json").read_text())
+    batch = json.loads((tmp_path / "out" / "b.json").read_text())
+    assert batch["events"] == single["events"]
+    mb = json.loads((tmp_path / "out" / "b.meta.json").read_text())["input"]["video"]
+    assert mb["pose_frames"] == 20 and mb["workers"] == 1  # 60 frames at 29.97 fps, every third

@@ -59,6 +59,7 @@ def read_video(
     hands: str = DEFAULT_HANDS,
     fps: Optional[float] = None,
     workers: Optional[int] = None,
+    reuse_models: bool = False,
 ) -> SkeletonSequence:
     """Pose (+ hands) of the most prominent person in every frame of a video file, an animated GIF or a
     directory of frame images (played at ``fps``, default :data:`~.options.DEFAULT_FRAMES_FPS`; a video's
@@ -73,7 +74,9 @@ def read_video(
     seconds), each decoded and run through its own MediaPipe graph in its own thread (MediaPipe and the
     decoder release the GIL); a part after the first starts :data:`WARM_S` early to warm the tracking up.
     ``None``: :data:`~.options.DEFAULT_WORKERS` (1); 0: one per core, at most 2. A container that cannot
-    seek: one part. Where the later worker tracks someone else than the earlier one on the warm-up frames
+    seek: one part. ``reuse_models``: keep the MediaPipe graphs for the next call with the same options (a
+    batch; the first frame of a fresh graph loads its models, ~0.5 s); they are reset, so nothing carries
+    over from one video to the next. Where the later worker tracks someone else than the earlier one on the warm-up frames
     (:func:`same_person`; several people in view), the earlier worker's graph goes on through the rest.
 
     MediaPipe runs on frames picked at ``pose_fps`` (``None``/0: every frame), scaled to at most
@@ -103,7 +106,7 @@ def read_video(
             )
         return _read(path, mp, cv2, model, model_complexity, min_detection_confidence, min_tracking_confidence,
                      max_frames, progress, pose_fps, max_side, reader_thread, queue_size, hands, fps, init0,
-                     check_workers(DEFAULT_WORKERS if workers is None else workers))  # fmt: skip
+                     check_workers(DEFAULT_WORKERS if workers is None else workers), bool(reuse_models))  # fmt: skip
 
 class _Growing:
     """Landmark arrays that grow by doubling (no per-frame Python objects kept for long videos)."""
@@ -126,9 +129,28 @@ class _Growing:
             b[:cap] = a
             setattr(self, name, b)
 
+# MediaPipe graphs kept for the next video of a batch (``reuse_models``): building one is cheap, but its first
+# frame loads the TFLite models (~0.5 s); a graph reset for the next video costs ~0.1 s on its first frame
+_POOL: dict[tuple[Any, ...], list[tuple[Any, Optional[CroppedHands]]]] = {}
+_POOL_LOCK = threading.Lock()
+
+
 def _estimator(mp: Any, cv2: Any, model: str, model_complexity: int, min_det: float, min_track: float,
-               hands: str) -> tuple[Any, Optional[CroppedHands]]:  # fmt: skip
-    """One MediaPipe estimator (and, for ``pose-hands``, its hand trackers)."""
+               hands: str, reuse: bool = False) -> tuple[Any, Optional[CroppedHands]]:  # fmt: skip
+    """One MediaPipe estimator (and, for ``pose-hands``, its hand trackers); with ``reuse`` a kept one, reset."""
+    if reuse:
+        with _POOL_LOCK:
+            kept = _POOL.get((model, model_complexity, min_det, min_track, hands))
+            got = kept.pop() if kept else None
+        if got is not None:
+            est, cropped = got
+            est.reset()  # a new run of the graph: no tracking state from the previous video
+            if cropped is not None:
+                for m in cropped.models.values():
+                    m.reset()
+                cropped.found = {"left": False, "right": False}
+                cropped.calls = cropped.frames = 0
+            return est, cropped
     est = None
     if model == "holistic":
         est = pose.holistic_without_face(mp, model_complexity, min_det, min_track, gate_hands=hands == "auto")
@@ -183,12 +205,17 @@ class _Segment:
 
     def __init__(self, cap: Any, est: Any, cropped: Optional[CroppedHands], reader: FrameReader, keep_from: int):
         self.cap, self.est, self.cropped, self.reader, self.keep_from = cap, est, cropped, reader, keep_from
+        self.pool_key: Optional[tuple[Any, ...]] = None  # set: the estimator goes back to _POOL instead of closing
         self.pose_wall = self.pose_cpu = self.lm_wall = self.hands_wall = self.hands_cpu = self.pose_wall_hands = 0.0
         self.processed_n = self.hand_frames = self.n_done = 0
         self.watch: list[tuple[int, int]] = []  # frame ranges whose body pose is kept (the seams with neighbours)
         self.poses: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def close(self) -> None:
+        if self.pool_key is not None and self.est is not None:
+            with _POOL_LOCK:
+                _POOL.setdefault(self.pool_key, []).append((self.est, self.cropped))
+            self.est = self.cropped = None
         if self.est is not None:
             self.est.close()
         if self.cropped is not None:
@@ -286,6 +313,7 @@ def _read(
     frames_fps: Optional[float] = None,
     init0: Optional[float] = None,
     workers: int = 1,
+    reuse_models: bool = False,
 ) -> SkeletonSequence:
     wall0, cpu0 = time.perf_counter(), os.times()
     init0 = wall0 if init0 is None else init0
@@ -329,7 +357,7 @@ def _read(
             segs[0].reader.n_expected = n_expected
         # the first worker's graph here; the others' in their own threads (built side by side)
         segs[0].est, segs[0].cropped = _estimator(mp, cv2, model, model_complexity, min_detection_confidence,
-                                                  min_tracking_confidence, hands)  # fmt: skip
+                                                  min_tracking_confidence, hands, reuse_models)  # fmt: skip
     except BaseException:
         for sg in segs:
             if sg.est is not None:
@@ -337,6 +365,9 @@ def _read(
             sg.cap.release()
         cap.release()
         raise
+    if reuse_models:
+        for sg in segs:
+            sg.pool_key = (model, model_complexity, min_detection_confidence, min_tracking_confidence, hands)
     est0 = segs[0].est
     init_wall = time.perf_counter() - init0  # MediaPipe/OpenCV imported, the video opened, the graphs built
     face_less = model == "holistic" and not isinstance(est0, mp.solutions.holistic.Holistic)
@@ -360,7 +391,7 @@ def _read(
     def work(sg: _Segment) -> None:
         try:
             sg.est, sg.cropped = _estimator(mp, cv2, model, model_complexity, min_detection_confidence,
-                                            min_tracking_confidence, hands)  # fmt: skip
+                                            min_tracking_confidence, hands, reuse_models)  # fmt: skip
             _run_segment(sg, **kw)
         except BaseException as e:  # handed to the main thread
             errors.append(e)
@@ -402,7 +433,8 @@ def _read(
                             start=start), start)  # fmt: skip
             prev = segs[k - 1]
             cont.est, cont.cropped = prev.est, prev.cropped
-            prev.est = prev.cropped = None  # closed with cont
+            cont.pool_key = prev.pool_key
+            prev.est = prev.cropped = None  # closed (or kept) with cont
             for sg in segs[k:]:
                 sg.n_done = 0
             segs.append(cont)
