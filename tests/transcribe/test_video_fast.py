@@ -242,3 +242,20 @@ def test_a_batch_of_videos_equals_the_videos_one_by_one(tmp_path, checkpoint_dir
     assert batch["events"] == single["events"]
     mb = json.loads((tmp_path / "out" / "b.meta.json").read_text())["input"]["video"]
     assert mb["pose_frames"] == 20 and mb["workers"] == 1  # 60 frames at 29.97 fps, every third
+
+
+@needs_video
+@needs_clip
+def test_a_container_that_cannot_seek_gets_one_worker(monkeypatch):
+    from mgreason.transcribe.video import read as read_mod
+    from mgreason.transcribe.video import read_video
+
+    def no_seek(cap, cv2, frame, fps):
+        cap.release()
+        return None
+
+    monkeypatch.setattr(read_mod, "_seek", no_seek)
+    seq = read_video(shipped_clip(), model="pose", pose_fps=5, reader_thread=False, workers=2)
+    v = seq.meta["video"]
+    assert v["workers"] == 1 and v["segments"] == [[0, 120]] and v["seams"] == []
+    assert seq.num_frames == 120 and seq.meta["unreadable_frames"] == [] and v["pose_frames"] == 20

@@ -338,21 +338,23 @@ def _read(
     layout, V = ("mediapipe33", 33) if model == "pose" else ("mediapipe75", 75)
     plan = plan_segments(n_expected, fps, workers)
     segs: list[_Segment] = []
+    fallback = False
     try:
         for k, (first, keep_from, end) in enumerate(plan):
             seg_cap = cap if k == 0 else _seek(open_capture(path, cv2, frames_fps), cv2, first, fps)
             if seg_cap is None:  # this container does not seek to the frame asked: one worker for all of it
-                plan = [(0, 0, plan[-1][2])]
+                fallback = True
                 break
             stop = end if k + 1 < len(plan) else max_frames
             reader = FrameReader(seg_cap, cv2, fps=fps, n_expected=min(n_expected, end) if k + 1 < len(plan) else n_expected,
                                  pose_fps=pose_fps, max_side=max_side, max_frames=stop, thread=reader_thread,
                                  queue_size=queue_size, start=first + 1 if k else 0)  # fmt: skip
             segs.append(_Segment(seg_cap, None, None, reader, keep_from))
-        if len(segs) != len(plan):  # fell back to one worker
+        if fallback:
             for sg in segs[1:]:
                 sg.cap.release()
             segs = segs[:1]
+            plan = [(0, 0, plan[-1][2])]
             segs[0].reader.max_frames = max_frames
             segs[0].reader.n_expected = n_expected
         # the first worker's graph here; the others' in their own threads (built side by side)
