@@ -140,7 +140,7 @@ def run_scenario_cmd(
         "only, text only, both, majority class) on the same items, out of fold (no LLM; a few seconds)"
     ),
     adapter: Optional[Path] = typer.Option(
-        None, "--adapter", help="hf backend: a LoRA adapter made by `mgreason adapt` on this --model"
+        None, "--adapter", help="hf or vllm backend: a LoRA adapter made by `mgreason adapt` on this --model"
     ),
     items: Optional[Path] = typer.Option(
         None, "--items", help="score these items (same columns) instead of the scenario's items.path"
@@ -176,8 +176,10 @@ def run_scenario_cmd(
                "api_key": api_key, "concurrency": concurrency}
     options = {k: v for k, v in options.items() if v is not None}
     if adapter is not None:
-        if backend != "hf":
-            raise MGReasonError("--adapter needs --backend hf (LoRA through vLLM: see the README)", field="--adapter")
+        if backend not in ("hf", "vllm"):
+            raise MGReasonError("--adapter needs --backend hf or vllm (an OpenAI-compatible server loads adapters "
+                                "itself: `vllm serve --enable-lora --lora-modules NAME=DIR`, then --model NAME)",
+                                field="--adapter")  # fmt: skip
         options["adapter"] = str(adapter)
     try:
         # --model: resolved here (one error line for a bad name or path), then the backend loads what it names
