@@ -76,6 +76,7 @@ from mgreason.backends.base import (
     ChatPrompt,
     Workload,
     chat_prompt,
+    check_label_request,
     check_generation,
     check_labels,
     continuation_tokens,
@@ -359,18 +360,8 @@ class VLLMBackend(BackendBase):
             try:
                 cp = chat_prompt(self.tokenizer, messages)  # item text stays text (no forged chat turns)
                 text, ids = cp.text, cp.ids
-                if not ids:
-                    raise ValueError("the prompt encodes to no tokens")
-                conts = [cp.continuation(lab) for lab in labels]
-                for lab, c in zip(labels, conts):
-                    if not c:
-                        raise ValueError(f"label {lab!r} encodes to no tokens")
-                longest = max(len(c) for c in conts)
-                if len(ids) + longest > self.max_model_len:
-                    raise ValueError(
-                        f"prompt too long: {len(ids)} prompt tokens + {longest} label tokens exceed "
-                        f"max_model_len={self.max_model_len}"
-                    )
+                conts = [cp.continuation(lab) for lab in labels] if ids else []
+                check_label_request(ids, labels, conts, self.max_model_len, f"max_model_len={self.max_model_len}")
                 prepared[i] = (text, ids, conts)
             except Exception as exc:  # noqa: BLE001 - per-request failure
                 results[i] = request_error(exc)
