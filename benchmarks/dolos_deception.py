@@ -146,6 +146,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "dolos")
     ap.add_argument("--report", type=Path, default=None, help="write the markdown report here")
     ap.add_argument("--n-test", type=int, default=None, help="first N test items (default: all 419)")
+    ap.add_argument("--n-test-kshot", type=int, default=None,
+                    help="first N test items of the k-shot test run (default: --n-test)")
     ap.add_argument("--n-dev", type=int, default=None, help="first N dev items for choosing k (default: all)")
     ap.add_argument("--shots", default="2,4,8", help="k values tried on dev (comma-separated; empty: zero-shot only)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the split and of the demonstrations")
@@ -182,7 +184,8 @@ def main() -> None:
     def test_run(k: int) -> None:
         cs = conds if k == 0 else [c for c in args.kshot_conditions.split(",") if c.strip()]
         y = variant(base, f"test_k{k}", items="test.jsonl", shots=k, conditions=cs, seed=args.seed)
-        s = run_scenario(y, args.out / f"test_k{k}", args.model, args.backend, args.n_test)
+        n = args.n_test if k == 0 or args.n_test_kshot is None else args.n_test_kshot
+        s = run_scenario(y, args.out / f"test_k{k}", args.model, args.backend, n)
         test_rows.append((k, s, s["bench"]["wall_s"], f"{s['bench']['load_start']} → {s['bench']['load_end']}"))
         write_report(args, t0, splits, (ceil, proj), dev_rows, state["best"], test_rows)
 

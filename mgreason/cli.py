@@ -140,7 +140,7 @@ def run_scenario_cmd(
         "only, text only, both, majority class) on the same items, out of fold (no LLM; a few seconds)"
     ),
     adapter: Optional[Path] = typer.Option(
-        None, "--adapter", help="hf backend: a LoRA adapter made by `mgreason adapt` on this --model"
+        None, "--adapter", help="hf or vllm backend: a LoRA adapter made by `mgreason adapt` on this --model"
     ),
     items: Optional[Path] = typer.Option(
         None, "--items", help="score these items (same columns) instead of the scenario's items.path"
@@ -176,8 +176,10 @@ def run_scenario_cmd(
                "api_key": api_key, "concurrency": concurrency}
     options = {k: v for k, v in options.items() if v is not None}
     if adapter is not None:
-        if backend != "hf":
-            raise MGReasonError("--adapter needs --backend hf (LoRA through vLLM: see the README)", field="--adapter")
+        if backend not in ("hf", "vllm"):
+            raise MGReasonError("--adapter needs --backend hf or vllm (an OpenAI-compatible server loads adapters "
+                                "itself: `vllm serve --enable-lora --lora-modules NAME=DIR`, then --model NAME)",
+                                field="--adapter")  # fmt: skip
         options["adapter"] = str(adapter)
     try:
         # --model: resolved here (one error line for a bad name or path), then the backend loads what it names
@@ -433,5 +435,41 @@ def _click_classes(name: str) -> tuple[type, ...]:
     return tuple(classes)
 
 
+def console_main() -> None:
+    """The ``mgreason`` console script: :func:`main`, then leave without the interpreter's finalisation.
+
+    Once a command has written everything, tearing down the modules of torch, transformers and scipy still took
+    1.0-1.7 s of wall time on 2 cores (``mgreason analyze``, issue 25) -- a cost paid after the work, by every
+    command that loaded a model. The exit handlers still run (logging, temporary directories, Ray's shutdown),
+    the streams are flushed, and a live non-daemon thread gets the normal exit that waits for it. In-process
+    callers (tests) use :func:`main`, which returns or raises ``SystemExit`` as before.
+    """
+    try:
+        main()
+        code: object = 0
+    except SystemExit as e:
+        code = e.code
+    if isinstance(code, bool) or not isinstance(code, int):
+        if code is not None:
+            print(code, file=sys.stderr)  # what SystemExit("message") prints
+        code = 0 if code is None else 1
+    _fast_exit(code)
+
+
+def _fast_exit(code: int) -> None:
+    import atexit
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (``mgreason ... | head``), a closed stream
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    main()
+    console_main()

@@ -181,6 +181,22 @@ class ChatPrompt:
         return continuation_tokens(self.encode, self.text, self.ids, continuation)
 
 
+def check_label_request(ids: list[int], labels: Sequence[str], conts: Sequence[list[int]],
+                        limit: Optional[int] = None, limit_text: str = "") -> None:
+    """The checks every backend makes before scoring labels (``ValueError``, recorded on that sample): the prompt
+    has tokens, every label has tokens, and the longest label fits after the prompt within ``limit`` tokens
+    (``limit_text`` names that limit in the message)."""
+    if not ids:
+        raise ValueError("the prompt encodes to no tokens")
+    for lab, c in zip(labels, conts):
+        if not c:
+            raise ValueError(f"label {lab!r} encodes to no tokens")
+    if limit is not None:
+        longest = max(len(c) for c in conts)
+        if len(ids) + longest > limit:
+            raise ValueError(f"prompt too long: {len(ids)} prompt tokens + {longest} label tokens exceed {limit_text}")
+
+
 def chat_prompt(tokenizer: Any, messages: list[Message]) -> ChatPrompt:
     """Render ``messages`` with the tokenizer's chat template and tokenise them (see :class:`ChatPrompt`).
 

@@ -36,6 +36,7 @@ from mgreason.backends.base import (
     Progress,
     ChatPrompt,
     chat_prompt,
+    check_label_request,
     check_generation,
     check_labels,
     continuation_tokens,
@@ -260,18 +261,8 @@ class HFBackend(BackendBase):
         text, ids = cp.text, cp.ids
         if seen is not None:
             seen.update(text=text, ids=ids)
-        if not ids:
-            raise ValueError("the prompt encodes to no tokens")
-        conts = [cp.continuation(lab) for lab in labels]
-        for lab, c in zip(labels, conts):
-            if not c:
-                raise ValueError(f"label {lab!r} encodes to no tokens")
-        longest = max(len(c) for c in conts)
-        if len(ids) + longest > self.max_context:
-            raise ValueError(
-                f"prompt too long: {len(ids)} prompt tokens + {longest} label tokens exceed the model's "
-                f"context of {self.max_context} tokens"
-            )
+        conts = [cp.continuation(lab) for lab in labels] if ids else []
+        check_label_request(ids, labels, conts, self.max_context, f"the model's context of {self.max_context} tokens")
         return text, ids, conts
 
     # ------------------------------------------------------------------ scoring

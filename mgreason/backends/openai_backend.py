@@ -75,6 +75,7 @@ from mgreason.backends.base import (
     BackendBase,
     check_generation,
     chat_prompt,
+    check_label_request,
     check_labels,
     first_line as _first_line,
     raise_if_fatal,
@@ -505,11 +506,7 @@ class OpenAIBackend(BackendBase):
             else:
                 text, ids = await self._tokenize_chat(client, sem, messages)
                 conts = await asyncio.gather(*(self._continuation(client, sem, text, ids, lab) for lab in labels))
-            if not ids:
-                raise ValueError("the prompt encodes to no tokens")
-            for lab, c in zip(labels, conts):
-                if not c:
-                    raise ValueError(f"label {lab!r} encodes to no tokens")
+            check_label_request(ids, labels, conts)
             if self.label_scoring == "echo":
                 scores = await self._score_echo(client, sem, ids, labels, [list(c) for c in conts])
             else:

@@ -48,6 +48,11 @@ script that creates this backend must do it under ``if __name__ == "__main__":``
 
   The choices and why are recorded in the model info (``dtype_choice``, ``max_model_len_choice``,
   ``label_logits``).
+* ``adapter``: a LoRA adapter made by ``mgreason adapt`` (``run-scenario --adapter DIR``). Its base model is
+  checked against ``--model`` before loading; the engine starts with ``enable_lora=True`` and ``max_lora_rank``
+  the adapter's rank (rounded up to a rank vLLM supports), and every request carries the adapter's
+  ``LoRARequest`` (unmerged LoRA, as in the hf backend). The adapter's sha256 is in the model info, hence in
+  the response-cache key.
 * On CPU, unless already set: ``VLLM_CPU_OMP_THREADS_BIND`` = all CPUs this process may
   use, ``VLLM_CPU_NUM_OF_RESERVED_CPU=0`` and ``VLLM_CPU_KVCACHE_SPACE=1`` (GiB).
 """
@@ -58,6 +63,7 @@ import dataclasses
 import gc
 import os
 import time
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from mgreason.backends.base import (
@@ -70,6 +76,7 @@ from mgreason.backends.base import (
     ChatPrompt,
     Workload,
     chat_prompt,
+    check_label_request,
     check_generation,
     check_labels,
     continuation_tokens,
@@ -84,6 +91,7 @@ from mgreason.models.dtype import DTYPES, default_dtype
 from mgreason.models.resolve import EMBEDDED_MODEL, Loadable, ResolvedModel, loadable, resolve_model
 
 LABEL_SCORING = ("next_token", "prompt_logprobs")
+_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # vLLM's accepted max_lora_rank values
 _MAX_IDS_PER_REQUEST = 128  # vllm.sampling_params.MAX_LOGPROB_TOKEN_IDS
 # Choice answers end when the grammar completes a label; this only bounds a runaway grammar.
 _CHOICE_EXTRA_TOKENS = 8
@@ -192,6 +200,7 @@ class VLLMBackend(BackendBase):
         engine_args: Optional[dict[str, Any]] = None,
         label_scoring: str = "next_token",
         workload: Optional[Workload] = None,
+        adapter: Optional[str] = None,
         **more_engine_args: Any,
     ):
         if label_scoring not in LABEL_SCORING:
@@ -211,6 +220,12 @@ class VLLMBackend(BackendBase):
         want = DTYPES.get(str(user_args.get("dtype", "float32")).strip().lower(), "float32")
         self.loadable: Loadable = loadable(self.resolved, want, need_dir=True)
         self._load_path, self._sha256 = self.loadable.path, self.loadable.sha256
+        card = None
+        if adapter is not None:  # checked against the weights' identity before anything is loaded
+            from mgreason.backends.adapter import check_base, read_card
+
+            card = read_card(adapter)
+            check_base(card, self.requested, self._sha256 if self.resolved.kind != "hub" else None, Path(adapter))
 
         try:
             import vllm
@@ -245,6 +260,19 @@ class VLLMBackend(BackendBase):
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
         args, choices = engine_args_for(user_args, self._on_cpu, self._load_path, workload)
+        self.adapter: Optional[dict[str, Any]] = None
+        self._lora = None
+        if card is not None:
+            from vllm.lora.request import LoRARequest
+
+            from mgreason.backends.adapter import adapter_info
+
+            rank = int(card.hyperparameters.get("rank", 8))
+            args.setdefault("enable_lora", True)
+            args.setdefault("max_loras", 1)
+            args.setdefault("max_lora_rank", next((r for r in _LORA_RANKS if r >= rank), rank))
+            self.adapter = adapter_info(adapter, card)
+            self._lora = LoRARequest("mgreason-adapter", 1, str(Path(adapter).resolve()))
         self.dtype_choice, self.max_model_len_choice = choices["dtype"], choices["max_model_len"]
         known = {f.name for f in dataclasses.fields(EngineArgs)}
         import inspect
@@ -297,6 +325,8 @@ class VLLMBackend(BackendBase):
             "load_seconds": round(self.load_seconds, 2),
             **self.loadable.provenance(),
         }
+        if self.adapter:
+            extra["adapter"] = dict(self.adapter)
         if self._on_cpu:
             extra["cpu_env"] = {k: os.environ.get(k) for k in ("VLLM_CPU_OMP_THREADS_BIND", "VLLM_CPU_NUM_OF_RESERVED_CPU", "VLLM_CPU_KVCACHE_SPACE")}
         dtype = str(self.llm.llm_engine.model_config.dtype).replace("torch.", "")
@@ -330,18 +360,8 @@ class VLLMBackend(BackendBase):
             try:
                 cp = chat_prompt(self.tokenizer, messages)  # item text stays text (no forged chat turns)
                 text, ids = cp.text, cp.ids
-                if not ids:
-                    raise ValueError("the prompt encodes to no tokens")
-                conts = [cp.continuation(lab) for lab in labels]
-                for lab, c in zip(labels, conts):
-                    if not c:
-                        raise ValueError(f"label {lab!r} encodes to no tokens")
-                longest = max(len(c) for c in conts)
-                if len(ids) + longest > self.max_model_len:
-                    raise ValueError(
-                        f"prompt too long: {len(ids)} prompt tokens + {longest} label tokens exceed "
-                        f"max_model_len={self.max_model_len}"
-                    )
+                conts = [cp.continuation(lab) for lab in labels] if ids else []
+                check_label_request(ids, labels, conts, self.max_model_len, f"max_model_len={self.max_model_len}")
                 prepared[i] = (text, ids, conts)
             except Exception as exc:  # noqa: BLE001 - per-request failure
                 results[i] = request_error(exc)
@@ -364,7 +384,7 @@ class VLLMBackend(BackendBase):
 
     def _run(self, token_prompts: list[list[int]], params: list) -> list:
         prompts = [self._TokensPrompt(prompt_token_ids=list(t)) for t in token_prompts]
-        return self.llm.generate(prompts, params, use_tqdm=False)
+        return self.llm.generate(prompts, params, use_tqdm=False, lora_request=self._lora)
 
     def _score_next_token(self, prepared: dict[int, tuple[str, list[int], list[list[int]]]]) -> dict[int, Any]:
         """One request per distinct (prompt + label prefix), asking for the log-probs of the tokens that follow."""
