@@ -40,7 +40,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "import sys; sys.argv[0] = 'mgreason'; from mgreason.cli import main; main()"]
+# what the console script runs (console_main where the tree has it: it leaves without the interpreter's shutdown)
+CLI = [sys.executable, "-c", "import sys; sys.argv[0] = 'mgreason'; from mgreason import cli; "
+       "getattr(cli, 'console_main', cli.main)()"]
 REFERENCE_ARGS = ["--pose-fps", "0", "--video-hands", "always"]
 
 

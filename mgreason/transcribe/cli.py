@@ -206,23 +206,6 @@ def transcribe_cmd(
             video_options=video_options if kind in VIDEO_KINDS else None))  # fmt: skip
         meta_path = write_outputs(res, dest, text=text, scores=scores)
         _report(con, res, input, dest, meta_path, quiet)
-    _exit_now()
-
-
-def _exit_now() -> None:
-    """Everything is written: end the process here, without the interpreter's shutdown (unloading torch
-    and MediaPipe costs about a second, measured in benchmarks/results/video.md). Not inside pytest, where
-    the command runs in the test's own process."""
-    import threading
-
-    if os.environ.get("PYTEST_CURRENT_TEST") or threading.current_thread() is not threading.main_thread():
-        return
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(0)
 
 
 def _name(path: Path) -> str:
