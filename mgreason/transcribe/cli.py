@@ -204,6 +204,8 @@ def transcribe_cmd(
             segmentation=segmentation, id=rid, min_gap_s=min_gap, chunk_s=chunk_s, threads=threads, fps=fps,
             layout=layout, entry=entry, person=person, video_model=video_model, max_frames=max_frames,
             video_options=video_options if kind in VIDEO_KINDS else None))  # fmt: skip
+        if text == "-" and len(inputs) > 1:
+            print(f"== {res.transcript.id}")  # which input the rendering below belongs to
         meta_path = write_outputs(res, dest, text=text, scores=scores)
         _report(con, res, input, dest, meta_path, quiet)
 

@@ -124,9 +124,10 @@ def test_batch_writes_one_transcript_per_input(tmp_path, short_session, checkpoi
     a = _npz(tmp_path / "a.npz", short_session)
     b = _npz(tmp_path / "b.npz", short_session)
     out = tmp_path / "out"
-    res = run_cli(["transcribe", a, b, "--out-dir", out, "--checkpoint", checkpoint_dir, "--threads", "1"],
+    res = run_cli(["transcribe", a, b, "--out-dir", out, "--checkpoint", checkpoint_dir, "--threads", "1", "--text", "-"],
                   monkeypatch, capsys)  # fmt: skip
     assert res.code == 0, res.err
+    assert res.out.index("== a") < res.out.index("== b")  # each rendering under its input's name
     single = tmp_path / "single.json"
     res1 = run_cli(["transcribe", a, "-o", single, "--checkpoint", checkpoint_dir, "--threads", "1"], monkeypatch, capsys)
     assert res1.code == 0, res1.err

@@ -29,7 +29,11 @@ Frames are placed on the timeline by their container timestamps, so frames the d
 0) instead of silently shifting everything after them. Frames where nobody is found are listed in
 ``meta['empty_frames']``.
 
-Speed (issue 19; measured in ``benchmarks/results/video.md``):
+Speed (issues 19 and 28; measured in ``benchmarks/results/video.md``):
+
+* ``hands="auto"``: the hand models run where a hand can matter (:mod:`.gate`: near the face, neck or torso,
+  or moving); ``workers``: MediaPipe graphs on consecutive parts of the video (default 1);
+  ``reuse_models``: a batch keeps its graphs from one video to the next.
 
 * ``pose_fps``: MediaPipe runs on frames picked evenly at this rate (default
   :data:`~.options.DEFAULT_POSE_FPS`); the frames in between are decoded (``grab``, needed for the timeline and
