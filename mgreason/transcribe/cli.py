@@ -195,10 +195,10 @@ def transcribe_cmd(
         out_dir.mkdir(parents=True, exist_ok=True)
     loader = RecognizerLoader(checkpoint)  # torch and the checkpoint, in the background, once for all inputs
     for i, (input, kind, dest) in enumerate(zip(inputs, kinds, outs)):
-        written = ", ".join(str(o) for o in outs[:i]) or "nothing"
+        done = "nothing was written" if i == 0 else "written so far: " + ", ".join(str(o) for o in outs[:i])
         set_interrupt_note(
-            f"{dest} and its metadata are written only when the whole recording is transcribed (written so far: "
-            f"{written}); run the same command again"
+            f"{done}: {dest} and its metadata are written only when the whole recording is transcribed; "
+            "run the same command again"
         )
         res = _transcribe_one(con, input, dest, loader, quiet, started if i == 0 else None, dict(
             segmentation=segmentation, id=rid, min_gap_s=min_gap, chunk_s=chunk_s, threads=threads, fps=fps,
