@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
 from helpers import assert_one_line_error, run_cli
 from mgreason.transcribe.video.gate import HandGate, hand_matters
