@@ -173,6 +173,20 @@ def quality(clips: list[Path], fast: dict[str, Any], checkpoints: list[str], out
         out.write_text(json.dumps({"fast": fast, "rows": rows, "pooled": pooled}, indent=2) + "\n")
 
 
+def _read_frames(cv2, path: Path) -> tuple[float, list]:
+    """Every frame of a video, and its frame rate."""
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        frames.append(img)
+    cap.release()
+    return fps, frames
+
+
 def make_clips(dest: Path, wheels: Path) -> None:
     """Real-derived clips >= 5 s from Pose2Sim's 1.7-s camera clips (played forwards, backwards, forwards,
     backwards: 6.6 s, re-encoded mp4v), and 2.5-s cuts of Sports2D's demo for the batch."""
@@ -185,14 +199,7 @@ def make_clips(dest: Path, wheels: Path) -> None:
         out = dest / f"p2s-{trial.lower()}-cam0{cam}-pingpong.mp4"
         if out.is_file() or not src.is_file():
             continue
-        cap = cv2.VideoCapture(str(src))
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        frames = []
-        while True:
-            ok, img = cap.read()
-            if not ok:
-                break
-            frames.append(img)
+        fps, frames = _read_frames(cv2, src)
         order = list(range(len(frames))) + list(range(len(frames) - 2, 0, -1))
         h, w = frames[0].shape[:2]
         wr = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
@@ -201,14 +208,7 @@ def make_clips(dest: Path, wheels: Path) -> None:
         wr.release()
     demo = wheels / "s2d" / "Sports2D" / "Demo" / "demo.mp4"
     if demo.is_file():
-        cap = cv2.VideoCapture(str(demo))
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        frames = []
-        while True:
-            ok, img = cap.read()
-            if not ok:
-                break
-            frames.append(img)
+        fps, frames = _read_frames(cv2, demo)
         n = int(round(2.5 * fps))
         for k in range(2):
             out = dest / f"s2d-demo-part{k + 1}.mp4"
