@@ -249,7 +249,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         verdicts = [c["verdict"] for c in run_summary.get("comparisons", []) if c.get("verdict")]
         llm_info = (
             f"model `{model_id}` (`{cfg['model'].get('resolved')}`, weights sha256 "
-            f"{str(cfg['model'].get('sha256'))[:12]}…), backend {cfg['backend']}"
+            f"{str(cfg['model'].get('sha256'))[:12]}…"
+            + (
+                f", stored {cfg['model'].get('stored_dtype')} from the file's sha256 {str(cfg['model']['source_sha256'])[:12]}…"
+                if cfg["model"].get("source_sha256") and cfg["model"].get("source_sha256") != cfg["model"].get("sha256")
+                else ""
+            )
+            + f"), backend {cfg['backend']}"
             + (f" ({cfg['model']['threads']} thread(s))" if cfg["model"].get("threads") else "")
             + f", scoring {cfg['scoring_mode']}, scenario sha256 {cfg['scenario_sha256'][:12]}…, "
             f"run `{Path(run_dir).name}` ({len(recs)} prompts scored in {run_summary.get('seconds', float('nan')):.0f} s)"

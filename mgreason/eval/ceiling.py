@@ -318,7 +318,7 @@ def compute_ceiling(
             if shared:
                 notes.append(
                     f"{shared} {group_column} value(s) of the items also occur in the training split (as the split "
-                    "defines it): C is chosen by an ungrouped inner CV to match"
+                    "defines it), so C is chosen by an ungrouped inner CV, as the split is ungrouped"
                 )
             else:
                 cv += f"; C chosen by an inner CV grouped by {group_column}"
