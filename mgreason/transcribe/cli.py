@@ -18,6 +18,7 @@ import typer
 
 from mgreason.errors import DataError, MGReasonError
 from mgreason.fileio import atomic_write_text, output_option
+from mgreason.transcribe.input_options import EntryOption, InputFpsOption, LayoutOption, PersonOption
 from mgreason.transcribe.video.options import (
     DEFAULT_HANDS,
     DEFAULT_MAX_SIDE,
@@ -112,12 +113,10 @@ def transcribe_cmd(
     checkpoint: Optional[Path] = typer.Option(
         None, "--checkpoint", "-c", help="recognizer checkpoint directory (default: the bundled tiny-real298)"
     ),
-    fps: Optional[float] = typer.Option(
-        None, "--fps", help="frame rate of input without one: skeleton arrays, OpenPose and image directories (default 25)"
-    ),
-    layout: Optional[str] = typer.Option(None, "--layout", help="joint layout of .npy/.npz/.pkl input, e.g. imigue22"),
-    entry: Optional[str] = typer.Option(None, "--entry", help="PYSKL pickle: the annotation's frame_dir or index"),
-    person: int = typer.Option(0, "--person", min=0, help="person index of multi-person arrays / PYSKL entries"),
+    fps: InputFpsOption = None,
+    layout: LayoutOption = None,
+    entry: EntryOption = None,
+    person: PersonOption = 0,
     video_model: VideoModelOption = DEFAULT_VIDEO_MODEL,
     pose_fps: PoseFpsOption = DEFAULT_POSE_FPS,
     video_max_side: VideoMaxSideOption = DEFAULT_MAX_SIDE,

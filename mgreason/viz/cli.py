@@ -15,6 +15,7 @@ import typer
 
 from mgreason.errors import DataError
 from mgreason.fileio import atomic_write_text, output_option
+from mgreason.transcribe.input_options import EntryOption, InputFpsOption, LayoutOption, PersonOption
 from mgreason.transcribe.video.options import (
     DEFAULT_HANDS,
     DEFAULT_MAX_SIDE,
@@ -72,12 +73,10 @@ def show_clip_cmd(
     frames: int = typer.Option(8, "--frames", min=1, max=64, help=".png: number of panels"),
     clip_fps: float = typer.Option(12.5, "--clip-fps", help=".gif/.mp4: frames per second (plays in real time)"),
     size: int = typer.Option(320, "--size", min=64, max=2048, help=".gif/.mp4: width in pixels"),
-    fps: Optional[float] = typer.Option(
-        None, "--fps", help="frame rate of input without one: skeleton arrays, OpenPose and image directories (default 25)"
-    ),
-    layout: Optional[str] = typer.Option(None, "--layout", help="joint layout of .npy/.npz/.pkl input, e.g. imigue22"),
-    entry: Optional[str] = typer.Option(None, "--entry", help="PYSKL pickle: the annotation's frame_dir or index"),
-    person: int = typer.Option(0, "--person", min=0, help="person index of multi-person arrays / PYSKL entries"),
+    fps: InputFpsOption = None,
+    layout: LayoutOption = None,
+    entry: EntryOption = None,
+    person: PersonOption = 0,
     video_model: VideoModelOption = DEFAULT_VIDEO_MODEL,
     pose_fps: PoseFpsOption = DEFAULT_POSE_FPS,
     video_max_side: VideoMaxSideOption = DEFAULT_MAX_SIDE,
