@@ -170,6 +170,33 @@ def write_scenario(
     return path
 
 
+def transcripts_to_files(items: list[dict[str, Any]], scenario_dir: Path) -> None:
+    """Move each item's inline transcript to ``<scenario_dir>/data/transcripts/<id>.json`` and point the item
+    at it (relative to the items file), as a scenario with ``transcripts: {source: path}`` reads them."""
+    tdir = scenario_dir / "data" / "transcripts"
+    tdir.mkdir(parents=True, exist_ok=True)
+    for it in items:
+        (tdir / f"{it['id']}.json").write_text(json.dumps({"id": it["id"], **it["transcript"]}), encoding="utf-8")
+        it["transcript"] = f"transcripts/{it['id']}.json"
+
+
+def write_mock_sweep(tmp_path: Path, sweep_id: str, scenarios: list[str], **extra: Any) -> Path:
+    """``<tmp_path>/sweep.yaml``: one mock model, without_mg vs with_mg, no cache, output in ``<tmp_path>/out``."""
+    data = {
+        "id": sweep_id,
+        "models": [{"name": "alpha", "backend": "mock", "model": "mock-a"}],
+        "scenarios": scenarios,
+        "conditions": ["without_mg", "with_mg"],
+        "output_dir": str(tmp_path / "out"),
+        "cache": False,
+        "n_boot": 200,
+        **extra,
+    }
+    p = tmp_path / "sweep.yaml"
+    p.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return p
+
+
 # ---- the CLI ------------------------------------------------------------------
 
 

@@ -7,37 +7,21 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
-from helpers import assert_one_line_error, make_items, run_cli, write_scenario
+from helpers import assert_one_line_error, make_items, run_cli, transcripts_to_files, write_mock_sweep, write_scenario
 from mgreason.sweep.execute import run_sweep
 
 
 def _setup(tmp_path: Path) -> Path:
     items = make_items(6)
     root = tmp_path / "scen" / "sc_files"
-    tdir = root / "data" / "transcripts"
-    tdir.mkdir(parents=True)
-    for it in items:
-        (tdir / f"{it['id']}.json").write_text(json.dumps({"id": it["id"], **it["transcript"]}), encoding="utf-8")
-        it["transcript"] = f"transcripts/{it['id']}.json"
+    transcripts_to_files(items, root)
     write_scenario(
         root, items=items, spec={"id": "sc_files", "transcripts": {"source": "path"}},
         user="{% include 'part.j2' %}\n{{ evidence or '' }}",
     )
     (root / "prompts" / "part.j2").write_text("{{ question }} {{ item.text }}")
-    data = {
-        "id": "fp-resume",
-        "models": [{"name": "alpha", "backend": "mock", "model": "mock-a"}],
-        "scenarios": ["scen/sc_files/scenario.yaml"],
-        "conditions": ["without_mg", "with_mg"],
-        "output_dir": str(tmp_path / "out"),
-        "cache": False,
-        "n_boot": 200,
-    }
-    p = tmp_path / "sweep.yaml"
-    p.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return p
+    return write_mock_sweep(tmp_path, "fp-resume", ["scen/sc_files/scenario.yaml"])
 
 
 def _cut_records(out: Path, keep: int) -> None:

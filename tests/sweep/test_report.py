@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import make_items, run_cli, write_scenario
+from helpers import make_items, run_cli, transcripts_to_files, write_mock_sweep, write_scenario
 from mgreason import stats
 from mgreason.eval.records import SampleRecord
 from mgreason.sweep.execute import run_sweep
@@ -204,25 +204,11 @@ def test_retry_failed_reruns_only_the_failed_cells(tmp_path):
 def test_report_links_the_timeline_of_transcripts_from_files(tmp_path):
     """Items whose transcripts come from files (transcripts: {source: path}) get a timeline image in the report."""
     items = make_items(4)
-    tdir = tmp_path / "scen" / "sc_files" / "data" / "transcripts"
-    tdir.mkdir(parents=True)
-    for it in items:
-        (tdir / f"{it['id']}.json").write_text(json.dumps({"id": it["id"], **it["transcript"]}), encoding="utf-8")
-        it["transcript"] = f"transcripts/{it['id']}.json"  # relative to the items file
+    transcripts_to_files(items, tmp_path / "scen" / "sc_files")  # paths relative to the items file
     write_scenario(
         tmp_path / "scen" / "sc_files", items=items, spec={"id": "sc_files", "transcripts": {"source": "path"}}
     )
-    data = {
-        "id": "timeline-links",
-        "models": [{"name": "alpha", "backend": "mock", "model": "mock-a"}],
-        "scenarios": ["scen/sc_files/scenario.yaml"],
-        "conditions": ["without_mg", "with_mg"],
-        "output_dir": str(tmp_path / "out"),
-        "cache": False,
-        "n_boot": 200,
-    }
-    p = tmp_path / "sweep.yaml"
-    p.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    p = write_mock_sweep(tmp_path, "timeline-links", ["scen/sc_files/scenario.yaml"])
     res = run_sweep(p, report=True, progress=False)
     out = tmp_path / "out"
     rep = json.loads((out / "report.json").read_text(encoding="utf-8"))
