@@ -16,6 +16,11 @@ For every model (SmolLM2-135M, Qwen2.5-Coder-0.5B and -1.5B by default):
    prompts of the same template): raw, prior-calibrated and contextually calibrated accuracy, paired
    comparisons with McNemar p and Holm over the scenario's five comparisons.
 
+``--chosen MODEL=TRIAL`` skips step 1 and the prior for that model: its test split is scored with a trial
+chosen earlier by the same rule (the earlier report holds that trial table). This is how a test run is
+redone after a change to the scoring itself (issue 23: label logits in float32), without a second look at
+the training trials; only the contextual calibration is then reported.
+
 Runs go under ``--work`` and are reused when complete (``summary.json`` present), so the script resumes;
 the response cache answers prompts already scored. The report is written to
 ``benchmarks/results/imigue_local_models.md`` (``--report``)::
@@ -115,6 +120,55 @@ def f3(x: Any) -> str:
     return "–" if x is None or x != x else f"{x:.3f}"
 
 
+def test_section(model: str, best: str, prior_run: Optional[Path], args: argparse.Namespace, log: list[str], why: str) -> str:
+    """The test split, run once with trial ``best``; calibrated with the prior of ``prior_run`` (when given)
+    and contextually."""
+    from mgreason.eval.calibration import contextual_for_run, write_calibrated
+
+    lines: list[str] = []
+    sc = write_derived_scenario("test", args.items_dir, f"imigue_local_{best}", "benchmarks/imigue_local_models.py", **trial_changes(best, args.items_dir))
+    test_dir = run(sc, model, args.work / model / f"test_{best}", None, log)
+    fit = contextual_for_run(test_dir)
+    _, data = write_calibrated(test_dir, prior_run, contextual=fit, n_boot=10000, seed=0)
+    raw = json.loads((test_dir / "summary.json").read_text())
+    rawc = {c["treatment"] + "|" + c["baseline"]: c for c in raw["comparisons"]}
+    lines += [
+        f"Test split (100 videos), {why}, run once (`{test_dir.relative_to(REPO) if test_dir.is_relative_to(REPO) else test_dir}`); "
+        + (f"prior fitted on the `{best}` training run ({data['prior']['n_items']} videos); " if data["prior"] else "no prior (no training run); ")
+        + f"contextual offsets from {len(data['contextual']['prompts'])} content-free prompts:",
+        "",
+        "| condition | accuracy | prior-calibrated | contextual | ROC AUC | label mass |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in data["conditions"]:
+        lines.append(
+            f"| {r['condition']} | {f3(r['accuracy'])} | {f3(r['accuracy_calibrated'])} | {f3(r['accuracy_contextual'])} | "
+            f"{f3(r['roc_auc'])} | {f3(r['label_mass_mean'])} |"
+        )
+    lines += [
+        "",
+        "| comparison | raw Δ, p (Holm) | prior-calibrated Δ [95% CI], p (Holm) | contextual Δ [95% CI], p (Holm) |",
+        "|---|---|---|---|",
+    ]
+    pc = {c["treatment"] + "|" + c["baseline"]: c for c in data["comparisons_calibrated"]}
+    cc = {c["treatment"] + "|" + c["baseline"]: c for c in data["comparisons_contextual"]}
+
+    def cell(c: Optional[dict]) -> str:
+        if c is None:
+            return "–"
+        lo, hi = c["delta_acc_ci"]
+        return f"{c['delta_acc']:+.3f} [{lo:+.3f}, {hi:+.3f}], p {c['mcnemar_p']:.3f} ({f3(c.get('p_holm'))})"
+
+    for key, c in rawc.items():
+        t, b = key.split("|")
+        lines.append(f"| {t} − {b} | {cell(c)} | {cell(pc.get(key))} | {cell(cc.get(key))} |")
+    lines.append("")
+    verdicts = [c["verdict"] for c in raw["comparisons"] if c.get("verdict")]  # runs made since issue 23
+    if verdicts:
+        lines += ["Verdicts (raw scores, `summary.json`):", "", *[f"- {v}" for v in verdicts], ""]
+    return "\n".join(lines)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -125,6 +179,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "imigue_local_models")
     ap.add_argument("--items-dir", type=Path, default=REPO / "data" / "imigue")
     ap.add_argument("--skip-test", action="store_true", help="trials only")
+    ap.add_argument(
+        "--chosen", nargs="*", default=[], metavar="MODEL=TRIAL",
+        help="test MODEL with TRIAL, chosen earlier by the rule; no training trials, no prior (contextual calibration only)",
+    )  # fmt: skip
     ap.add_argument("--report", type=Path, default=REPO / "benchmarks" / "results" / "imigue_local_models.md")
     ap.add_argument("--note-file", type=Path, default=None, help="markdown put under the report's title")
     args = ap.parse_args(argv)
@@ -137,8 +195,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         [sys.executable, "-m", "mgreason.cli", "imigue", "build-items", "--labels", str(labels), "--splits", str(splits),
          "--out", str(args.items_dir)], check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    from mgreason.eval.calibration import write_calibrated, contextual_for_run
-
     log: list[str] = []
     sections: list[str] = []
     # the evidence ceiling of the test items (fitted on the train split; no LLM), the same for every model
@@ -151,7 +207,18 @@ def main(argv: Optional[list[str]] = None) -> int:
         "\n".join(ceiling_markdown(scenario_ceiling(load_scenario(base)).summary, heading="### Evidence ceiling (test split)"))
         + "\n"
     )
+    chosen: dict[str, str] = {}
+    for kv in args.chosen:
+        m, sep, t = kv.partition("=")
+        if not sep or t not in ("one_word", "open", "kshot4"):
+            raise SystemExit(f"--chosen {kv!r}: expected MODEL=TRIAL with TRIAL one of one_word, open, kshot4")
+        chosen[m] = t
     for model in args.models:
+        if model in chosen:
+            why = f"`{chosen[model]}`, chosen earlier by the rule on the training split (`--chosen`)"
+            sections.append(f"### {model}\n\n" + test_section(model, chosen[model], None, args, log, why))
+            print(sections[-1], flush=True)
+            continue
         trials = list(args.trials) + (["kshot4"] if model in args.kshot_models else [])
         runs: dict[str, Path] = {}
         for t in trials:
@@ -176,47 +243,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             lines.append(f"| {t}{' **(chosen)**' if t == best else ''} | " + " | ".join(cells) + f" | {f3(m['with_mg']['auc'])} |")
         lines += ["", f"Rule: {why}.", ""]
         if not args.skip_test:
-            # the prior: the chosen trial on all training videos it ran on
-            sc = write_derived_scenario("test", args.items_dir, f"imigue_local_{best}", "benchmarks/imigue_local_models.py", **trial_changes(best, args.items_dir))
-            test_dir = run(sc, model, args.work / model / f"test_{best}", None, log)
-            fit = contextual_for_run(test_dir)
-            _, data = write_calibrated(test_dir, runs[best], contextual=fit, n_boot=10000, seed=0)
-            raw = json.loads((test_dir / "summary.json").read_text())
-            rawc = {c["treatment"] + "|" + c["baseline"]: c for c in raw["comparisons"]}
-            lines += [
-                f"Test split (100 videos), `{best}`, run once (`{test_dir.relative_to(REPO) if test_dir.is_relative_to(REPO) else test_dir}`); "
-                f"prior fitted on the `{best}` training run ({data['prior']['n_items']} videos); contextual offsets from "
-                f"{len(data['contextual']['prompts'])} content-free prompts:",
-                "",
-                "| condition | accuracy | prior-calibrated | contextual | ROC AUC | label mass |",
-                "|---|---:|---:|---:|---:|---:|",
-            ]
-            for r in data["conditions"]:
-                lines.append(
-                    f"| {r['condition']} | {f3(r['accuracy'])} | {f3(r['accuracy_calibrated'])} | {f3(r['accuracy_contextual'])} | "
-                    f"{f3(r['roc_auc'])} | {f3(r['label_mass_mean'])} |"
-                )
-            lines += [
-                "",
-                "| comparison | raw Δ, p (Holm) | prior-calibrated Δ [95% CI], p (Holm) | contextual Δ [95% CI], p (Holm) |",
-                "|---|---|---|---|",
-            ]
-            pc = {c["treatment"] + "|" + c["baseline"]: c for c in data["comparisons_calibrated"]}
-            cc = {c["treatment"] + "|" + c["baseline"]: c for c in data["comparisons_contextual"]}
-
-            def cell(c: Optional[dict]) -> str:
-                if c is None:
-                    return "–"
-                lo, hi = c["delta_acc_ci"]
-                return f"{c['delta_acc']:+.3f} [{lo:+.3f}, {hi:+.3f}], p {c['mcnemar_p']:.3f} ({f3(c.get('p_holm'))})"
-
-            for key, c in rawc.items():
-                t, b = key.split("|")
-                lines.append(f"| {t} − {b} | {cell(c)} | {cell(pc.get(key))} | {cell(cc.get(key))} |")
-            lines.append("")
-            verdicts = [c["verdict"] for c in raw["comparisons"] if c.get("verdict")]  # runs made since issue 23
-            if verdicts:
-                lines += ["Verdicts (raw scores, `summary.json`):", "", *[f"- {v}" for v in verdicts], ""]
+            lines.append(test_section(model, best, runs[best], args, log, f"`{best}`"))
         sections.append("\n".join(lines))
         print("\n".join(lines), flush=True)
     cmd = "python benchmarks/imigue_local_models.py " + " ".join(a for a in (argv or sys.argv[1:]))
