@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -42,6 +43,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "imigue"
 RESULTS = REPO / "benchmarks" / "results"
+SCORING_FILE = "scoring_time.json"  # written beside the LLM run by this script
 REPORT = RESULTS / "transcript_quality.md"
 BEGIN, END = "<!-- BEGIN GENERATED: benchmarks/bench_transcript_quality.py -->", "<!-- END GENERATED -->"
 LABELS = ["positive", "negative"]
@@ -269,7 +271,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     # ---- LLM ----------------------------------------------------------------------------------------
     llm_rows: dict[str, dict] = {}
-    llm_info, run_dir, llm_seconds = "", None, None
+    llm_info, run_dir, llm_seconds, verdicts = "", None, None, []
     if not args.skip_llm:
         if args.run_dir is None and args.limit is None and args.deadline:
             args.partial = True
@@ -280,13 +282,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             from mgreason.eval.run import run_scenario
 
             import datetime as _dt
-            import os
             import tempfile
 
             from mgreason.eval.cache import ResponseCache, default_cache_path
             from mgreason.eval.plan import build_requests
 
-            t0 = time.perf_counter()
+            t0, load0 = time.perf_counter(), os.getloadavg()
             if args.threads:  # as `mgreason run-scenario` takes it, so the cache identity matches the CLI's
                 os.environ["MGREASON_THREADS"] = str(args.threads)
             be = create_backend(args.backend, args.model)
@@ -328,6 +329,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                 rcache.close()
             print(f"LLM scoring: {llm_seconds:.0f} s for {k_done} items")
             run_dir = out.run_dir
+            # kept beside the run, so that a re-report (--run-dir) states the same time and load
+            (run_dir / SCORING_FILE).write_text(json.dumps(
+                {"seconds": round(llm_seconds, 1), "items": k_done, "loadavg_start": list(load0),
+                 "loadavg_end": list(os.getloadavg())}) + "\n", encoding="utf-8")
             print(f"LLM run: {run_dir} ({time.perf_counter() - t0:.0f} s)")
         cfg = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
         recs = [json.loads(x) for x in (run_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines() if x]
@@ -343,15 +348,22 @@ def main(argv: Optional[list[str]] = None) -> int:
         llm_gold = [it.gold for it in eval_items if it.id in set(covered)]
         n_llm = len(llm_ids)
         run_summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        verdicts = [c["verdict"] for c in run_summary.get("comparisons", []) if c.get("verdict")]
+        scoring = json.loads((run_dir / SCORING_FILE).read_text(encoding="utf-8")) if (run_dir / SCORING_FILE).is_file() else None
+        src = cfg["model"].get("source_sha256")
         llm_info = (
-            f"model `{cfg['model'].get('id')}` (weights sha256 {str(cfg['model'].get('sha256'))[:12]}…, dtype "
-            f"{cfg['model'].get('dtype')}), backend {cfg['backend']}"
+            f"model `{cfg['model'].get('id')}` (weights sha256 {str(cfg['model'].get('sha256'))[:12]}…"
+            + (f", converted from the file with sha256 {src[:12]}…" if src and src != cfg["model"].get("sha256") else "")
+            + f", dtype {cfg['model'].get('dtype')}, label logits {cfg['model'].get('label_logits', 'as the body')}), backend {cfg['backend']}"
             + (f" ({cfg['model']['threads']} thread(s))" if cfg["model"].get("threads") else "")
             + f", scoring {cfg['scoring_mode']}, run `{Path(run_dir).name}` ({len(recs)} prompts"
             + (f", {run_summary.get('seconds'):.0f} s in this run directory" if isinstance(run_summary.get("seconds"), (int, float)) else "")
             + ")"
-            + (f"; LLM scoring took {llm_seconds:.0f} s on the shared 2-core CPU (load average about 9-13 from other "
-               "engineers' jobs)" if llm_seconds is not None else "")
+            + (
+                f"; LLM scoring took {scoring['seconds']:.0f} s for {scoring['items']} videos on the 2-core CPU (1-min load "
+                f"average {scoring['loadavg_start'][0]:.1f} at the start, {scoring['loadavg_end'][0]:.1f} at the end)"
+                if scoring else ""
+            )
         )
 
         def preds(c: str) -> tuple[list[Optional[str]], list[float]]:
@@ -434,6 +446,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     lines += ceiling_markdown(ceiling, heading="Evidence ceiling of the annotated transcripts (what `run-scenario` reports "
                               "beside the LLM; `mgreason.eval.ceiling`, scikit-learn):")
     lines.append("")
+    if verdicts:
+        lines += ["Verdicts of the LLM run (`summary.json`; each degraded level and the clean transcript against without_mg, "
+                  "the ceiling being the clean transcripts'):", "", *[f"- {v}" for v in verdicts], ""]
     lines.append("Level parameters (`mgreason.degrade.LEVELS`; severity s scales every error type): "
                  + "; ".join(f"{lv} s={LEVEL_SEVERITY[lv]:g}" for lv in LEVELS)
                  + ". At s: miss_rate 0.6s, spurious_rate 1.0s (false alarms per annotated event), confusion_rate s "
