@@ -104,7 +104,7 @@ def main() -> None:
         "",
         f"`{cmd}` — {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, Jinja {jinja2.__version__}; "
-        f"1-min load average at the end {load:.1f} (a shared machine: other engineers ran tests and builds meanwhile, "
+        f"1-min load average at the end {load:.1f} (a busy machine has other jobs running, "
         "so absolute times are noisy; the renderers are interleaved round by round).",
         "",
         "Per rendered template (every item × condition of each shipped scenario whose items are present; "
