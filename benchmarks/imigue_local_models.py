@@ -58,20 +58,31 @@ def trial_changes(name: str, items_dir: Path) -> dict[str, Any]:
     raise SystemExit(f"unknown trial {name!r}")
 
 
+TIME_FILE = "bench_time.json"  # written beside each run: how long it took and the load, reported when it is reused
+
+
 def run(scenario: Path, model: str, out: Path, limit: Optional[int], log: list[str]) -> Path:
+    name = f"{model} {out.name}"
     if (out / "summary.json").is_file():
-        log.append(f"reused {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
+        t = json.loads((out / TIME_FILE).read_text()) if (out / TIME_FILE).is_file() else None
+        log.append(f"{name}: reused `{out.relative_to(REPO) if out.is_relative_to(REPO) else out}`" + (f" ({_took(t)})" if t else ""))
         return out
     cmd = [sys.executable, "-m", "mgreason.cli", "run-scenario", str(scenario), "--model", model, "--out", str(out), "--n-boot", "2000"]
     if limit:
         cmd += ["--limit", str(limit)]
-    t0, c0 = time.perf_counter(), os.times()
+    t0, c0, l0 = time.perf_counter(), os.times(), os.getloadavg()[0]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     c1 = os.times()
-    log.append(
-        f"{out.name}: {time.perf_counter() - t0:.0f} s wall, {c1.children_user + c1.children_system - c0.children_user - c0.children_system:.0f} CPU-s"
-    )
+    t = {"wall_s": round(time.perf_counter() - t0), "cpu_s": round(c1.children_user + c1.children_system - c0.children_user - c0.children_system),
+         "load_start": l0, "load_end": os.getloadavg()[0]}  # fmt: skip
+    (out / TIME_FILE).write_text(json.dumps(t) + "\n")
+    log.append(f"{name}: {_took(t)}")
     return out
+
+
+def _took(t: dict) -> str:
+    load = f", 1-min load average {t['load_start']:.1f} → {t['load_end']:.1f}" if t.get("load_start") is not None else ""
+    return f"{t['wall_s']:.0f} s wall, {t['cpu_s']:.0f} CPU-s{load}{'; ' + t['note'] if t.get('note') else ''}"
 
 
 def records(run_dir: Path, ids: Optional[set[str]] = None) -> list[dict]:
@@ -251,7 +262,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args.report.write_text(
         "# iMiGUE emotion (official split) on the local models: options chosen on train, test run once\n\n"
         + (args.note_file.read_text(encoding="utf-8") + "\n" if args.note_file else "")
-        + f"Command: `{cmd.strip()}` (written by the script; the rule and trials are in its docstring)\n\n{body}\n\nRun times (this machine, 2 cores shared with other work):\n\n"
+        + f"Command: `{cmd.strip()}` (written by the script; the rule and trials are in its docstring)\n\n{body}\n\nRun times (`run-scenario` subprocesses on this 2-core machine; answers already in the response cache are not recomputed):\n\n"
         + "\n".join(f"- {x}" for x in log)
         + "\n",
         encoding="utf-8",
