@@ -8,9 +8,11 @@ evidence?
 For each condition (without_mg, with_mg, shuffled_mg; ``--conditions``) one LoRA adapter is trained on the
 training items' prompts of that condition (``mgreason.adapt``: the same rendering path as scoring), then every
 adapter scores every test set under its own condition, and so does the base model (zero-shot). The report gives
-per test set: accuracy per (adapter, condition) with Wilson CIs; the paired comparisons with-vs-without and
-with-vs-shuffled (Δ accuracy with a paired bootstrap CI, exact McNemar p, Holm across the comparisons); and the
-evidence ceiling (logistic regressions on the same training items, tested on the same test items, no LLM).
+per test set: accuracy per (adapter, condition) with Wilson CIs, the most frequent answer's share, the margin's
+ROC AUC and exact ties (flags: a constant answer, ties); the paired comparisons with-vs-without and
+with-vs-shuffled (Δ accuracy with a paired bootstrap CI, exact McNemar p, Holm across the comparisons, the shift
+of the gold label's margin); the evidence ceiling (logistic regressions on the same training items, tested on
+the same test items, no LLM); and one verdict per comparison by run-scenario's rules (``mgreason.eval.verdict``).
 
 Resumable: adapters and scores are kept under ``--out``; a rerun reuses what is done. The synthetic deception pack:
 
@@ -58,7 +60,9 @@ def main() -> int:
     from mgreason.adapt.train import Hyper, adapt
     from mgreason.backends import create_backend
     from mgreason.eval.ceiling import ceiling_items, compute_ceiling
+    from mgreason.eval import diagnostics as diag
     from mgreason.eval.plan import build_requests
+    from mgreason.eval.verdict import VerdictInput, verdict
     from mgreason.scenario import load_scenario
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -86,8 +90,9 @@ def main() -> int:
         be.close()
 
     # 2. scores: every adapter (and the base model) on every test set, under its own condition
-    def predictions(tag: str, adapter, test_file: Path, cond: str) -> dict[str, str]:
-        cache = args.out / f"pred-{tag}-{cond}-{test_file.stem}.json"
+    def predictions(tag: str, adapter, test_file: Path, cond: str) -> dict[str, dict]:
+        """item id -> {"pred": label, "lp": label log-probs}, kept under --out (a rerun reuses it)."""
+        cache = args.out / f"scores-{tag}-{cond}-{test_file.stem}.json"
         if cache.exists():
             return json.loads(cache.read_text())
         sc = load_scenario(args.scenario, items_path=test_file)
@@ -100,7 +105,8 @@ def main() -> int:
         pred = {}
         for r, res in zip(reqs, out):
             lp = res.label_logprobs or {}
-            pred[r.item_id] = max(labels, key=lambda lab: (lp.get(lab, float("-inf")), -labels.index(lab))) if lp else None
+            top = max(labels, key=lambda lab: (lp.get(lab, float("-inf")), -labels.index(lab))) if lp else None
+            pred[r.item_id] = {"pred": top, "lp": lp or None}
         cache.write_text(json.dumps(pred))
         return pred
 
@@ -122,18 +128,33 @@ def main() -> int:
     for name, f in tests:
         test_sc = load_scenario(args.scenario, items_path=f)
         gold_all = {it.id: it.gold for it in test_sc.items}
-        preds = {("base", c): predictions("base", None, f, c) for c in args.conditions}
-        preds.update({("adapted", c): predictions("adapted", adapters[c], f, c) for c in args.conditions})
-        ids = [i for i in gold_all if all(i in p for p in preds.values())]
+        scores = {("base", c): predictions("base", None, f, c) for c in args.conditions}
+        scores.update({("adapted", c): predictions("adapted", adapters[c], f, c) for c in args.conditions})
+        ids = [i for i in gold_all if all(i in p for p in scores.values())]
         gold = [gold_all[i] for i in ids]
+        preds = {k: [v[i]["pred"] for i in ids] for k, v in scores.items()}
+        lps = {k: [v[i]["lp"] for i in ids] for k, v in scores.items()}
         ceil = compute_ceiling(ceiling_items([it for it in test_sc.items if it.id in set(ids)], test_sc.spec), labels,
                                train=ceiling_items(train_sc.items, train_sc.spec), train_name=str(args.train),
                                group_column=test_sc.spec.items.fields.group, seed=args.seed)
         lines += [f"## Test set `{name}` ({len(ids)} items)", "",
-                  "| model | condition | accuracy | 95% CI (Wilson) |", "|---|---|---:|---|"]
+                  "| model | condition | accuracy | 95% CI (Wilson) | most frequent answer (share) | margin AUC | exact ties |",
+                  "|---|---|---:|---|---|---:|---:|"]
+        flags: list[str] = []
+        top: dict[tuple[str, str], tuple] = {}
         for (tag, c), p in preds.items():
-            m = stats.condition_metrics(gold, [p[i] for i in ids], labels)
-            lines.append(f"| {tag} | {c} | {m.accuracy:.3f} | [{m.acc_ci_low:.3f}, {m.acc_ci_high:.3f}] |")
+            m = stats.condition_metrics(gold, p, labels)
+            lab, share = diag.top_label(p)
+            top[(tag, c)] = (lab, share)
+            auc = diag.margin_auc(gold, lps[(tag, c)], labels)
+            ties = sum(bool(diag.is_tie(lp)) for lp in lps[(tag, c)])
+            flags += [f"{tag} {x}" for x in diag.condition_flags(c, lab, share, ties, len(ids))]
+            lines.append(f"| {tag} | {c} | {m.accuracy:.3f} | [{m.acc_ci_low:.3f}, {m.acc_ci_high:.3f}] | "
+                         f"{lab} ({_fmt(share)}) | {_fmt(auc)} | {ties} |")
+        if flags:
+            lines += ["", "**Flags:**", "", *[f"- {x}" for x in flags]]
+            for x in flags:
+                print(f"flag ({name}): {x}", file=sys.stderr)
         lines += ["", "Evidence ceiling (fitted on the training items, tested on these):", "",
                   "| features | accuracy | 95% CI |", "|---|---:|---|"]
         for row in ceil.summary.rows:
@@ -141,21 +162,41 @@ def main() -> int:
                 lines.append(f"| {row.features} | — | {row.skipped_reason or ''} |")
             else:
                 lines.append(f"| {row.features} | {row.accuracy:.3f} | [{row.ci[0]:.3f}, {row.ci[1]:.3f}] |")
+        rows = {r.features: r for r in ceil.summary.rows}
+        ev, maj = rows.get("evidence"), rows.get("majority")
         pairs = [(a, b) for a, b in (("without_mg", "with_mg"), ("shuffled_mg", "with_mg")) if a in args.conditions and b in args.conditions]
         comps = []
         for tag in ("adapted", "base"):
             for a, b in pairs:
-                comps.append((tag, a, b, stats.compare_conditions(gold, [preds[(tag, a)][i] for i in ids],
-                                                                  [preds[(tag, b)][i] for i in ids], labels, a, b,
+                comps.append((tag, a, b, stats.compare_conditions(gold, preds[(tag, a)], preds[(tag, b)], labels, a, b,
                                                                   seed=args.seed)))
         holm = stats.holm_adjust([c.mcnemar.p_value for *_, c in comps])
-        lines += ["", "Paired comparisons (treatment − baseline, same items; Holm across the rows of this table):", "",
-                  "| model | baseline → treatment | Δ accuracy | 95% CI (paired bootstrap) | McNemar b / c | exact p | p (Holm) |",
-                  "|---|---|---:|---|---|---:|---:|"]
+        lines += ["", "Paired comparisons (treatment − baseline, same items; Holm across the rows of this table). "
+                  "Margin shift: the mean change of the gold label's margin (log p(gold) − log p(best other label)) "
+                  "with a paired bootstrap CI:", "",
+                  "| model | baseline → treatment | Δ accuracy | 95% CI (paired bootstrap) | McNemar b / c | exact p | p (Holm) | margin shift [95% CI] |",
+                  "|---|---|---:|---|---|---:|---:|---|"]
+        verdicts = []
         for (tag, a, b, c), ph in zip(comps, holm):
             d = c.delta_acc
+            ga = [diag.gold_margin(lp, g) for lp, g in zip(lps[(tag, a)], gold)]
+            gb = [diag.gold_margin(lp, g) for lp, g in zip(lps[(tag, b)], gold)]
+            both = [(x, y) for x, y in zip(ga, gb) if x is not None and y is not None]
+            shift = diag.mean_shift([x for x, _ in both], [y for _, y in both], seed=args.seed) if both else None
             lines.append(f"| {tag} | {a} → {b} | {d.delta:+.3f} | [{d.ci_low:+.3f}, {d.ci_high:+.3f}] | "
-                         f"{c.mcnemar.b} / {c.mcnemar.c} | {c.mcnemar.p_value:.3g} | {ph:.3g} |")
+                         f"{c.mcnemar.b} / {c.mcnemar.c} | {c.mcnemar.p_value:.3g} | {ph:.3g} | "
+                         + (f"{shift[0]:+.2f} [{shift[1]:+.2f}, {shift[2]:+.2f}] |" if shift else "— |"))
+            lab, share = top[(tag, b)]
+            v = verdict(VerdictInput(
+                baseline=f"{tag} {a}", treatment=f"{tag} {b}", delta_acc=d.delta, p=ph, p_name="p (Holm)",
+                margin_shift=shift[0] if shift else None, margin_shift_ci=(shift[1], shift[2]) if shift else (None, None),
+                auc_treatment=diag.margin_auc(gold, lps[(tag, b)], labels),
+                ceiling_acc=ev.accuracy if ev else None, ceiling_ci=tuple(ev.ci) if ev and ev.ci else (None, None),
+                majority_acc=maj.accuracy if maj else None,
+                constant_label=lab if share is not None and share >= diag.CONSTANT_SHARE else None, constant_share=share,
+            ))  # fmt: skip
+            verdicts.append(v.text)
+        lines += ["", "Verdicts (`mgreason.eval.verdict`, the rules `run-scenario` uses):", "", *[f"- {v}" for v in verdicts]]
         lines.append("")
     text = "\n".join(lines) + "\n"
     print(text)
