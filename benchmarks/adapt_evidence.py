@@ -38,6 +38,18 @@ def _fmt(x) -> str:
     return "—" if x is None else f"{x:.3f}"
 
 
+def _record(scenario_id: str, condition: str, item_id: str, score: dict, gold: str):
+    """A scored prompt as the summaries take it (in memory only: the prompt itself is not kept in the scores file)."""
+    from mgreason.eval.records import SampleRecord
+
+    pred = score["pred"]
+    return SampleRecord(
+        run_id="adapt_evidence", scenario_id=scenario_id, item_id=item_id, condition=condition, prompt_sha256="",
+        messages=[], label_logprobs=score["lp"], prediction=pred, gold=gold, correct=pred == gold,
+        parse_ok=pred is not None,
+    )  # fmt: skip
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("scenario", type=Path)
@@ -56,13 +68,11 @@ def main() -> int:
     ap.add_argument("--report", type=Path, default=None)
     args = ap.parse_args()
 
-    from mgreason import stats
     from mgreason.adapt.train import Hyper, adapt
     from mgreason.backends import create_backend
     from mgreason.eval.ceiling import ceiling_items, compute_ceiling
-    from mgreason.eval import diagnostics as diag
     from mgreason.eval.plan import build_requests
-    from mgreason.eval.verdict import VerdictInput, verdict
+    from mgreason.eval.summary import comparison_summaries, condition_summaries, with_verdicts
     from mgreason.scenario import load_scenario
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -131,26 +141,21 @@ def main() -> int:
         scores = {("base", c): predictions("base", None, f, c) for c in args.conditions}
         scores.update({("adapted", c): predictions("adapted", adapters[c], f, c) for c in args.conditions})
         ids = [i for i in gold_all if all(i in p for p in scores.values())]
-        gold = [gold_all[i] for i in ids]
-        preds = {k: [v[i]["pred"] for i in ids] for k, v in scores.items()}
-        lps = {k: [v[i]["lp"] for i in ids] for k, v in scores.items()}
+        # the project's own summaries, as run-scenario computes them: condition "adapted with_mg" etc.
+        recs = [_record(train_sc.id, f"{tag} {c}", i, v[i], gold_all[i]) for (tag, c), v in scores.items() for i in ids]
+        names = [f"{tag} {c}" for tag, c in scores]
+        conds = condition_summaries(recs, labels, names)
         ceil = compute_ceiling(ceiling_items([it for it in test_sc.items if it.id in set(ids)], test_sc.spec), labels,
                                train=ceiling_items(train_sc.items, train_sc.spec), train_name=str(args.train),
                                group_column=test_sc.spec.items.fields.group, seed=args.seed)
         lines += [f"## Test set `{name}` ({len(ids)} items)", "",
                   "| model | condition | accuracy | 95% CI (Wilson) | most frequent answer (share) | margin AUC | exact ties |",
                   "|---|---|---:|---|---|---:|---:|"]
-        flags: list[str] = []
-        top: dict[tuple[str, str], tuple] = {}
-        for (tag, c), p in preds.items():
-            m = stats.condition_metrics(gold, p, labels)
-            lab, share = diag.top_label(p)
-            top[(tag, c)] = (lab, share)
-            auc = diag.margin_auc(gold, lps[(tag, c)], labels)
-            ties = sum(bool(diag.is_tie(lp)) for lp in lps[(tag, c)])
-            flags += [f"{tag} {x}" for x in diag.condition_flags(c, lab, share, ties, len(ids))]
+        for m in conds:
+            tag, c = m.condition.split(" ")
             lines.append(f"| {tag} | {c} | {m.accuracy:.3f} | [{m.acc_ci_low:.3f}, {m.acc_ci_high:.3f}] | "
-                         f"{lab} ({_fmt(share)}) | {_fmt(auc)} | {ties} |")
+                         f"{m.top_label} ({_fmt(m.top_label_share)}) | {_fmt(m.margin_auc)} | {m.n_margin_ties} |")
+        flags = [f for m in conds for f in m.flags]
         if flags:
             lines += ["", "**Flags:**", "", *[f"- {x}" for x in flags]]
             for x in flags:
@@ -162,41 +167,22 @@ def main() -> int:
                 lines.append(f"| {row.features} | — | {row.skipped_reason or ''} |")
             else:
                 lines.append(f"| {row.features} | {row.accuracy:.3f} | [{row.ci[0]:.3f}, {row.ci[1]:.3f}] |")
-        rows = {r.features: r for r in ceil.summary.rows}
-        ev, maj = rows.get("evidence"), rows.get("majority")
-        pairs = [(a, b) for a, b in (("without_mg", "with_mg"), ("shuffled_mg", "with_mg")) if a in args.conditions and b in args.conditions]
-        comps = []
-        for tag in ("adapted", "base"):
-            for a, b in pairs:
-                comps.append((tag, a, b, stats.compare_conditions(gold, preds[(tag, a)], preds[(tag, b)], labels, a, b,
-                                                                  seed=args.seed)))
-        holm = stats.holm_adjust([c.mcnemar.p_value for *_, c in comps])
+        pairs = [(f"{tag} {a}", f"{tag} {b}") for tag in ("adapted", "base")
+                 for a, b in (("without_mg", "with_mg"), ("shuffled_mg", "with_mg")) if a in args.conditions and b in args.conditions]
+        comps = with_verdicts(comparison_summaries(recs, labels, pairs, item_ids=ids, seed=args.seed), conds, ceil.summary)
         lines += ["", "Paired comparisons (treatment − baseline, same items; Holm across the rows of this table). "
                   "Margin shift: the mean change of the gold label's margin (log p(gold) − log p(best other label)) "
                   "with a paired bootstrap CI:", "",
                   "| model | baseline → treatment | Δ accuracy | 95% CI (paired bootstrap) | McNemar b / c | exact p | p (Holm) | margin shift [95% CI] |",
                   "|---|---|---:|---|---|---:|---:|---|"]
-        verdicts = []
-        for (tag, a, b, c), ph in zip(comps, holm):
-            d = c.delta_acc
-            ga = [diag.gold_margin(lp, g) for lp, g in zip(lps[(tag, a)], gold)]
-            gb = [diag.gold_margin(lp, g) for lp, g in zip(lps[(tag, b)], gold)]
-            both = [(x, y) for x, y in zip(ga, gb) if x is not None and y is not None]
-            shift = diag.mean_shift([x for x, _ in both], [y for _, y in both], seed=args.seed) if both else None
-            lines.append(f"| {tag} | {a} → {b} | {d.delta:+.3f} | [{d.ci_low:+.3f}, {d.ci_high:+.3f}] | "
-                         f"{c.mcnemar.b} / {c.mcnemar.c} | {c.mcnemar.p_value:.3g} | {ph:.3g} | "
-                         + (f"{shift[0]:+.2f} [{shift[1]:+.2f}, {shift[2]:+.2f}] |" if shift else "— |"))
-            lab, share = top[(tag, b)]
-            v = verdict(VerdictInput(
-                baseline=f"{tag} {a}", treatment=f"{tag} {b}", delta_acc=d.delta, p=ph, p_name="p (Holm)",
-                margin_shift=shift[0] if shift else None, margin_shift_ci=(shift[1], shift[2]) if shift else (None, None),
-                auc_treatment=diag.margin_auc(gold, lps[(tag, b)], labels),
-                ceiling_acc=ev.accuracy if ev else None, ceiling_ci=tuple(ev.ci) if ev and ev.ci else (None, None),
-                majority_acc=maj.accuracy if maj else None,
-                constant_label=lab if share is not None and share >= diag.CONSTANT_SHARE else None, constant_share=share,
-            ))  # fmt: skip
-            verdicts.append(v.text)
-        lines += ["", "Verdicts (`mgreason.eval.verdict`, the rules `run-scenario` uses):", "", *[f"- {v}" for v in verdicts]]
+        for c in comps:
+            tag, a = c.baseline.split(" ")
+            lo, hi = c.delta_acc_ci
+            ms = c.margin_shift
+            lines.append(f"| {tag} | {a} → {c.treatment.split(' ')[1]} | {c.delta_acc:+.3f} | [{lo:+.3f}, {hi:+.3f}] | "
+                         f"{c.mcnemar_b} / {c.mcnemar_c} | {c.mcnemar_p:.3g} | {c.p_holm:.3g} | "
+                         + (f"{ms:+.2f} [{c.margin_shift_ci[0]:+.2f}, {c.margin_shift_ci[1]:+.2f}] |" if ms is not None else "— |"))
+        lines += ["", "Verdicts (`mgreason.eval.verdict`, the rules `run-scenario` uses):", "", *[f"- {c.verdict}" for c in comps]]
         lines.append("")
     text = "\n".join(lines) + "\n"
     print(text)
