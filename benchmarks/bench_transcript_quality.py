@@ -59,7 +59,7 @@ MIGA = [(0.276, "MiGA 2024 best online F1 0.276"), (0.380, "MiGA 2025 best onlin
 TINY_SYNTH_F1 = 0.024
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from imigue_emotion import auc_ci, write_derived_scenario  # noqa: E402 - shared with the iMiGUE benchmark
+from imigue_emotion import auc_ci, weights_text, write_derived_scenario  # noqa: E402 - shared with the iMiGUE benchmark
 
 from mgreason.eval.format import fmt as _f, fmt_p as _p, fmt_signed as _s  # noqa: E402
 
@@ -350,10 +350,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         run_summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
         verdicts = [c["verdict"] for c in run_summary.get("comparisons", []) if c.get("verdict")]
         scoring = json.loads((run_dir / SCORING_FILE).read_text(encoding="utf-8")) if (run_dir / SCORING_FILE).is_file() else None
-        src = cfg["model"].get("source_sha256")
         llm_info = (
-            f"model `{cfg['model'].get('id')}` (weights sha256 {str(cfg['model'].get('sha256'))[:12]}…"
-            + (f", converted from the file with sha256 {src[:12]}…" if src and src != cfg["model"].get("sha256") else "")
+            f"model `{cfg['model'].get('id')}` ({weights_text(cfg['model'])}"
             + f", dtype {cfg['model'].get('dtype')}, label logits {cfg['model'].get('label_logits', 'as the body')}), backend {cfg['backend']}"
             + (f" ({cfg['model']['threads']} thread(s))" if cfg["model"].get("threads") else "")
             + f", scoring {cfg['scoring_mode']}, run `{Path(run_dir).name}` ({len(recs)} prompts"

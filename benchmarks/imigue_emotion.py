@@ -95,6 +95,13 @@ def write_derived_scenario(split: str, items_dir: Path, name: str, by: str, **ch
 # --------------------------------------------------------------------------- metrics
 
 
+def weights_text(model: dict) -> str:
+    """'weights sha256 X…' of a run's config.json model entry, and the file it was converted from, if any."""
+    sha, src = str(model.get("sha256")), model.get("source_sha256")
+    conv = f", stored {model.get('stored_dtype')} from the file with sha256 {src[:12]}…" if src and src != sha else ""
+    return f"weights sha256 {sha[:12]}…{conv}"
+
+
 def auc_ci(gold: Sequence[str], score: Sequence[float], n_boot: int, seed: int) -> tuple[float, float, float]:
     rng = np.random.default_rng(seed)
     gold = np.asarray(gold)
@@ -248,14 +255,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         run_summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
         verdicts = [c["verdict"] for c in run_summary.get("comparisons", []) if c.get("verdict")]
         llm_info = (
-            f"model `{model_id}` (`{cfg['model'].get('resolved')}`, weights sha256 "
-            f"{str(cfg['model'].get('sha256'))[:12]}…"
-            + (
-                f", stored {cfg['model'].get('stored_dtype')} from the file's sha256 {str(cfg['model']['source_sha256'])[:12]}…"
-                if cfg["model"].get("source_sha256") and cfg["model"].get("source_sha256") != cfg["model"].get("sha256")
-                else ""
-            )
-            + f"), backend {cfg['backend']}"
+            f"model `{model_id}` (`{cfg['model'].get('resolved')}`, "
+            f"{weights_text(cfg['model'])}), backend {cfg['backend']}"
             + (f" ({cfg['model']['threads']} thread(s))" if cfg["model"].get("threads") else "")
             + f", scoring {cfg['scoring_mode']}, scenario sha256 {cfg['scenario_sha256'][:12]}…, "
             f"run `{Path(run_dir).name}` ({len(recs)} prompts scored in {run_summary.get('seconds', float('nan')):.0f} s)"
