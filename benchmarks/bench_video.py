@@ -59,6 +59,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_video_cli import read_frames  # noqa: E402 - benchmarks/ is the script's directory
 from mgreason.transcribe.video import read_video, video_backend_versions  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "mgreason-bench-video"
@@ -85,14 +86,7 @@ def talking_video(height: int, seconds: float) -> Path:
     out = CACHE / f"talking-{height}p-{seconds:g}s.mp4"
     if out.is_file():
         return out
-    cap = cv2.VideoCapture(str(carphone()))
-    frames = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        frames.append(img)
-    cap.release()
+    _, frames = read_frames(carphone())
     W = int(round(height * 16 / 9)) // 2 * 2
     h0, w0 = frames[0].shape[:2]
     w1 = int(round(w0 * height / h0)) // 2 * 2

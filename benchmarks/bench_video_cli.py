@@ -173,8 +173,10 @@ def quality(clips: list[Path], fast: dict[str, Any], checkpoints: list[str], out
         out.write_text(json.dumps({"fast": fast, "rows": rows, "pooled": pooled}, indent=2) + "\n")
 
 
-def _read_frames(cv2, path: Path) -> tuple[float, list]:
-    """Every frame of a video, and its frame rate."""
+def read_frames(path: Path) -> tuple[float, list]:
+    """Every frame of a video (BGR arrays), and its frame rate."""
+    import cv2
+
     cap = cv2.VideoCapture(str(path))
     fps = cap.get(cv2.CAP_PROP_FPS)
     frames = []
@@ -199,7 +201,7 @@ def make_clips(dest: Path, wheels: Path) -> None:
         out = dest / f"p2s-{trial.lower()}-cam0{cam}-pingpong.mp4"
         if out.is_file() or not src.is_file():
             continue
-        fps, frames = _read_frames(cv2, src)
+        fps, frames = read_frames(src)
         order = list(range(len(frames))) + list(range(len(frames) - 2, 0, -1))
         h, w = frames[0].shape[:2]
         wr = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
@@ -208,7 +210,7 @@ def make_clips(dest: Path, wheels: Path) -> None:
         wr.release()
     demo = wheels / "s2d" / "Sports2D" / "Demo" / "demo.mp4"
     if demo.is_file():
-        fps, frames = _read_frames(cv2, demo)
+        fps, frames = read_frames(demo)
         n = int(round(2.5 * fps))
         for k in range(2):
             out = dest / f"s2d-demo-part{k + 1}.mp4"
