@@ -9,7 +9,9 @@ The same prompts are scored by ``HFBackend.score_labels`` three ways:
 
 * ``fp32``: the model in float32 (the reference);
 * ``bf16``: the model in bfloat16 with the label logits in float32 (final norm and LM head in float32 at
-  the scored positions; what the hf backend does now);
+  the scored positions) and the residual stream in float32 (matmuls in bf16); what the hf backend does now;
+* ``bf16 stream``: the same with the residual stream in bf16 (the float32 norm + head alone; the backend's
+  path before the float32 residual stream);
 * ``bf16 head``: the same bfloat16 model with its bf16 LM head (what the hf backend did before: logits
   rounded to bf16, ~0.125 steps at logits ~20).
 
@@ -47,7 +49,9 @@ DEMOS = sorted((REPO / "scenarios").glob("demo_press_emotion*.yaml"))
 IMIGUE_SCENARIO = REPO / "scenarios" / "imigue_emotion.yaml"
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "imigue"
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "bf16_vs_fp32.md"
-VARIANTS = ("fp32", "bf16", "bf16 head")
+VARIANTS = ("fp32", "bf16", "bf16 stream", "bf16 head")
+VARIANT_NAMES = {"bf16": "fp32 residual + norm + head (now)", "bf16 stream": "fp32 norm + head, bf16 residual (before)",
+                 "bf16 head": "bf16 LM head (first)"}
 
 
 def imigue_test_scenario(data: Path, tmp: Path):
@@ -117,7 +121,7 @@ def run_variants(args, sets: dict, raw_path: Path) -> dict:
     key["fp32_items"] = args.fp32_items
     if raw.get("sets") != key:
         raw = {"sets": key}
-    for dtype, variants in (("float32", ("fp32",)), ("bfloat16", ("bf16", "bf16 head"))):
+    for dtype, variants in (("float32", ("fp32",)), ("bfloat16", ("bf16", "bf16 stream", "bf16 head"))):
         todo = [v for v in variants if v not in raw]
         if not todo:
             continue
@@ -133,7 +137,9 @@ def run_variants(args, sets: dict, raw_path: Path) -> dict:
         raw.setdefault("label_logits", {})[dtype] = be.label_logits()
         try:
             for v in todo:
-                print(f"{v}: {be.label_logits() if v != 'bf16 head' else 'bfloat16 LM head'}")
+                print(f"{v}: {VARIANT_NAMES.get(v, be.label_logits())}")
+                if v == "bf16 stream":
+                    be._residual_ok = False  # the float32 norm + head on the bf16 residual stream
                 if v == "bf16 head":
                     be._float32_swaps = []  # the backend's former path: logits from the bf16 head
                 raw[v] = score_all(be, these)
@@ -169,7 +175,7 @@ def compare(raw: dict, sets: dict) -> list[dict]:
     for name, (reqs, labels) in sets.items():
         ref = raw["fp32"][name]["scores"]
         n_ref = len(ref)  # the fp32 reference may cover the first items only (--fp32-items)
-        for v in ("bf16", "bf16 head"):
+        for v in VARIANTS[1:]:
             every = raw[v][name]["scores"]
             got = every[:n_ref]  # requests are item-major: the first items' prompts come first
             n = len(ref)
@@ -241,11 +247,10 @@ def main() -> None:
     lines = [
         f"## `{args.model}`" + (" — iMiGUE test prompts" if args.skip_demo else ""),
         "",
-        f"Command: `{cmd}`; {load_note(raw)} (2-core VM shared with other jobs: seconds are under load).",
+        f"Command: `{cmd}`; {load_note(raw)} (2-core VM: the seconds depend on that load).",
         f"Load: float32 {raw['load_s'].get('float32', float('nan')):.1f} s, bfloat16 {raw['load_s'].get('bfloat16', float('nan')):.1f} s; "
-        f"bf16 label logits: {raw['label_logits'].get('bfloat16')}. Scoring seconds, fp32 / bf16 (now) / bf16 head: "
-        + "; ".join(f"{name} {raw['fp32'][name]['seconds']:.0f} / {raw['bf16'][name]['seconds']:.0f} / "
-                    f"{raw['bf16 head'][name]['seconds']:.0f}" for name in sets) + " (fp32 on its subset).",
+        f"bf16 label logits: {raw['label_logits'].get('bfloat16')}. Scoring seconds, fp32 / bf16 (now) / bf16 residual (before) / bf16 head: "
+        + "; ".join(f"{name} " + " / ".join(f"{raw[v][name]['seconds']:.0f}" for v in VARIANTS) for name in sets) + " (fp32 on its subset).",
         "",
         "| prompts | bf16 variant | n vs fp32 | same prediction as fp32 | flips (largest fp32 top-2 gap among them) | exact ties (of them, not tied in fp32) | "
         "distinct margins (fp32) | max \\|Δ margin\\| | max \\|Δ log-prob\\| | all bf16 prompts: n, exact ties, distinct margins |",
@@ -254,7 +259,7 @@ def main() -> None:
     for r in rows:
         flips = f"{r['flips']} ({r['flip_margin']:.3f})" if r["flips"] else "0"
         lines.append(
-            f"| {r['set']} | {'fp32 norm + LM head (now)' if r['variant'] == 'bf16' else 'bf16 LM head (before)'} | {r['n']} | "
+            f"| {r['set']} | {VARIANT_NAMES[r['variant']]} | {r['n']} | "
             f"{r['equal']:.3f} | {flips} | {r['ties']} ({r['new_ties']}) | {r['distinct']} ({r['distinct_ref']}) | "
             f"{r['max_dm']:.4f} | {r['max_dlp']:.4f} | {r['n_all']}, {r['all_ties']}, {r['distinct_all']} |"
         )

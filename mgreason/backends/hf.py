@@ -208,7 +208,8 @@ class HFBackend(BackendBase):
         n_kv = getattr(cfg, "num_key_value_heads", None) or getattr(cfg, "num_attention_heads", 32)
         head_dim = getattr(cfg, "head_dim", None) or (getattr(cfg, "hidden_size", 4096) // max(1, cfg.num_attention_heads))
         elt = self._torch.finfo(getattr(self._torch, self.dtype_name)).bits // 8
-        self._kv_bytes_per_token = 2 * n_layers * n_kv * head_dim * elt
+        # keys may be float32 in label scoring (the float32 residual stream's rotary products)
+        self._kv_bytes_per_token = n_layers * n_kv * head_dim * (max(elt, 4) + elt)
         self._closed = False
 
     # ------------------------------------------------------------------ info
@@ -228,6 +229,8 @@ class HFBackend(BackendBase):
             "dtype_choice": self.dtype_choice,
             "label_logits": self.label_logits(),
         }
+        if getattr(self, "_residual_why", None):
+            extra["label_logits_note"] = f"residual stream kept in {self.dtype_name}: {self._residual_why}"
         if getattr(self, "adapter", None):
             extra["adapter"] = dict(self.adapter)
         # the sha256 of the weight files loaded (for a conversion: as written, re-checked by size and mtime)
@@ -412,17 +415,50 @@ class HFBackend(BackendBase):
         if not any(isinstance(m, self._torch.nn.Linear) for _, _, m in targets):
             return self.dtype_name
         norm = "final norm and " if len(targets) > 1 else ""
+        if self._residual_float32():
+            return f"float32 ({norm}LM head in float32, residual stream float32, matmuls {self.dtype_name})"
         return f"float32 ({norm}LM head in float32, body {self.dtype_name})"
+
+    def _residual_float32(self) -> bool:
+        """Whether label scoring keeps the residual stream in float32 (bf16/fp16 models; probed once).
+
+        Within :meth:`_float32_logits` the input embeddings are cast to float32 and the forward runs under
+        ``torch.autocast`` to the model's dtype: matmuls (linear layers, attention) stay in the model's dtype
+        on its weights, while residual additions, norms and the keys' rotary products stay float32. On
+        SmolLM2's 472 demo + iMiGUE prompts this halved max |Δ margin| against a float32 model (0.10-0.15 ->
+        0.06-0.12) and took the prediction flips from 5 to 1; on Qwen2.5-Coder-1.5B's demo prompts it changed
+        neither (the rounding of its weights to bf16 dominates); benchmarks/results/bf16_vs_fp32.md. An
+        architecture whose forward fails this way (a probe of two tokens) keeps its own dtype throughout,
+        and ``label_logits`` in model info says so.
+        """
+        ok = getattr(self, "_residual_ok", None)
+        if ok is not None:
+            return ok
+        if self.dtype_name == "float32" or self.model is None:
+            return False
+        torch = self._torch
+        self._residual_ok = True
+        try:
+            with torch.inference_mode(), self._float32_logits():
+                logits, _ = self._forward([self.eos_token_ids[0]] * 2, None, keep=1)
+            if logits.dtype != torch.float32 or not bool(torch.isfinite(logits).all()):
+                raise ValueError(f"logits {logits.dtype}, finite: {bool(torch.isfinite(logits).all())}")
+        except Exception as exc:  # noqa: BLE001 - any failure: this architecture keeps its dtype
+            raise_if_fatal(exc)
+            self._residual_ok = False
+            self._residual_why = _first_line(exc)
+        return self._residual_ok
 
     @contextlib.contextmanager
     def _float32_logits(self):
         """Within: the final norm and the LM head run in float32 on the positions whose logits are computed
-        (``logits_to_keep``), from the body's last hidden state (in the model's dtype) cast to float32.
+        (``logits_to_keep``), from the body's last hidden state cast to float32; where
+        :meth:`_residual_float32` holds, the residual stream is float32 too (matmuls in the model's dtype).
 
         In bfloat16 the LM head's output is rounded to bf16 (steps of 0.125 at logits ~20): label margins
         took a handful of values and tied exactly. The float32 copies (the head is vocab x hidden floats:
         0.9 GB for Qwen2.5-1.5B, 0.11 GB for SmolLM2) are made on first use and kept; the modules are put
-        back on exit, so generation keeps the model's dtype.
+        back and the hook removed on exit, so generation keeps the model's dtype.
         """
         swaps = getattr(self, "_float32_swaps", None)
         if swaps is None:
@@ -430,14 +466,18 @@ class HFBackend(BackendBase):
         if not swaps:
             yield
             return
+        torch = self._torch
         saved = [(parent, attr, getattr(parent, attr)) for parent, attr, _ in swaps]
-        try:
+        with contextlib.ExitStack() as stack:
             for parent, attr, rep in swaps:
                 setattr(parent, attr, rep)
-            yield
-        finally:
             for parent, attr, orig in saved:
-                setattr(parent, attr, orig)
+                stack.callback(setattr, parent, attr, orig)
+            if self._residual_float32():  # the first call probes (the probe itself runs in here)
+                hook = self.model.get_input_embeddings().register_forward_hook(lambda _m, _i, out: out.float())
+                stack.callback(hook.remove)
+                stack.enter_context(torch.autocast(torch.device(self.device).type, dtype=getattr(torch, self.dtype_name)))
+            yield
 
     def _forward(self, ids: Sequence[int], cache, keep: int = 0):
         """Forward ``ids`` after ``cache``; with ``keep`` > 0 the LM head runs on the last ``keep`` positions only."""
@@ -681,6 +721,7 @@ class HFBackend(BackendBase):
     def _release(self) -> None:
         self.model = None
         self._float32_swaps = None
+        self._residual_ok = None
         self.tokenizer = None
         import gc
 
@@ -697,7 +738,8 @@ def _Float32(module, torch):
             self.inner = inner
 
         def forward(self, x, *args, **kwargs):
-            return self.inner(x.float(), *args, **kwargs)
+            with torch.autocast(x.device.type, enabled=False):  # float32 even inside the residual autocast
+                return self.inner(x.float(), *args, **kwargs)
 
     if isinstance(module, torch.nn.Linear):
         inner = torch.nn.Linear(module.in_features, module.out_features, bias=module.bias is not None, device="meta")

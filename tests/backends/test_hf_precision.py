@@ -28,12 +28,18 @@ def test_scoring_logits_are_float32_and_generation_keeps_the_model_dtype(bf16):
     with torch.inference_mode():
         plain, _ = bf16._forward(ids, None, keep=1)
         with bf16._float32_logits():
-            exact, _ = bf16._forward(ids, None, keep=1)
+            scored, _ = bf16._forward(ids, None, keep=1)
+        bf16._residual_ok = False  # the float32 head alone, on the bf16 body's last hidden state
+        try:
+            with bf16._float32_logits():
+                exact, _ = bf16._forward(ids, None, keep=1)
+        finally:
+            bf16._residual_ok = None
         again, _ = bf16._forward(ids, None, keep=1)
-    assert plain.dtype == torch.bfloat16 and exact.dtype == torch.float32
+    assert plain.dtype == torch.bfloat16 and exact.dtype == torch.float32 and scored.dtype == torch.float32
     assert torch.equal(plain, again)  # the modules are put back: generation runs the bf16 head
     assert next(bf16.model.parameters()).dtype == torch.bfloat16  # the body stays bf16
-    # bf16 logits are the float32 ones rounded: they differ by at most a bf16 step at their magnitude
+    # bf16 logits are the float32 head's rounded: they differ by at most a bf16 step at their magnitude
     assert float((plain.float() - exact).abs().max()) <= float(exact.abs().max()) * 2**-7
     assert bf16.model_info().extra["label_logits"].startswith("float32")
 
@@ -75,3 +81,40 @@ def test_label_logits_precision_is_part_of_the_cache_identity(bf16, hf_backend):
 
     assert model_identity("hf", bf16.model_info())["label_logits"].startswith("float32")
     assert "label_logits" not in model_identity("hf", hf_backend.model_info())  # fp32 keys unchanged
+
+
+def test_label_scoring_keeps_the_residual_stream_in_float32(bf16):
+    """Within label scoring the hidden states between layers are float32 (the matmuls stay bf16 on bf16 weights)."""
+    seen = []
+    layers = [m for name, m in bf16.model.named_modules() if name.endswith("layers.1")]
+    hook = layers[0].register_forward_pre_hook(lambda _m, args, kwargs: seen.append(
+        (args[0] if args else kwargs["hidden_states"]).dtype), with_kwargs=True)
+    try:
+        with torch.inference_mode():
+            with bf16._float32_logits():
+                bf16._forward(bf16.chat_prompt(MSGS).ids, None, keep=1)
+            bf16._forward(bf16.chat_prompt(MSGS).ids, None, keep=1)  # outside: generation's path, all bf16
+    finally:
+        hook.remove()
+    assert seen == [torch.float32, torch.bfloat16]
+    assert "residual stream float32" in bf16.model_info().extra["label_logits"]
+
+
+def test_an_architecture_that_fails_the_float32_residual_keeps_its_dtype(monkeypatch):
+    be = HFBackend(dtype="bfloat16")
+    try:
+        real = be._forward
+
+        def fails_under_autocast(ids, cache, keep=0):
+            if torch.is_autocast_enabled("cpu"):
+                raise RuntimeError("expected mat1 and mat2 to have the same dtype")
+            return real(ids, cache, keep)
+
+        monkeypatch.setattr(be, "_forward", fails_under_autocast)
+        info = be.model_info().extra
+        assert info["label_logits"] == "float32 (final norm and LM head in float32, body bfloat16)"
+        assert "same dtype" in info["label_logits_note"]
+        res = be.score_labels([MSGS], ["happy", "sad"])[0]
+        assert res.error is None and res.label_logprobs["happy"] != res.label_logprobs["sad"]
+    finally:
+        be.close()
