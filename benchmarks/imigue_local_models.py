@@ -46,6 +46,7 @@ from imigue_emotion import DEFAULT_DATA, write_derived_scenario  # noqa: E402
 
 MODELS = ["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct", "qwen2.5-coder-1.5b-instruct"]
 CONDITIONS = ["without_mg", "with_mg", "shuffled_mg", "aggregate_mg"]
+TRIALS = ("one_word", "open", "kshot4")  # the prompt options trial_changes() knows
 
 
 def trial_changes(name: str, items_dir: Path) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def trial_changes(name: str, items_dir: Path) -> dict[str, Any]:
         return {"answer_format": "open"}
     if name == "kshot4":
         return {"demonstrations": {"path": str((items_dir / "train.jsonl").resolve()), "k": 4, "seed": 0}}
-    raise SystemExit(f"unknown trial {name!r}")
+    raise SystemExit(f"unknown trial {name!r}; one of {', '.join(TRIALS)}")
 
 
 TIME_FILE = "bench_time.json"  # written beside each run: how long it took and the load, reported when it is reused
@@ -184,7 +185,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--models", nargs="+", default=MODELS)
-    ap.add_argument("--trials", nargs="+", default=["one_word", "open"], help="trials for every model")
+    ap.add_argument("--trials", nargs="+", default=["one_word", "open"], choices=TRIALS, help="trials for every model")
     ap.add_argument("--kshot-models", nargs="*", default=["smollm2-135m-instruct"], help="models that also try kshot4")
     ap.add_argument("--kshot-limit", type=int, default=30, help="training videos for the kshot4 trial")
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "imigue_local_models")
@@ -221,8 +222,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     chosen: dict[str, str] = {}
     for kv in args.chosen:
         m, sep, t = kv.partition("=")
-        if not sep or t not in ("one_word", "open", "kshot4"):
-            raise SystemExit(f"--chosen {kv!r}: expected MODEL=TRIAL with TRIAL one of one_word, open, kshot4")
+        if not sep or t not in TRIALS:
+            raise SystemExit(f"--chosen {kv!r}: expected MODEL=TRIAL with TRIAL one of {', '.join(TRIALS)}")
         chosen[m] = t
     for model in args.models:
         if model in chosen:
