@@ -9,7 +9,9 @@ The same prompts are scored by ``HFBackend.score_labels`` three ways:
 
 * ``fp32``: the model in float32 (the reference);
 * ``bf16``: the model in bfloat16 with the label logits in float32 (final norm and LM head in float32 at
-  the scored positions) and the residual stream in float32 (matmuls in bf16); what the hf backend does now;
+  the scored positions), the residual stream in float32 (matmuls in bf16), and near ties (top two labels
+  within ``near_tie`` = 0.1) scored again with float32 matmuls on the bf16 weights; what the hf backend does now;
+* ``bf16 residual``: the same without the near-tie rescoring (``near_tie=0``);
 * ``bf16 stream``: the same with the residual stream in bf16 (the float32 norm + head alone; the backend's
   path before the float32 residual stream);
 * ``bf16 head``: the same bfloat16 model with its bf16 LM head (what the hf backend did before: logits
@@ -49,8 +51,10 @@ DEMOS = sorted((REPO / "scenarios").glob("demo_press_emotion*.yaml"))
 IMIGUE_SCENARIO = REPO / "scenarios" / "imigue_emotion.yaml"
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "imigue"
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "bf16_vs_fp32.md"
-VARIANTS = ("fp32", "bf16", "bf16 stream", "bf16 head")
-VARIANT_NAMES = {"bf16": "fp32 residual + norm + head (now)", "bf16 stream": "fp32 norm + head, bf16 residual (before)",
+VARIANTS = ("fp32", "bf16", "bf16 residual", "bf16 stream", "bf16 head")
+VARIANT_NAMES = {"bf16": "fp32 residual + norm + head, near ties rescored (now)",
+                 "bf16 residual": "fp32 residual + norm + head, no rescoring",
+                 "bf16 stream": "fp32 norm + head, bf16 residual (before)",
                  "bf16 head": "bf16 LM head (first)"}
 
 
@@ -102,13 +106,13 @@ def prompt_sets(args, tmp: Path) -> dict:
 def score_all(backend, sets: dict) -> dict:
     out = {}
     for name, (reqs, labels) in sets.items():
-        t0 = time.perf_counter()
+        t0, k0 = time.perf_counter(), getattr(backend, "n_rescored", 0)
         res = backend.score_labels([r.messages for r in reqs], labels)
         bad = [r.error for r in res if r.error]
         if bad:
             raise SystemExit(f"{name}: scoring failed: {bad[0]}")
         out[name] = {"seconds": time.perf_counter() - t0, "scores": [r.label_logprobs for r in res],
-                     "loadavg": os.getloadavg()[0]}
+                     "loadavg": os.getloadavg()[0], "rescored": getattr(backend, "n_rescored", 0) - k0}
         print(f"  {name}: {len(reqs)} prompts in {out[name]['seconds']:.1f} s (load average {os.getloadavg()[0]:.1f})")
     return out
 
@@ -121,7 +125,7 @@ def run_variants(args, sets: dict, raw_path: Path) -> dict:
     key["fp32_items"] = args.fp32_items
     if raw.get("sets") != key:
         raw = {"sets": key}
-    for dtype, variants in (("float32", ("fp32",)), ("bfloat16", ("bf16", "bf16 stream", "bf16 head"))):
+    for dtype, variants in (("float32", ("fp32",)), ("bfloat16", ("bf16", "bf16 residual", "bf16 stream", "bf16 head"))):
         todo = [v for v in variants if v not in raw]
         if not todo:
             continue
@@ -138,6 +142,8 @@ def run_variants(args, sets: dict, raw_path: Path) -> dict:
         try:
             for v in todo:
                 print(f"{v}: {VARIANT_NAMES.get(v, be.label_logits())}")
+                if v != "bf16":
+                    be.near_tie = 0.0  # the earlier paths: no rescoring of near ties
                 if v == "bf16 stream":
                     be._residual_ok = False  # the float32 norm + head on the bf16 residual stream
                 if v == "bf16 head":
@@ -249,8 +255,9 @@ def main() -> None:
         "",
         f"Command: `{cmd}`; {load_note(raw)} (2-core VM: the seconds depend on that load).",
         f"Load: float32 {raw['load_s'].get('float32', float('nan')):.1f} s, bfloat16 {raw['load_s'].get('bfloat16', float('nan')):.1f} s; "
-        f"bf16 label logits: {raw['label_logits'].get('bfloat16')}. Scoring seconds, fp32 / bf16 (now) / bf16 residual (before) / bf16 head: "
-        + "; ".join(f"{name} " + " / ".join(f"{raw[v][name]['seconds']:.0f}" for v in VARIANTS) for name in sets) + " (fp32 on its subset).",
+        f"bf16 label logits: {raw['label_logits'].get('bfloat16')}. Scoring seconds, " + " / ".join(VARIANTS) + ": "
+        + "; ".join(f"{name} " + " / ".join(f"{raw[v][name]['seconds']:.0f}" for v in VARIANTS) for name in sets) + " (fp32 on its subset). Near ties rescored with float32 matmuls (now): "
+        + "; ".join(f"{name} {raw['bf16'][name].get('rescored', '?')} of {len(raw['bf16'][name]['scores'])}" for name in sets) + ".",
         "",
         "| prompts | bf16 variant | n vs fp32 | same prediction as fp32 | flips (largest fp32 top-2 gap among them) | exact ties (of them, not tied in fp32) | "
         "distinct margins (fp32) | max \\|Δ margin\\| | max \\|Δ log-prob\\| | all bf16 prompts: n, exact ties, distinct margins |",

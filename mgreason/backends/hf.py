@@ -53,6 +53,12 @@ from mgreason.models.resolve import EMBEDDED_MODEL, Loadable, ResolvedModel, che
 # Upper bound on the bytes of a replicated KV cache built for one label batch.
 _MAX_LABEL_CACHE_BYTES = 1 << 30
 
+# bf16/fp16 models: a prompt whose top two label scores are closer than this (nats) is scored again with
+# float32 matmuls on the same weights (``-E near_tie=0`` turns it off). Against float32 models the bf16 body
+# moved label margins by up to 0.06-0.19 on 944 prompts, and the prediction flips had bf16 gaps <= 0.04 but one
+# (0.15); with 0.1, 942 of 944 predictions equal float32's (benchmarks/results/bf16_vs_fp32.md).
+NEAR_TIE = 0.1
+
 
 def _cpu_count() -> int:
     try:
@@ -77,6 +83,7 @@ class HFBackend(BackendBase):
         device: str = "cpu",
         threads: Optional[int] = None,
         adapter: Optional[str] = None,
+        near_tie: "float | str | None" = None,
     ):
         try:
             import torch
@@ -85,6 +92,15 @@ class HFBackend(BackendBase):
         self._torch = torch
         self.device = str(device)
         self.dtype_name, self.dtype_choice = pick_dtype(dtype, self.device)
+        try:
+            self.near_tie = NEAR_TIE if near_tie is None else float(near_tie)
+        except (TypeError, ValueError):
+            self.near_tie = -1.0
+        if not self.near_tie >= 0:
+            raise BackendError(f"near_tie must be a number >= 0 (nats), got {near_tie!r}", field="near_tie")
+        if self.dtype_name == "float32":
+            self.near_tie = 0.0
+        self.n_rescored = 0  # prompts scored again with float32 matmuls (near ties), over this backend's life
         if threads is None and os.environ.get("MGREASON_THREADS", "").strip():
             threads = os.environ["MGREASON_THREADS"].strip()
         if threads is not None:
@@ -229,6 +245,8 @@ class HFBackend(BackendBase):
             "dtype_choice": self.dtype_choice,
             "label_logits": self.label_logits(),
         }
+        if self.near_tie:
+            extra["near_tie_rescored"] = self.n_rescored
         if getattr(self, "_residual_why", None):
             extra["label_logits_note"] = f"residual stream kept in {self.dtype_name}: {self._residual_why}"
         if getattr(self, "adapter", None):
@@ -295,6 +313,7 @@ class HFBackend(BackendBase):
             conts.append(c)
             owners.append(i)
         scores = self.score_tokens(contexts, conts, progress=progress)
+        scores = self._rescore_near_ties(contexts, conts, scores)
         for k, i in enumerate(owners):
             s = scores[k]
             if isinstance(s, BaseException):
@@ -306,6 +325,64 @@ class HFBackend(BackendBase):
                     n_prompt_tokens=len(contexts[k]),
                 )
         return [r if r is not None else BackendResult(error="not scored") for r in results]
+
+    def _near(self, scores) -> bool:
+        """Whether label scores (a sequence, not an exception) have their top two within ``near_tie``."""
+        if isinstance(scores, BaseException) or len(scores) < 2:
+            return False
+        top = sorted(scores, reverse=True)
+        return top[0] - top[1] < self.near_tie
+
+    def _rescore_near_ties(self, contexts, conts, scores: list) -> list:
+        """Near ties (top two label scores within ``near_tie``) scored again with float32 matmuls.
+
+        A bf16 body moves label margins by up to ~0.1-0.2 nats against float32; where the top two labels are
+        that close its answer may differ from float32's (1.5B, 400 iMiGUE prompts: 8 flips, every one with a
+        bf16 gap <= 0.04). Those prompts alone run again with every matmul in float32 on the same bf16
+        weights (:meth:`_float32_compute`), which gave float32's answer on all 8: the flips came from bf16
+        arithmetic, not from the weights' rounding. An architecture where that fails keeps the bf16 scores,
+        stops rescoring, and model info says why.
+        """
+        if not self.near_tie or getattr(self, "_near_tie_why", None):
+            return scores
+        near = [k for k, sc in enumerate(scores) if self._near(sc)]
+        if not near:
+            return scores
+        with self._float32_compute():
+            again = self.score_tokens([contexts[k] for k in near], [conts[k] for k in near])
+        ok = [(k, sc) for k, sc in zip(near, again) if not isinstance(sc, BaseException)]
+        if not ok:
+            self._near_tie_why = _first_line(again[0])
+            return scores
+        for k, sc in ok:
+            scores[k] = sc
+        self.n_rescored += len(ok)
+        return scores
+
+    @contextlib.contextmanager
+    def _float32_compute(self):
+        """Within: every ``nn.Linear`` computes in float32 on its weights cast per call (no float32 copy of the
+        model is kept), the input embeddings come out in float32, and no autocast applies: the model's bf16
+        weights, float32 arithmetic."""
+        torch = self._torch
+        F = torch.nn.functional
+        saved = []
+
+        def linear32(mod, x):
+            bias = None if mod.bias is None else mod.bias.float()
+            return F.linear(x.float(), mod.weight.float(), bias)
+
+        with contextlib.ExitStack() as stack:
+            for mod in self.model.modules():
+                if isinstance(mod, torch.nn.Linear) and mod.weight.dtype != torch.float32:
+                    saved.append((mod, mod.__dict__.get("forward")))
+                    mod.forward = linear32.__get__(mod)
+            stack.callback(_restore_forwards, saved)
+            hook = self.model.get_input_embeddings().register_forward_hook(lambda _m, _i, out: out.float())
+            stack.callback(hook.remove)
+            self._compute32 = True
+            stack.callback(setattr, self, "_compute32", False)
+            yield
 
     def score_tokens(
         self,
@@ -415,9 +492,12 @@ class HFBackend(BackendBase):
         if not any(isinstance(m, self._torch.nn.Linear) for _, _, m in targets):
             return self.dtype_name
         norm = "final norm and " if len(targets) > 1 else ""
+        near = (
+            f"; top-2 gaps below {self.near_tie:g} rescored with float32 matmuls" if self.near_tie and not getattr(self, "_near_tie_why", None) else ""
+        )
         if self._residual_float32():
-            return f"float32 ({norm}LM head in float32, residual stream float32, matmuls {self.dtype_name})"
-        return f"float32 ({norm}LM head in float32, body {self.dtype_name})"
+            return f"float32 ({norm}LM head in float32, residual stream float32, matmuls {self.dtype_name}{near})"
+        return f"float32 ({norm}LM head in float32, body {self.dtype_name}{near})"
 
     def _residual_float32(self) -> bool:
         """Whether label scoring keeps the residual stream in float32 (bf16/fp16 models; probed once).
@@ -473,7 +553,7 @@ class HFBackend(BackendBase):
                 setattr(parent, attr, rep)
             for parent, attr, orig in saved:
                 stack.callback(setattr, parent, attr, orig)
-            if self._residual_float32():  # the first call probes (the probe itself runs in here)
+            if not getattr(self, "_compute32", False) and self._residual_float32():  # the first call probes
                 hook = self.model.get_input_embeddings().register_forward_hook(lambda _m, _i, out: out.float())
                 stack.callback(hook.remove)
                 stack.enter_context(torch.autocast(torch.device(self.device).type, dtype=getattr(torch, self.dtype_name)))
@@ -554,27 +634,35 @@ class HFBackend(BackendBase):
         torch = self._torch
         labels = check_labels(labels)
         results: list[BackendResult] = []
-        with torch.inference_mode(), self._float32_logits():
-            for messages in prompts:
-                seen: dict = {}
-                try:
-                    text, ids, conts = self._prepare(messages, labels, seen)
-                    scores = {}
-                    for lab, c in zip(labels, conts):
-                        full = ids + c
-                        x = torch.tensor([full[:-1]], dtype=torch.long, device=self.device)
-                        logits = self.model(input_ids=x, use_cache=False).logits
-                        logp = torch.log_softmax(logits[0].float(), dim=-1)
-                        pos = torch.arange(len(ids) - 1, len(full) - 1)
-                        scores[lab] = float(logp[pos, torch.tensor(c)].sum())
-                    results.append(BackendResult(label_logprobs=scores, prompt_text=text, n_prompt_tokens=len(ids)))
-                except Exception as exc:  # noqa: BLE001 - per-request failure
-                    ids = seen.get("ids")
-                    results.append(
-                        request_error(exc, prompt_text=seen.get("text"), n_prompt_tokens=len(ids) if ids else None)
-                    )
-                if progress:
-                    progress(1)
+
+        def naive(ids, conts) -> dict:
+            scores = {}
+            with torch.inference_mode(), self._float32_logits():
+                for lab, c in zip(labels, conts):
+                    full = ids + c
+                    x = torch.tensor([full[:-1]], dtype=torch.long, device=self.device)
+                    logits = self.model(input_ids=x, use_cache=False).logits
+                    logp = torch.log_softmax(logits[0].float(), dim=-1)
+                    pos = torch.arange(len(ids) - 1, len(full) - 1)
+                    scores[lab] = float(logp[pos, torch.tensor(c)].sum())
+            return scores
+
+        for messages in prompts:
+            seen: dict = {}
+            try:
+                text, ids, conts = self._prepare(messages, labels, seen)
+                scores = naive(ids, conts)
+                if self.near_tie and not getattr(self, "_near_tie_why", None) and self._near(list(scores.values())):
+                    with self._float32_compute():  # as score_labels does
+                        scores = naive(ids, conts)
+                results.append(BackendResult(label_logprobs=scores, prompt_text=text, n_prompt_tokens=len(ids)))
+            except Exception as exc:  # noqa: BLE001 - per-request failure
+                ids = seen.get("ids")
+                results.append(
+                    request_error(exc, prompt_text=seen.get("text"), n_prompt_tokens=len(ids) if ids else None)
+                )
+            if progress:
+                progress(1)
         return results
 
     # ------------------------------------------------------------------ generation
@@ -726,6 +814,14 @@ class HFBackend(BackendBase):
         import gc
 
         gc.collect()
+
+
+def _restore_forwards(saved) -> None:
+    for mod, fwd in saved:
+        if fwd is None:
+            mod.__dict__.pop("forward", None)
+        else:
+            mod.forward = fwd
 
 
 def _Float32(module, torch):

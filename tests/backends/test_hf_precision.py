@@ -112,9 +112,45 @@ def test_an_architecture_that_fails_the_float32_residual_keeps_its_dtype(monkeyp
 
         monkeypatch.setattr(be, "_forward", fails_under_autocast)
         info = be.model_info().extra
-        assert info["label_logits"] == "float32 (final norm and LM head in float32, body bfloat16)"
+        assert info["label_logits"].startswith("float32 (final norm and LM head in float32, body bfloat16")
         assert "same dtype" in info["label_logits_note"]
         res = be.score_labels([MSGS], ["happy", "sad"])[0]
         assert res.error is None and res.label_logprobs["happy"] != res.label_logprobs["sad"]
     finally:
         be.close()
+
+
+def test_near_ties_are_rescored_with_float32_matmuls_on_the_bf16_weights(bf16):
+    """A prompt whose top two labels are within ``near_tie`` is scored again in float32 arithmetic: its scores then
+    match a float32 model whose weights are the bf16 ones (rounded), and not the bf16 arithmetic's."""
+    from mgreason.backends.hf import HFBackend
+
+    labels = ["happy", "sad"]
+    fast = HFBackend(dtype="bfloat16", near_tie=0)  # bf16 arithmetic only
+    try:
+        plain = fast.score_labels([MSGS], labels)[0].label_logprobs
+    finally:
+        fast.close()
+    gap = abs(plain["happy"] - plain["sad"])
+    wide = HFBackend(dtype="bfloat16", near_tie=gap + 1.0)  # every prompt counts as a near tie
+    ref = HFBackend(dtype="float32")
+    try:
+        with torch.no_grad():
+            for p in ref.model.parameters():
+                p.data = p.data.to(torch.bfloat16).float()  # the same weights, float32 arithmetic
+        exact = ref.score_labels([MSGS], labels)[0].label_logprobs
+        got = wide.score_labels([MSGS], labels)[0].label_logprobs
+        assert wide.n_rescored == 1 and wide.model_info().extra["near_tie_rescored"] == 1
+        assert "rescored with float32 matmuls" in wide.model_info().extra["label_logits"]
+        for lab in labels:
+            assert got[lab] == pytest.approx(exact[lab], abs=2e-3)
+        assert max(abs(got[lab] - plain[lab]) for lab in labels) > 5 * max(abs(got[lab] - exact[lab]) for lab in labels)
+        # the naive reference applies the same rule
+        naive = wide.score_labels_reference([MSGS], labels)[0].label_logprobs
+        assert all(naive[lab] == pytest.approx(got[lab], abs=1e-3) for lab in labels)
+        assert next(wide.model.parameters()).dtype == torch.bfloat16  # nothing was converted for good
+    finally:
+        wide.close()
+        ref.close()
+    with pytest.raises(Exception, match="near_tie"):
+        HFBackend(dtype="bfloat16", near_tie="-1")
