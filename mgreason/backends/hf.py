@@ -245,8 +245,6 @@ class HFBackend(BackendBase):
             "dtype_choice": self.dtype_choice,
             "label_logits": self.label_logits(),
         }
-        if self.near_tie:
-            extra["near_tie_rescored"] = self.n_rescored
         if getattr(self, "_residual_why", None):
             extra["label_logits_note"] = f"residual stream kept in {self.dtype_name}: {self._residual_why}"
         if getattr(self, "adapter", None):

@@ -140,7 +140,7 @@ def test_near_ties_are_rescored_with_float32_matmuls_on_the_bf16_weights(bf16):
                 p.data = p.data.to(torch.bfloat16).float()  # the same weights, float32 arithmetic
         exact = ref.score_labels([MSGS], labels)[0].label_logprobs
         got = wide.score_labels([MSGS], labels)[0].label_logprobs
-        assert wide.n_rescored == 1 and wide.model_info().extra["near_tie_rescored"] == 1
+        assert wide.n_rescored == 1
         assert "rescored with float32 matmuls" in wide.model_info().extra["label_logits"]
         for lab in labels:
             assert got[lab] == pytest.approx(exact[lab], abs=2e-3)
