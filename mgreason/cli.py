@@ -338,7 +338,7 @@ def _register_plugins() -> None:
         "mgreason.view.cli",
         "mgreason.viz.cli",
         "mgreason.models.cli",
-        "mgreason.eval.calibration",
+        "mgreason.eval.calibration_cli",
         "mgreason.analyze.cli",
         "mgreason.adapt.cli",
     ):

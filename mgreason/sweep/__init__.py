@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from mgreason.lazy import lazy_exports
 
-from mgreason.sweep.spec import ModelEntry, SweepError, SweepSpec, load_sweep
-
 __all__ = ["ModelEntry", "SweepError", "SweepSpec", "load_sweep", "run_sweep", "write_report"]
 
 
-__getattr__ = lazy_exports(  # the CLI imports this package at start-up: the runner and report load on first use
-    __name__, {"run_sweep": "mgreason.sweep.execute", "write_report": "mgreason.sweep.report"}
+_SPEC = "mgreason.sweep.spec"
+__getattr__ = lazy_exports(  # the CLI imports this package at start-up: everything loads on first use
+    __name__,
+    {"ModelEntry": _SPEC, "SweepError": _SPEC, "SweepSpec": _SPEC, "load_sweep": _SPEC,
+     "run_sweep": "mgreason.sweep.execute", "write_report": "mgreason.sweep.report"},
 )
