@@ -324,9 +324,13 @@ class HFBackend(BackendBase):
                 )
         return [r if r is not None else BackendResult(error="not scored") for r in results]
 
+    def _rescoring(self) -> bool:
+        """Whether near ties are rescored: ``near_tie`` > 0 and the float32 arithmetic has not failed here."""
+        return bool(self.near_tie) and not getattr(self, "_near_tie_why", None)
+
     def _near(self, scores) -> bool:
         """Whether label scores (a sequence, not an exception) have their top two within ``near_tie``."""
-        if isinstance(scores, BaseException) or len(scores) < 2:
+        if not self._rescoring() or isinstance(scores, BaseException) or len(scores) < 2:
             return False
         top = sorted(scores, reverse=True)
         return top[0] - top[1] < self.near_tie
@@ -341,8 +345,6 @@ class HFBackend(BackendBase):
         arithmetic, not from the weights' rounding. An architecture where that fails keeps the bf16 scores,
         stops rescoring, and model info says why.
         """
-        if not self.near_tie or getattr(self, "_near_tie_why", None):
-            return scores
         near = [k for k, sc in enumerate(scores) if self._near(sc)]
         if not near:
             return scores
@@ -376,8 +378,7 @@ class HFBackend(BackendBase):
                     saved.append((mod, mod.__dict__.get("forward")))
                     mod.forward = linear32.__get__(mod)
             stack.callback(_restore_forwards, saved)
-            hook = self.model.get_input_embeddings().register_forward_hook(lambda _m, _i, out: out.float())
-            stack.callback(hook.remove)
+            self._float32_embeddings(stack)
             self._compute32 = True
             stack.callback(setattr, self, "_compute32", False)
             yield
@@ -491,7 +492,7 @@ class HFBackend(BackendBase):
             return self.dtype_name
         norm = "final norm and " if len(targets) > 1 else ""
         near = (
-            f"; top-2 gaps below {self.near_tie:g} rescored with float32 matmuls" if self.near_tie and not getattr(self, "_near_tie_why", None) else ""
+            f"; top-2 gaps below {self.near_tie:g} rescored with float32 matmuls" if self._rescoring() else ""
         )
         if self._residual_float32():
             return f"float32 ({norm}LM head in float32, residual stream float32, matmuls {self.dtype_name}{near})"
@@ -552,10 +553,14 @@ class HFBackend(BackendBase):
             for parent, attr, orig in saved:
                 stack.callback(setattr, parent, attr, orig)
             if not getattr(self, "_compute32", False) and self._residual_float32():  # the first call probes
-                hook = self.model.get_input_embeddings().register_forward_hook(lambda _m, _i, out: out.float())
-                stack.callback(hook.remove)
+                self._float32_embeddings(stack)
                 stack.enter_context(torch.autocast(torch.device(self.device).type, dtype=getattr(torch, self.dtype_name)))
             yield
+
+    def _float32_embeddings(self, stack: contextlib.ExitStack) -> None:
+        """The input embeddings come out in float32 until ``stack`` closes (the start of a float32 residual stream)."""
+        hook = self.model.get_input_embeddings().register_forward_hook(lambda _m, _i, out: out.float())
+        stack.callback(hook.remove)
 
     def _forward(self, ids: Sequence[int], cache, keep: int = 0):
         """Forward ``ids`` after ``cache``; with ``keep`` > 0 the LM head runs on the last ``keep`` positions only."""
@@ -650,7 +655,7 @@ class HFBackend(BackendBase):
             try:
                 text, ids, conts = self._prepare(messages, labels, seen)
                 scores = naive(ids, conts)
-                if self.near_tie and not getattr(self, "_near_tie_why", None) and self._near(list(scores.values())):
+                if self._near(list(scores.values())):
                     with self._float32_compute():  # as score_labels does
                         scores = naive(ids, conts)
                 results.append(BackendResult(label_logprobs=scores, prompt_text=text, n_prompt_tokens=len(ids)))
