@@ -224,8 +224,8 @@ class HFBackend(BackendBase):
         n_kv = getattr(cfg, "num_key_value_heads", None) or getattr(cfg, "num_attention_heads", 32)
         head_dim = getattr(cfg, "head_dim", None) or (getattr(cfg, "hidden_size", 4096) // max(1, cfg.num_attention_heads))
         elt = self._torch.finfo(getattr(self._torch, self.dtype_name)).bits // 8
-        # keys may be float32 in label scoring (the float32 residual stream's rotary products)
-        self._kv_bytes_per_token = n_layers * n_kv * head_dim * (max(elt, 4) + elt)
+        # float32 in label scoring: the keys on the float32 residual stream, keys and values in the near-tie rescoring
+        self._kv_bytes_per_token = 2 * n_layers * n_kv * head_dim * max(elt, 4)
         self._closed = False
 
     # ------------------------------------------------------------------ info
