@@ -245,8 +245,13 @@ class HFBackend(BackendBase):
             "dtype_choice": self.dtype_choice,
             "label_logits": self.label_logits(),
         }
+        notes = []
         if getattr(self, "_residual_why", None):
-            extra["label_logits_note"] = f"residual stream kept in {self.dtype_name}: {self._residual_why}"
+            notes.append(f"residual stream kept in {self.dtype_name}: {self._residual_why}")
+        if getattr(self, "_near_tie_why", None):
+            notes.append(f"near ties not rescored: {self._near_tie_why}")
+        if notes:
+            extra["label_logits_note"] = "; ".join(notes)
         if getattr(self, "adapter", None):
             extra["adapter"] = dict(self.adapter)
         # the sha256 of the weight files loaded (for a conversion: as written, re-checked by size and mtime)

@@ -154,3 +154,23 @@ def test_near_ties_are_rescored_with_float32_matmuls_on_the_bf16_weights(bf16):
         ref.close()
     with pytest.raises(Exception, match="near_tie"):
         HFBackend(dtype="bfloat16", near_tie="-1")
+
+
+def test_when_float32_rescoring_fails_the_bf16_scores_stay_and_model_info_says_why(monkeypatch):
+    be = HFBackend(dtype="bfloat16", near_tie=100.0)  # every prompt counts as a near tie
+    try:
+        real = be.score_tokens
+
+        def fails_in_float32(contexts, continuations, progress=None):
+            if getattr(be, "_compute32", False):
+                return [RuntimeError("expected scalar type Float but found BFloat16")] * len(contexts)
+            return real(contexts, continuations, progress=progress)
+
+        monkeypatch.setattr(be, "score_tokens", fails_in_float32)
+        res = be.score_labels([MSGS], ["happy", "sad"])[0]
+        assert res.error is None and be.n_rescored == 0
+        info = be.model_info().extra
+        assert "near ties not rescored: expected scalar type Float" in info["label_logits_note"]
+        assert "rescored" not in info["label_logits"]
+    finally:
+        be.close()
