@@ -125,7 +125,7 @@ def run_variants(args, sets: dict, raw_path: Path) -> dict:
     key["fp32_items"] = args.fp32_items
     if raw.get("sets") != key:
         raw = {"sets": key}
-    for dtype, variants in (("float32", ("fp32",)), ("bfloat16", ("bf16", "bf16 residual", "bf16 stream", "bf16 head"))):
+    for dtype, variants in (("float32", VARIANTS[:1]), ("bfloat16", VARIANTS[1:])):  # bf16 first: the others switch parts off
         todo = [v for v in variants if v not in raw]
         if not todo:
             continue
